@@ -1,0 +1,1 @@
+"""Dashboards for managers and administrators: backlog, readiness, access-log review and exports."""
