@@ -1,0 +1,8 @@
+// The pages of the manager and administrator area: one line per page, in menu order.
+// Another area adds its page here (href is relative to /admin/, roles who may see the link).
+export const NAV = [
+  { href: 'index.html', key: 'nav.backlog', roles: ['manager', 'admin'] },
+  { href: 'readiness.html', key: 'nav.readiness', roles: ['manager', 'admin'] },
+  { href: 'access-log.html', key: 'nav.accessLog', roles: ['manager', 'admin'] },
+  { href: 'exports.html', key: 'nav.exports', roles: ['manager', 'admin'] },
+];
