@@ -1,0 +1,1 @@
+"""Web Push: VAPID keys, subscriptions, the transactional notification outbox and its delivery loop."""
