@@ -1,0 +1,518 @@
+"""The post-registration rule engine (DOMAIN.md rules 1–7): for every gap after an outage, who registers it and by when.
+
+A decision is a pure function of facts — the outage, the gap, the settings and the current time — so the
+server can re-evaluate whenever a fact changes (the outage ends or is extended, a record syncs, a deadline
+passes, a worker is marked absent or hands a gap over) and store a new decision only when it differs.
+Thresholds, deadlines and the standing long-outage policy are settings (`RuleSettings`), with per-unit
+overrides; every decision names the rule that fired, the inputs it used and a plain-Swedish explanation.
+
+Durations are elapsed time: both ends are converted to UTC before subtracting, because Python subtracts
+two datetimes that share a ZoneInfo as wall-clock times (a DST night would be 10 h instead of 9 or 11).
+"""
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Mapping, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import InvalidInput
+
+ROUTE_SELF = "self"          # the visit's worker post-registers it (self_registration)
+ROUTE_ADMIN = "admin"        # the unit's administrators backfill it
+ROUTE_DECISION = "decision"  # the unit's management must first choose the policy for this outage
+ROUTES = (ROUTE_SELF, ROUTE_ADMIN, ROUTE_DECISION)
+POLICY_ROUTES = (ROUTE_SELF, ROUTE_ADMIN)
+
+STATE_OPEN = "open"
+STATE_CLOSED = "closed"
+
+PLANNED = "planned"
+UNPLANNED = "unplanned"
+OUTAGE_KINDS = (PLANNED, UNPLANNED)
+
+REGISTRATION_NONE = "none"
+REGISTRATION_PARTIAL = "partial"  # a start or an end, not both: still a gap
+REGISTRATION_COMPLETE = "complete"
+REGISTRATION_STATES = (REGISTRATION_NONE, REGISTRATION_PARTIAL, REGISTRATION_COMPLETE)
+
+# Rule ids, stored with every decision. The order below is the order in which they are tried.
+RULE_REGISTERED = "registered"
+RULE_MANAGEMENT_POLICY = "management_policy"
+RULE_PLANNED_ANNOUNCED = "planned_announced_policy"
+RULE_PLANNED_SELF = "planned_self"
+RULE_SHORT_ONGOING = "short_outage_ongoing"
+RULE_SHORT_SELF = "short_outage_self"
+RULE_LONG_STANDING = "long_outage_standing_policy"
+RULE_LONG_DECISION = "long_outage_needs_decision"
+RULE_HANDED_OVER = "handed_over"
+RULE_WORKER_ABSENT = "worker_absent"
+RULE_WORKER_OFF_DUTY = "worker_off_duty"
+RULE_DEADLINE_PASSED = "self_deadline_passed"
+
+RULES = (
+    {"id": RULE_REGISTERED, "domain_rule": None,
+     "sv": "Besöket har en registrering (från telefonen eller efterregistrerad) – ingen lucka."},
+    {"id": RULE_MANAGEMENT_POLICY, "domain_rule": 5,
+     "sv": "Enhetens ledning har beslutat hur efterregistreringen görs för just detta driftstopp."},
+    {"id": RULE_PLANNED_ANNOUNCED, "domain_rule": 6,
+     "sv": "Planerat driftstopp: det som meddelades i förväg gäller."},
+    {"id": RULE_PLANNED_SELF, "domain_rule": 6,
+     "sv": "Planerat driftstopp utan annat besked: medarbetaren efterregistrerar själv."},
+    {"id": RULE_SHORT_ONGOING, "domain_rule": 2,
+     "sv": "Pågående oplanerat driftstopp, ännu inom gränsen: medarbetaren efterregistrerar själv."},
+    {"id": RULE_SHORT_SELF, "domain_rule": 2,
+     "sv": "Oplanerat driftstopp högst lika långt som gränsen: medarbetaren efterregistrerar själv "
+           "senast dagen efter."},
+    {"id": RULE_LONG_STANDING, "domain_rule": 5,
+     "sv": "Långt oplanerat driftstopp: enhetens stående beslut för långa driftstopp gäller."},
+    {"id": RULE_LONG_DECISION, "domain_rule": 5,
+     "sv": "Långt oplanerat driftstopp: enhetens ledning beslutar hur efterregistreringen görs."},
+    {"id": RULE_HANDED_OVER, "domain_rule": 3,
+     "sv": "Medarbetaren har lämnat besöket till administratör."},
+    {"id": RULE_WORKER_ABSENT, "domain_rule": 3,
+     "sv": "Medarbetaren är frånvarande och kan inte efterregistrera själv."},
+    {"id": RULE_WORKER_OFF_DUTY, "domain_rule": 3,
+     "sv": "Medarbetaren arbetar inte de dagar efterregistreringen ska göras."},
+    {"id": RULE_DEADLINE_PASSED, "domain_rule": 4,
+     "sv": "Medarbetarens sista dag har passerat: ärendet går till administratör."},
+)
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+@dataclass(frozen=True)
+class Policy:
+    """How post-registration is handled for one outage: by each worker (optionally by a set deadline) or by
+    the administrators."""
+
+    route: str
+    deadline: Optional[datetime] = None  # only for `self`; None: the settings' default deadline
+    note: Optional[str] = None           # what management wrote, shown to the people affected
+
+    def __post_init__(self):
+        if self.route not in POLICY_ROUTES:
+            raise InvalidInput(f"Okänt sätt att efterregistrera: {self.route!r}.",
+                               errors={"route": [f"Måste vara ett av {', '.join(POLICY_ROUTES)}."]})
+        if self.deadline is not None and self.deadline.tzinfo is None:
+            raise InvalidInput("Sista tidpunkt måste ha tidszon.", errors={"deadline": ["Tidszon saknas."]})
+
+    def to_dict(self):
+        return {"route": self.route, "deadline": _iso(self.deadline), "note": self.note}
+
+    @classmethod
+    def from_dict(cls, data):
+        if data is None:
+            return None
+        if isinstance(data, Policy):
+            return data
+        if not isinstance(data, Mapping) or "route" not in data:
+            raise InvalidInput("En policy behöver minst `route`.", errors={"route": ["Saknas."]})
+        deadline = data.get("deadline")
+        if isinstance(deadline, str):
+            deadline = _parse_iso(deadline, "deadline")
+        return cls(route=data["route"], deadline=deadline, note=data.get("note"))
+
+
+@dataclass(frozen=True)
+class UnitRules:
+    """The settings that apply to one unit (defaults merged with that unit's overrides)."""
+
+    threshold: timedelta = timedelta(hours=10)  # an outage this long or shorter is short (inclusive)
+    self_deadline_days: int = 1                 # self: by the end of the Nth calendar day after the outage ended
+    admin_grace_days: int = 2                   # admin: N calendar days more than the worker would have had
+    long_outage_policy: Optional[Policy] = None  # standing policy for long outages; None: management decides
+
+    def to_dict(self):
+        return {"threshold_minutes": int(self.threshold.total_seconds() // 60),
+                "self_deadline_days": self.self_deadline_days, "admin_grace_days": self.admin_grace_days,
+                "long_outage_policy": self.long_outage_policy.to_dict() if self.long_outage_policy else None}
+
+
+UNIT_SETTING_KEYS = ("threshold_minutes", "self_deadline_days", "admin_grace_days", "long_outage_policy")
+
+
+def _unit_rules(base: UnitRules, data: Mapping) -> UnitRules:
+    unknown = set(data) - set(UNIT_SETTING_KEYS)
+    if unknown:
+        raise InvalidInput("Okända regelinställningar.", errors={k: ["Okänd inställning."] for k in sorted(unknown)})
+    changes, errors = {}, {}
+    if data.get("threshold_minutes") is not None:
+        minutes = data["threshold_minutes"]
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 7 * 24 * 60:
+            errors["threshold_minutes"] = ["Ett heltal mellan 1 och 10080."]
+        else:
+            changes["threshold"] = timedelta(minutes=minutes)
+    for key in ("self_deadline_days", "admin_grace_days"):
+        if data.get(key) is not None:
+            days = data[key]
+            if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 60:
+                errors[key] = ["Ett heltal mellan 0 och 60."]
+            else:
+                changes[key] = days
+    if "long_outage_policy" in data:
+        try:
+            changes["long_outage_policy"] = Policy.from_dict(data["long_outage_policy"])
+        except InvalidInput as exc:
+            errors["long_outage_policy"] = [str(exc)]
+    if errors:
+        raise InvalidInput("Ogiltiga regelinställningar.", errors=errors)
+    return replace(base, **changes)
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """Rules as data: the defaults, the timezone that defines calendar days, and per-unit overrides."""
+
+    timezone: str = "Europe/Stockholm"
+    defaults: UnitRules = field(default_factory=UnitRules)
+    unit_overrides: Mapping = field(default_factory=dict)  # unit id → partial mapping of UNIT_SETTING_KEYS
+
+    @property
+    def tz(self):
+        return ZoneInfo(self.timezone)
+
+    def for_unit(self, unit_id) -> UnitRules:
+        override = self.unit_overrides.get(unit_id)
+        return _unit_rules(self.defaults, override) if override else self.defaults
+
+    def with_unit_override(self, unit_id, data: Mapping) -> "RuleSettings":
+        _unit_rules(self.defaults, data)  # validate now, not when the next gap is evaluated
+        return replace(self, unit_overrides={**self.unit_overrides, unit_id: dict(data)})
+
+    @classmethod
+    def from_mapping(cls, data: Optional[Mapping] = None, unit_overrides: Optional[Mapping] = None):
+        """Build settings from plain data (config, JSON): the unit keys plus `timezone`."""
+        data = dict(data or {})
+        tz = data.pop("timezone", "Europe/Stockholm")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise InvalidInput(f"Okänd tidszon {tz!r}.", errors={"timezone": ["Okänd tidszon."]})
+        settings = cls(timezone=tz, defaults=_unit_rules(UnitRules(), data))
+        for unit_id, override in (unit_overrides or {}).items():
+            settings = settings.with_unit_override(unit_id, override)
+        return settings
+
+
+# ---------------------------------------------------------------------------------------------- facts
+
+@dataclass(frozen=True)
+class OutageFacts:
+    id: object
+    kind: str                                   # planned | unplanned
+    started_at: datetime
+    ended_at: Optional[datetime] = None         # None while it is ongoing
+    announced_policy: Optional[Policy] = None   # planned: what the announcement said
+    decided_policy: Optional[Policy] = None     # the unit management's decision for this outage
+
+    def __post_init__(self):
+        if self.kind not in OUTAGE_KINDS:
+            raise InvalidInput(f"Okänd typ av driftstopp: {self.kind!r}.", errors={"kind": ["planned eller unplanned."]})
+        for name in ("started_at", "ended_at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise InvalidInput("Tider måste ha tidszon.", errors={name: ["Tidszon saknas."]})
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            raise InvalidInput("Driftstoppet kan inte sluta innan det började.",
+                               errors={"ended_at": ["Före starttiden."]})
+
+
+@dataclass(frozen=True)
+class GapFacts:
+    """One scheduled visit of one worker inside the outage window, and what is known about its registration."""
+
+    visit_id: int
+    worker_id: int
+    unit_id: int
+    planned_start: datetime
+    planned_end: datetime
+    registration: str = REGISTRATION_NONE
+    registered_by: Optional[str] = None        # device | backfill, when there is a registration
+    handed_over: bool = False                  # "Jag kan inte – lämna till administratör"
+    duty_dates: Optional[frozenset] = None     # local dates the worker works; None: unknown, assume on duty
+    absent_dates: frozenset = frozenset()      # local dates the worker is marked absent
+
+
+@dataclass(frozen=True)
+class OutageAssessment:
+    elapsed: timedelta
+    ongoing: bool
+    long: bool
+    needs_decision: bool  # unplanned, long, and neither a decision nor a standing policy says what to do
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: str
+    route: Optional[str]
+    deadline: Optional[datetime]  # UTC, exclusive: register before this instant (= end of a local day)
+    rule: str
+    inputs: dict
+    explanation: str              # Swedish, shown to workers, administrators and managers
+    explanation_en: str
+
+    def same_as(self, other: Optional["Decision"]) -> bool:
+        """Equal in what matters to people; inputs such as the elapsed time of an ongoing outage may drift."""
+        return other is not None and (self.state, self.route, self.deadline, self.rule) == \
+            (other.state, other.route, other.deadline, other.rule)
+
+    def to_dict(self):
+        return {"state": self.state, "route": self.route, "deadline": _iso(self.deadline), "rule": self.rule,
+                "inputs": self.inputs, "explanation": self.explanation, "explanation_en": self.explanation_en}
+
+    @classmethod
+    def from_dict(cls, data):
+        deadline = data.get("deadline")
+        return cls(state=data["state"], route=data.get("route"),
+                   deadline=_parse_iso(deadline, "deadline") if isinstance(deadline, str) else deadline,
+                   rule=data["rule"], inputs=dict(data.get("inputs") or {}),
+                   explanation=data.get("explanation", ""), explanation_en=data.get("explanation_en", ""))
+
+
+# ---------------------------------------------------------------------------------------------- time
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc)
+
+
+def elapsed(start: datetime, end: datetime) -> timedelta:
+    """Elapsed time between two aware moments, immune to DST (see the module docstring)."""
+    return _utc(end) - _utc(start)
+
+
+def local_date(moment: datetime, tz) -> date:
+    return moment.astimezone(tz).date()
+
+
+def end_of_day(day: date, tz) -> datetime:
+    """The first instant after the local calendar day `day`, in UTC (an exclusive deadline)."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc)
+
+
+def last_day(deadline: datetime, tz) -> date:
+    """The local calendar day an exclusive deadline ends."""
+    return local_date(deadline - timedelta(microseconds=1), tz)
+
+
+def in_window(outage: OutageFacts, planned_start: datetime, planned_end: datetime, now: datetime) -> bool:
+    """A visit is in the outage window if it overlaps it and has begun: gaps exist only for the past."""
+    window_end = outage.ended_at if outage.ended_at is not None else now
+    return _utc(planned_start) < _utc(window_end) and _utc(planned_end) > _utc(outage.started_at) \
+        and _utc(planned_start) <= _utc(now)
+
+
+def assess_outage(outage: OutageFacts, rules: UnitRules, now: datetime) -> OutageAssessment:
+    ongoing = outage.ended_at is None
+    spent = elapsed(outage.started_at, now if ongoing else outage.ended_at)
+    spent = max(spent, timedelta(0))  # a planned outage that has not begun
+    long = spent > rules.threshold  # rule 1: the threshold itself still counts as short
+    needs = (outage.kind == UNPLANNED and long and outage.decided_policy is None
+             and rules.long_outage_policy is None)
+    return OutageAssessment(elapsed=spent, ongoing=ongoing, long=long, needs_decision=needs)
+
+
+# ---------------------------------------------------------------------------------------------- Swedish text
+
+_WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
+_MONTHS_SV = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
+              "oktober", "november", "december")
+
+
+def format_duration_sv(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} {'timme' if hours == 1 else 'timmar'}")
+    if minutes or not hours:
+        parts.append(f"{minutes} {'minut' if minutes == 1 else 'minuter'}")
+    return " ".join(parts)
+
+
+def format_duration_en(span: timedelta) -> str:
+    minutes = int(span.total_seconds() // 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def format_day_sv(day: date) -> str:
+    return f"{_WEEKDAYS_SV[day.weekday()]} {day.day} {_MONTHS_SV[day.month - 1]} {day.year}"
+
+
+def format_day_en(day: date) -> str:
+    return day.strftime("%A %d %B %Y")
+
+
+def _days_sv(days) -> str:
+    days = sorted(days)
+    if not days:
+        return ""
+    if len(days) == 1:
+        return format_day_sv(days[0])
+    return f"{format_day_sv(days[0])} – {format_day_sv(days[-1])}"
+
+
+# ---------------------------------------------------------------------------------------------- the engine
+
+def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: datetime) -> Decision:
+    """The route and deadline of one gap, with the rule that fired and why (rules 1–7 of DOMAIN.md)."""
+    tz = settings.tz
+    rules = settings.for_unit(gap.unit_id)
+    a = assess_outage(outage, rules, now)
+    inputs = {
+        "outage_id": outage.id, "outage_kind": outage.kind, "started_at": _iso(outage.started_at),
+        "ended_at": _iso(outage.ended_at), "elapsed_minutes": int(a.elapsed.total_seconds() // 60),
+        "threshold_minutes": int(rules.threshold.total_seconds() // 60), "long": a.long, "ongoing": a.ongoing,
+        "visit_id": gap.visit_id, "worker_id": gap.worker_id, "unit_id": gap.unit_id,
+        "registration": gap.registration, "handed_over": gap.handed_over, "now": _iso(now),
+        "timezone": settings.timezone,
+    }
+    dur_sv, dur_en = format_duration_sv(a.elapsed), format_duration_en(a.elapsed)
+    thr_sv, thr_en = format_duration_sv(rules.threshold), format_duration_en(rules.threshold)
+    lasted_sv = "har pågått" if a.ongoing else "varade"
+    lasted_en = "has lasted" if a.ongoing else "lasted"
+
+    def decision(state, route, deadline, rule, sv, en):
+        return Decision(state, route, deadline, rule, {**inputs, "deadline": _iso(deadline)}, sv, en)
+
+    if gap.registration == REGISTRATION_COMPLETE:
+        who_sv = {"device": " från medarbetarens telefon", "backfill": " av administratör"}.get(gap.registered_by, "")
+        who_en = {"device": " from the worker's phone", "backfill": " by an administrator"}.get(gap.registered_by, "")
+        return decision(STATE_CLOSED, None, None, RULE_REGISTERED,
+                        f"Besöket är registrerat{who_sv}. Inget mer behöver göras.",
+                        f"The visit is registered{who_en}. Nothing more to do.")
+
+    # -- which policy applies to the outage as a whole (rules 2, 5, 6)
+    if outage.decided_policy is not None:
+        policy, rule = outage.decided_policy, RULE_MANAGEMENT_POLICY
+        why_sv = f"Driftstoppet {lasted_sv} {dur_sv}. Enhetens ledning har beslutat att"
+        why_en = f"The outage {lasted_en} {dur_en}. The unit's management decided that"
+    elif outage.kind == PLANNED and outage.announced_policy is not None:
+        policy, rule = outage.announced_policy, RULE_PLANNED_ANNOUNCED
+        why_sv = "Planerat driftstopp. Enligt meddelandet i förväg"
+        why_en = "Planned outage. As announced beforehand,"
+    elif outage.kind == PLANNED:
+        policy, rule = Policy(ROUTE_SELF), RULE_PLANNED_SELF
+        why_sv = "Planerat driftstopp utan annat besked:"
+        why_en = "Planned outage with no other instruction:"
+    elif not a.long:
+        policy = Policy(ROUTE_SELF)
+        rule = RULE_SHORT_ONGOING if a.ongoing else RULE_SHORT_SELF
+        why_sv = f"Driftstoppet {lasted_sv} {dur_sv}, inte längre än gränsen {thr_sv}. Därför"
+        why_en = f"The outage {lasted_en} {dur_en}, not longer than the {thr_en} threshold. So"
+    elif rules.long_outage_policy is not None:
+        policy, rule = rules.long_outage_policy, RULE_LONG_STANDING
+        why_sv = f"Driftstoppet {lasted_sv} {dur_sv}, längre än gränsen {thr_sv}. Enligt enhetens stående beslut"
+        why_en = f"The outage {lasted_en} {dur_en}, longer than the {thr_en} threshold. By the unit's standing policy"
+    else:
+        return decision(STATE_OPEN, ROUTE_DECISION, None, RULE_LONG_DECISION,
+                        f"Driftstoppet {lasted_sv} {dur_sv}, längre än gränsen {thr_sv}. Enhetens ledning "
+                        f"beslutar hur tider och insatser ska efterregistreras; besöket väntar på det beslutet.",
+                        f"The outage {lasted_en} {dur_en}, longer than the {thr_en} threshold. The unit's "
+                        f"management decides how times and interventions are post-registered; the visit waits "
+                        f"for that decision.")
+    inputs["policy"] = policy.to_dict()
+
+    # -- the deadlines (rule 2; rule 4's grace for administrators)
+    ended = outage.ended_at
+    if policy.deadline is not None:
+        self_deadline = _utc(policy.deadline)
+    elif ended is not None:
+        self_deadline = end_of_day(local_date(ended, tz) + timedelta(days=rules.self_deadline_days), tz)
+    else:
+        self_deadline = None  # set when the outage ends
+    admin_deadline = (end_of_day(last_day(self_deadline, tz) + timedelta(days=rules.admin_grace_days), tz)
+                      if self_deadline is not None else None)
+    admin_by_sv = f"senast {format_day_sv(last_day(admin_deadline, tz))}" if admin_deadline else \
+        "när driftstoppet är över"
+    admin_by_en = f"by {format_day_en(last_day(admin_deadline, tz))}" if admin_deadline else "once the outage is over"
+
+    if policy.route == ROUTE_ADMIN:
+        note = f" ({policy.note})" if policy.note else ""
+        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, rule,
+                        f"{why_sv} efterregistrerar administratör tider och insatser{note}, {admin_by_sv}.",
+                        f"{why_en} an administrator post-registers times and interventions{note}, {admin_by_en}.")
+
+    # -- the worker would do it: can they? (rules 3 and 4)
+    first = local_date(ended if ended is not None else now, tz)
+    last = last_day(self_deadline, tz) if self_deadline is not None else first + timedelta(days=rules.self_deadline_days)
+    window = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    inputs["self_days"] = [d.isoformat() for d in window]
+    absent = [d for d in window if d in gap.absent_dates]
+    on_duty = window if gap.duty_dates is None else [d for d in window if d in gap.duty_dates]
+    available = [d for d in on_duty if d not in gap.absent_dates]
+    inputs["available_days"] = [d.isoformat() for d in available]
+
+    if gap.handed_over:
+        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_HANDED_OVER,
+                        f"Medarbetaren har meddelat att hen inte kan efterregistrera besöket och lämnat det till "
+                        f"administratör, som efterregistrerar {admin_by_sv}.",
+                        f"The worker said they cannot post-register the visit and handed it to an administrator, "
+                        f"who post-registers it {admin_by_en}.")
+    if not available:
+        if absent:
+            return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_WORKER_ABSENT,
+                            f"Medarbetaren är frånvarande ({_days_sv(absent)}) och kan inte efterregistrera själv. "
+                            f"Administratör efterregistrerar {admin_by_sv}.",
+                            f"The worker is absent ({', '.join(d.isoformat() for d in absent)}) and cannot "
+                            f"post-register. An administrator does it {admin_by_en}.")
+        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_WORKER_OFF_DUTY,
+                        f"Medarbetaren arbetar inte {_days_sv(window)} och kan inte efterregistrera själv. "
+                        f"Administratör efterregistrerar {admin_by_sv}.",
+                        f"The worker is not on duty {window[0].isoformat()}–{window[-1].isoformat()} and cannot "
+                        f"post-register. An administrator does it {admin_by_en}.")
+    if self_deadline is not None and _utc(now) >= self_deadline:
+        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_DEADLINE_PASSED,
+                        f"Medarbetaren skulle ha efterregistrerat senast {format_day_sv(last_day(self_deadline, tz))}, "
+                        f"men besöket är fortfarande inte registrerat. Administratör efterregistrerar {admin_by_sv}.",
+                        f"The worker should have post-registered by {format_day_en(last_day(self_deadline, tz))}, "
+                        f"but the visit is still not registered. An administrator does it {admin_by_en}.")
+    if self_deadline is not None:
+        by_sv = f"senast {format_day_sv(last_day(self_deadline, tz))}"
+        by_en = f"by {format_day_en(last_day(self_deadline, tz))}"
+    else:
+        by_sv = "när systemet är tillbaka (sista dag sätts när driftstoppet är över)"
+        by_en = "once the system is back (the last day is set when the outage is over)"
+    partial_sv = " Start eller slut saknas fortfarande." if gap.registration == REGISTRATION_PARTIAL else ""
+    partial_en = " The start or end is still missing." if gap.registration == REGISTRATION_PARTIAL else ""
+    note = f" ({policy.note})" if policy.note else ""
+    return decision(STATE_OPEN, ROUTE_SELF, self_deadline, rule,
+                    f"{why_sv} efterregistrerar medarbetaren själv tider och insatser{note}, {by_sv}.{partial_sv}",
+                    f"{why_en} the worker post-registers times and interventions{note}, {by_en}.{partial_en}")
+
+
+def reevaluate(previous: Optional[Decision], outage: OutageFacts, gap: GapFacts, settings: RuleSettings,
+               now: datetime) -> Optional[Decision]:
+    """Rule 7: the new decision when facts changed it, else None (so the history gets an entry per change)."""
+    new = decide(outage, gap, settings, now)
+    return None if new.same_as(previous) else new
+
+
+def next_change_at(outage: OutageFacts, decision: Decision, settings: RuleSettings, unit_id) -> Optional[datetime]:
+    """When this decision will change by the clock alone (a deadline passes, an ongoing outage crosses
+    the threshold), so a scheduler knows when to re-evaluate; None when only new facts can change it."""
+    if decision.state != STATE_OPEN:
+        return None
+    if decision.route == ROUTE_SELF and decision.deadline is not None:
+        return decision.deadline
+    rules = settings.for_unit(unit_id)
+    if outage.ended_at is None and outage.kind == UNPLANNED and decision.rule == RULE_SHORT_ONGOING:
+        return _utc(outage.started_at) + rules.threshold + timedelta(microseconds=1)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+def _iso(moment: Optional[datetime]) -> Optional[str]:
+    if moment is None:
+        return None
+    return _utc(moment).isoformat().replace("+00:00", "Z")
+
+
+def _parse_iso(text: str, name: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"Ogiltig tid {text!r}.", errors={name: ["Inte en ISO 8601-tid."]})
+    if moment.tzinfo is None:
+        raise InvalidInput("Tider måste ha tidszon.", errors={name: ["Tidszon saknas."]})
+    return moment
