@@ -1,0 +1,55 @@
+"""Tables of the dashboards: documented access-log checks, daily backlog snapshots, and the indexes the queries use."""
+from sqlalchemy import Date, Integer, String, Text
+
+from ..extensions import db
+from ..models import AccessLog, Device, Event, QuarantinedEvent, UTCDateTime, utcnow
+
+
+class AccessCheck(db.Model):
+    """A documented review of the access log (HSLF-FS 2016:40 asks for recurring, documented checks)."""
+
+    __tablename__ = "access_checks"
+    id = db.Column(Integer, primary_key=True)
+    unit_id = db.Column(db.ForeignKey("units.id"), nullable=False)
+    checked_by = db.Column(db.ForeignKey("users.id"), nullable=False)
+    checked_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    period_from = db.Column(UTCDateTime, nullable=False)
+    period_to = db.Column(UTCDateTime, nullable=False)
+    client_id = db.Column(Integer)  # the search criteria the check covered, if narrowed
+    user_id = db.Column(Integer)
+    rows_reviewed = db.Column(Integer, nullable=False)
+    denied_reviewed = db.Column(Integer, nullable=False, default=0)
+    note = db.Column(Text, nullable=False)
+    checker = db.relationship("User", foreign_keys=[checked_by])
+
+    __table_args__ = (db.Index("ix_access_checks_unit_checked", "unit_id", "checked_at"),)
+
+
+class BacklogSnapshot(db.Model):
+    """One unit's backlog as it stood on one day (Europe/Stockholm): the history behind the trend charts.
+
+    Device status blocks only hold the latest state, so each day's figures are kept here: refreshed
+    whenever the backlog is computed that day, and by `flask --app server dashboard-snapshot` (cron).
+    """
+
+    __tablename__ = "backlog_snapshots"
+    id = db.Column(Integer, primary_key=True)
+    unit_id = db.Column(db.ForeignKey("units.id"), nullable=False)
+    day = db.Column(Date, nullable=False)
+    taken_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    devices = db.Column(Integer, nullable=False)
+    pending_records = db.Column(Integer, nullable=False)
+    devices_with_pending = db.Column(Integer, nullable=False)
+    silent_devices = db.Column(Integer, nullable=False)
+    oldest_pending_seconds = db.Column(Integer)
+    quarantined_open = db.Column(Integer, nullable=False, default=0)
+
+    __table_args__ = (db.UniqueConstraint("unit_id", "day", name="uq_backlog_snapshots_unit_day"),)
+
+
+# Indexes on the foundation's tables that the dashboard queries need (created by this area's migration).
+db.Index("ix_access_log_unit_at", AccessLog.unit_id, AccessLog.at)
+db.Index("ix_access_log_at", AccessLog.at)  # retention pruning
+db.Index("ix_quarantined_events_unit_state", QuarantinedEvent.unit_id, QuarantinedEvent.state)
+db.Index("ix_devices_unit_revoked", Device.unit_id, Device.revoked_at)
+db.Index("ix_events_visit_user", Event.visit_id, Event.user_id)

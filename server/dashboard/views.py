@@ -1,0 +1,289 @@
+"""HTTP for the dashboards: parse the query, check the unit scope, call a query, answer JSON or CSV."""
+from datetime import date, datetime, timedelta, timezone
+
+from flask import Blueprint, Response, current_app, g, request, stream_with_context
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import select
+
+from ..access_log import log_access, log_denied
+from ..auth import require_auth
+from ..errors import ApiError
+from ..extensions import db
+from ..models import Client, Unit, User, utcnow
+from . import charts, csvexport, queries
+from .models import AccessCheck
+
+bp = Blueprint("dashboard", __name__, url_prefix="/api/dashboard")
+
+STAFF = ("manager", "admin")
+ID = validate.Range(min=1, max=2**31 - 1)
+
+
+def jsonable(value):
+    """Datetimes as ISO 8601 UTC with Z (the protocol's form), dates as YYYY-MM-DD, recursively."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+class UnitQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    unit_id = fields.Integer(validate=ID, load_default=None)
+
+
+class ListQuery(UnitQuery):
+    limit = fields.Integer(validate=validate.Range(min=1, max=2000), load_default=None)
+
+
+class TrendQuery(UnitQuery):
+    days = fields.Integer(validate=validate.Range(min=2, max=90), load_default=None)
+
+
+class PeriodQuery(UnitQuery):
+    date_from = fields.Date(data_key="from", load_default=None)
+    date_to = fields.Date(data_key="to", load_default=None)  # inclusive, a local calendar day
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("Startdatum måste vara före slutdatum.", "from")
+
+
+class AccessLogQuery(PeriodQuery):
+    client_id = fields.Integer(validate=ID, load_default=None)
+    user_id = fields.Integer(validate=ID, load_default=None)
+    outcome = fields.String(validate=validate.OneOf(("allowed", "denied")), load_default=None)
+    limit = fields.Integer(validate=validate.Range(min=1, max=1000), load_default=200)
+    offset = fields.Integer(validate=validate.Range(min=0), load_default=0)
+
+
+class AccessCheckIn(Schema):
+    date_from = fields.Date(data_key="from", required=True)
+    date_to = fields.Date(data_key="to", required=True)
+    client_id = fields.Integer(validate=ID, load_default=None)
+    user_id = fields.Integer(validate=ID, load_default=None)
+    note = fields.String(required=True, validate=validate.Length(min=3, max=4000))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data["date_from"] > data["date_to"]:
+            raise ValidationError("Startdatum måste vara före slutdatum.", "from")
+
+
+def _deny(action, client_id=None, detail="other_unit"):
+    """Refuse and log the attempt (access to another unit's data is itself worth a log line)."""
+    log_denied(g.user, client_id, action, device_id=g.device.id, detail=detail)
+    db.session.commit()
+    raise ApiError(403, "out_of_scope", "Du kan bara se uppgifter för din egen enhet.")
+
+
+def _unit(args, action):
+    """The viewer's unit; asking for another unit's figures is a 403 that is access-logged."""
+    if args.get("unit_id") is not None and args["unit_id"] != g.user.unit_id:
+        _deny(action, detail=f"other_unit:{args['unit_id']}")
+    return db.session.get(Unit, g.user.unit_id)
+
+
+def _check_client_and_user(args, unit, action):
+    if args.get("client_id") is not None:
+        client_unit = db.session.execute(select(Client.unit_id).where(Client.id == args["client_id"])).scalar()
+        if client_unit != unit.id:
+            _deny(action, client_id=args["client_id"],
+                  detail="unknown_client" if client_unit is None else "other_unit")
+    if args.get("user_id") is not None:
+        user_unit = db.session.execute(select(User.unit_id).where(User.id == args["user_id"])).scalar()
+        if user_unit != unit.id:
+            _deny(action, detail=f"other_unit_user:{args['user_id']}")
+
+
+def _period(args, default_days):
+    """[start, end) in UTC from inclusive local dates; default: the last `default_days` days up to today."""
+    today = utcnow().astimezone(queries._tz()).date()
+    last = args.get("date_to") or today
+    first = args.get("date_from") or (last - timedelta(days=default_days - 1))
+    return first, last, queries.day_start_utc(first), queries.day_start_utc(last + timedelta(days=1))
+
+
+def _unit_json(unit):
+    return {"id": unit.id, "name": unit.name}
+
+
+@bp.get("/backlog")
+@require_auth(roles=STAFF)
+def backlog():
+    """Unsynced records on the unit's phones, silent phones, quarantine and gaps — as of now."""
+    args = ListQuery().load(request.args)
+    unit, now, cfg = _unit(args, "dashboard_backlog"), utcnow(), current_app.config
+    totals = queries.backlog_totals(unit.id, now)
+    queries.record_snapshot(unit.id, now, totals)
+    gap_figures = queries.gaps(unit.id, now)
+    body = {"as_of": now, "unit": _unit_json(unit),
+            "settings": {"silent_after_minutes": cfg["DEVICE_SILENT_MINUTES"]},
+            "totals": totals, "gaps": gap_figures,
+            "devices": queries.backlog_devices(unit.id, now, args["limit"] or cfg["DASHBOARD_LIST_LIMIT"])}
+    if gap_figures.get("available"):
+        routes = gap_figures["by_route"]
+        body["charts"] = {"gaps": charts.bar_chart(
+            "chart-gaps", "Öppna luckor per väg",
+            [("Själv (medarbetare)", routes.get("self", 0), "ok"),
+             ("Administratör", routes.get("admin", 0), "warn"),
+             ("Beslut av chef", routes.get("decision", 0), "alert"),
+             ("Försenade själv", gap_figures.get("overdue_self", 0), "alert"),
+             ("Konflikter", gap_figures.get("open_conflicts", 0), "warn")], unit="st")}
+    return jsonable(body)
+
+
+@bp.get("/trends")
+@require_auth(roles=STAFF)
+def trends():
+    """The last days as series and as SVG charts: is the backlog shrinking, do records sync sooner?"""
+    args = TrendQuery().load(request.args)
+    unit, now = _unit(args, "dashboard_trends"), utcnow()
+    days = queries.trends(unit.id, now, args["days"] or current_app.config["DASHBOARD_TREND_DAYS"])
+    labels = [f"{int(d['day'][8:10])}/{int(d['day'][5:7])}" for d in days]
+
+    def minutes(seconds):
+        return None if seconds is None else round(seconds / 60, 1)
+
+    body = {"as_of": now, "unit": _unit_json(unit), "days": days, "charts": {
+        "backlog": charts.line_chart(
+            "chart-backlog", "Osynkade poster per dag", labels,
+            [charts.Series("Väntande poster", [d["pending_records"] for d in days]),
+             charts.Series("Enheter med väntande", [d["devices_with_pending"] for d in days])], unit="st"),
+        "delay": charts.line_chart(
+            "chart-delay", "Synkfördröjning per dag (minuter)", labels,
+            [charts.Series("Medel", [minutes(d["avg_sync_delay_seconds"]) for d in days])], unit="min"),
+    }}
+    return jsonable(body)
+
+
+@bp.get("/readiness")
+@require_auth(roles=STAFF)
+def readiness():
+    """Each phone's offline-copy age and whether it covers the coming shift; who would be without data."""
+    args = ListQuery().load(request.args)
+    unit, now = _unit(args, "dashboard_readiness"), utcnow()
+    result = queries.readiness(unit.id, now, args["limit"] or current_app.config["DASHBOARD_LIST_LIMIT"])
+    c = result["counts"]
+    result["charts"] = {"states": charts.bar_chart(
+        "chart-readiness", "Enheternas offline-kopia",
+        [("Aktuell", c["ok"], "ok"), (f"Äldre än {result['copy_age_limit_minutes']} min", c["stale"], "alert"),
+         ("Täcker inte passet", c["short"], "warn"), ("Ingen kopia", c["missing"], "alert")], unit="st")}
+    return jsonable({"as_of": now, "unit": _unit_json(unit),
+                     "settings": {"shift_hours": current_app.config["READINESS_SHIFT_HOURS"]}, **result})
+
+
+@bp.get("/people")
+@require_auth(roles=STAFF)
+def people():
+    """The unit's clients and staff, for the access-log search form."""
+    args = UnitQuery().load(request.args)
+    unit = _unit(args, "dashboard_people")
+    clients = db.session.execute(select(Client.id, Client.name).where(Client.unit_id == unit.id)
+                                 .order_by(Client.name)).all()
+    users = db.session.execute(select(User.id, User.display_name, User.username, User.role)
+                               .where(User.unit_id == unit.id).order_by(User.display_name)).all()
+    return {"unit": _unit_json(unit), "clients": [{"id": i, "name": n} for i, n in clients],
+            "users": [{"id": i, "display_name": d, "username": u, "role": r} for i, d, u, r in users]}
+
+
+def _access_log_args(action):
+    args = AccessLogQuery().load(request.args)
+    unit = _unit(args, action)
+    _check_client_and_user(args, unit, action)
+    first, last, start, end = _period(args, 7)
+    where = queries.access_log_filter(unit.id, start, end, args["client_id"], args["user_id"], args["outcome"])
+    return args, unit, first, last, where
+
+
+@bp.get("/access-log")
+@require_auth(roles=STAFF)
+def access_log():
+    """Who opened which client's record, when, from which device, online or offline (HSLF-FS 2016:40)."""
+    args, unit, first, last, where = _access_log_args("access_log_review")
+    log_access(g.user, args["client_id"], "access_log_review", device_id=g.device.id,
+               detail=f"{first}..{last}" + (f" user:{args['user_id']}" if args["user_id"] else ""))
+    db.session.commit()
+    cfg = current_app.config
+    return jsonable({"unit": _unit_json(unit), "from": first, "to": last,
+                     "counts": queries.access_log_counts(where),
+                     "rows": list(queries.access_log_rows(where, args["limit"], args["offset"])),
+                     "limit": args["limit"], "offset": args["offset"],
+                     "settings": {"retention_days": cfg["ACCESS_LOG_RETENTION_DAYS"],
+                                  "check_interval_days": cfg["ACCESS_CHECK_INTERVAL_DAYS"]}})
+
+
+@bp.get("/access-log.csv")
+@require_auth(roles=STAFF)
+def access_log_csv():
+    args, unit, first, last, where = _access_log_args("access_log_export")
+    log_access(g.user, args["client_id"], "access_log_export", device_id=g.device.id, detail=f"{first}..{last}")
+    db.session.commit()
+    name = f"atkomstlogg-{csvexport.slug(unit.name)}-{first}-{last}.csv"
+    return _csv_response(csvexport.access_log_csv(queries.access_log_rows(where), queries._tz()), name)
+
+
+@bp.get("/access-checks")
+@require_auth(roles=STAFF)
+def access_checks():
+    """Documented checks of the access log, newest first, and whether the next one is due."""
+    args = UnitQuery().load(request.args)
+    unit, now = _unit(args, "access_checks"), utcnow()
+    checks = queries.access_checks(unit.id)
+    interval = current_app.config["ACCESS_CHECK_INTERVAL_DAYS"]
+    last = checks[0]["checked_at"] if checks else None
+    due_at = None if last is None else last + timedelta(days=interval)
+    return jsonable({"unit": _unit_json(unit), "checks": checks, "interval_days": interval,
+                     "next_due_at": due_at, "overdue": last is None or due_at < now})
+
+
+@bp.post("/access-checks")
+@require_auth(roles=STAFF)
+def record_access_check():
+    """Record that the access log was checked: the period and criteria, how many rows, and the finding."""
+    args = UnitQuery().load(request.args)
+    unit = _unit(args, "access_check")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_json", "Begäran måste vara JSON.", {"_body": ["Ogiltig eller saknad JSON."]})
+    data = AccessCheckIn().load(body)
+    _check_client_and_user(data, unit, "access_check")
+    _, _, start, end = _period(data, 7)
+    where = queries.access_log_filter(unit.id, start, end, data["client_id"], data["user_id"])
+    counts = queries.access_log_counts(where)
+    check = AccessCheck(unit_id=unit.id, checked_by=g.user.id, checked_at=utcnow(), period_from=start,
+                        period_to=end, client_id=data["client_id"], user_id=data["user_id"],
+                        rows_reviewed=counts["total"], denied_reviewed=counts["denied"], note=data["note"])
+    db.session.add(check)
+    db.session.commit()
+    return jsonable(queries.access_checks(unit.id, limit=1)[0]), 201
+
+
+@bp.get("/registrations.csv")
+@require_auth(roles=STAFF)
+def registrations_csv():
+    """Registrations per unit and period (for billing), each row with its source and flags."""
+    args = PeriodQuery().load(request.args)
+    unit = _unit(args, "registrations_export")
+    first, last, start, end = _period(args, 31)
+    log_access(g.user, None, "registrations_export", device_id=g.device.id, detail=f"{first}..{last}")
+    db.session.commit()
+    name = f"registreringar-{csvexport.slug(unit.name)}-{first}-{last}.csv"
+    return _csv_response(csvexport.registrations_csv(queries.registration_rows(unit.id, start, end),
+                                                     queries._tz()), name)
+
+
+def _csv_response(chunks, filename):
+    response = Response(stream_with_context(chunks), mimetype="text/csv")
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
