@@ -1,0 +1,52 @@
+"""Scheduled checks the push worker runs every minute; each fact is enqueued once thanks to its dedupe key.
+
+Other areas add their own checks with `register_check(fn)`; fn(now) enqueues and returns how many it added.
+"""
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Device, User
+from .outbox import enqueue
+
+CHECKS = []
+
+
+def register_check(fn):
+    if fn not in CHECKS:
+        CHECKS.append(fn)
+    return fn
+
+
+@register_check
+def stale_offline_copies(now):
+    """A device in use whose offline copy is older than the limit: tell its worker, once per copy."""
+    cfg = current_app.config
+    limit = timedelta(minutes=cfg["COPY_AGE_WARN_MINUTES"])
+    in_use_since = now - timedelta(hours=cfg["PUSH_STALE_COPY_ACTIVE_HOURS"])
+    devices = db.session.execute(
+        select(Device.id, Device.user_id, Device.last_pull_at)
+        .join(User, User.id == Device.user_id)
+        .where(Device.revoked_at.is_(None), User.active.is_(True), User.role == "worker",
+               Device.last_pull_at.is_not(None), Device.last_pull_at < now - limit,
+               Device.last_seen_at >= in_use_since)).all()
+    added = 0
+    for device_id, user_id, last_pull_at in devices:
+        age = int((now - last_pull_at).total_seconds() // 60)
+        added += enqueue("offline_copy_stale", [user_id], {"age_minutes": age}, device_id=device_id,
+                         dedupe_key=f"{device_id}@{last_pull_at.isoformat()}", now=now)
+    db.session.commit()
+    return added
+
+
+def run_checks(now):
+    added = {}
+    for check in CHECKS:
+        try:
+            added[check.__name__] = check(now)
+        except Exception:  # one broken check must not stop the others, nor delivery
+            db.session.rollback()
+            current_app.logger.exception("push check %s failed", check.__name__)
+    return added
