@@ -1,0 +1,171 @@
+/* Delivers the sealed outbox to POST /api/sync/push (docs/protocol.md) — one algorithm for the page and
+ * the service worker's Background Sync. A classic script (see core/idb.js for why); needs self.hvIdb.
+ *
+ * self.hvSender:
+ *   drain({appVersion, forceStatus}) → {state, applied, rejected}
+ *       state: 'done' | 'idle' (nothing to send) | 'busy' (another tab/the SW is sending) | 'no_token'
+ *              | 'auth' (push_token refused; `code` says why)
+ *       throws TransientError on network errors, 429 and 5xx: the caller backs off and tries again.
+ *   TransientError, isoLocal(date), pendingEntries()
+ *
+ * Rules: an entry leaves the outbox only when the server answered applied/duplicate; rejected entries stay
+ * with their code; 413 and 422 halve the batch until the culprit is alone (then it is kept as rejected).
+ */
+(function (global) {
+  'use strict';
+
+  const { tx, req, get } = global.hvIdb;
+  const PROTOCOL = 1;
+  const HARD_MAX_BATCH = 100;
+  const STATUS_EVERY_MS = 5 * 60 * 1000; // status-only pushes keep the managers' readiness view fresh
+  const LOCK_NAME = 'hemvard-outbox';
+
+  class TransientError extends Error {}
+  class AuthStop extends Error {
+    constructor(code) { super(code); this.code = code; }
+  }
+
+  function pad(n) { return String(n).padStart(2, '0'); }
+
+  /** ISO 8601 with the device's own offset, as the protocol asks ("2026-03-29T08:02:11.000+02:00"). */
+  function isoLocal(date = new Date()) {
+    const off = -date.getTimezoneOffset();
+    const sign = off >= 0 ? '+' : '-';
+    const abs = Math.abs(off);
+    return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}` +
+      `T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.` +
+      `${String(date.getMilliseconds()).padStart(3, '0')}${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+  }
+
+  function pendingEntries() {
+    return tx(['outbox'], 'readonly', (t) => req(t.objectStore('outbox').index('device_seq').getAll()))
+      .then((all) => all.filter((e) => e.state === 'pending'));
+  }
+
+  function statusBlock(entries, sync, appVersion) {
+    const status = { pending: entries.length, device_clock: isoLocal(), app_version: appVersion };
+    if (entries.length) status.oldest_pending_at = entries.map((e) => e.created_at).sort()[0];
+    if (sync.copy_as_of) status.copy_as_of = sync.copy_as_of;
+    return status;
+  }
+
+  async function readJSON(res) {
+    try { return await res.json(); } catch (e) { return {}; }
+  }
+
+  async function post(slice, ctx) {
+    let res;
+    try {
+      res = await fetch('/api/sync/push', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ctx.device.push_token}` },
+        body: JSON.stringify({
+          protocol: PROTOCOL, device_id: ctx.device.device_id,
+          events: slice.map((e) => ({ id: e.id, sealed: e.sealed })), status: ctx.status,
+        }),
+      });
+    } catch (e) {
+      throw new TransientError('network');
+    }
+    if (res.status === 200) {
+      try { return { kind: 'ok', body: await res.json() }; } catch (e) { throw new TransientError('truncated'); }
+    }
+    if (res.status === 413) return { kind: 'too_large', body: await readJSON(res) };
+    if (res.status === 422 || res.status === 400) return { kind: 'invalid', body: await readJSON(res) };
+    if (res.status === 401 || res.status === 403) throw new AuthStop((await readJSON(res)).code || 'token_invalid');
+    throw new TransientError(`http_${res.status}`);
+  }
+
+  function markJournal(journal, id, status, code) {
+    return req(journal.get(id)).then((j) => j && req(journal.put({ ...j, status, code: code || null })));
+  }
+
+  function apply(slice, body, outcome) {
+    const byId = new Map(slice.map((e) => [e.id, e]));
+    return tx(['outbox', 'journal'], 'readwrite', async (t) => {
+      const outbox = t.objectStore('outbox');
+      const journal = t.objectStore('journal');
+      for (const r of body.results || []) {
+        const entry = byId.get(r.id);
+        if (!entry) continue;
+        if (r.status === 'applied' || r.status === 'duplicate') {
+          await req(outbox.delete(r.id));
+          await markJournal(journal, r.id, 'sent');
+          outcome.applied += 1;
+        } else if (r.status === 'rejected') {
+          await req(outbox.put({ ...entry, state: 'rejected', code: r.code || 'rejected', message: r.message || '' }));
+          await markJournal(journal, r.id, 'rejected', r.code);
+          outcome.rejected += 1;
+        }
+      }
+    });
+  }
+
+  function describe(body) {
+    const details = Object.entries(body.errors || {}).map(([k, v]) => `${k}: ${[].concat(v).join(' ')}`);
+    return [body.message, ...details].filter(Boolean).join(' — ');
+  }
+
+  function markRejected(entry, code, message, outcome) {
+    outcome.rejected += 1;
+    return tx(['outbox', 'journal'], 'readwrite', async (t) => {
+      await req(t.objectStore('outbox').put({ ...entry, state: 'rejected', code, message }));
+      await markJournal(t.objectStore('journal'), entry.id, 'rejected', code);
+    });
+  }
+
+  /** Send a slice; 413/422 split it in halves until the culprit stands alone. */
+  async function deliver(slice, ctx, outcome) {
+    const r = await post(slice, ctx);
+    if (r.kind === 'ok') return apply(slice, r.body, outcome);
+    if (slice.length === 1) {
+      const code = r.kind === 'too_large' ? 'batch_too_large' : (r.body.code || 'validation_error');
+      return markRejected(slice[0], code, describe(r.body), outcome);
+    }
+    const mid = Math.ceil(slice.length / 2);
+    await deliver(slice.slice(0, mid), ctx, outcome);
+    await deliver(slice.slice(mid), ctx, outcome);
+  }
+
+  async function saveSync(patch) {
+    await tx(['meta'], 'readwrite', async (t) => {
+      const meta = t.objectStore('meta');
+      const sync = (await req(meta.get('sync'))) || {};
+      await req(meta.put({ ...sync, ...patch }, 'sync'));
+    });
+  }
+
+  async function drainLocked({ appVersion, forceStatus }) {
+    const device = await get('meta', 'device');
+    if (!device || !device.push_token) return { state: 'no_token', applied: 0, rejected: 0 };
+    const entries = await pendingEntries();
+    const sync = (await get('meta', 'sync')) || {};
+    const ctx = { device, status: statusBlock(entries, sync, appVersion) };
+    const outcome = { state: 'done', applied: 0, rejected: 0 };
+    const now = Date.now();
+    try {
+      if (!entries.length) {
+        if (!forceStatus && now - (sync.last_status_at || 0) < STATUS_EVERY_MS) return { ...outcome, state: 'idle' };
+        await post([], ctx); // status only; a refusal of an empty batch changes nothing on the phone
+      }
+      const size = Math.min((device.settings && device.settings.max_batch) || HARD_MAX_BATCH, HARD_MAX_BATCH);
+      for (let i = 0; i < entries.length; i += size) {
+        await deliver(entries.slice(i, i + size), ctx, outcome);
+      }
+    } catch (err) {
+      if (err instanceof AuthStop) return { ...outcome, state: 'auth', code: err.code };
+      throw err;
+    }
+    await saveSync({ last_push_at: new Date(now).toISOString(), last_status_at: now });
+    return outcome;
+  }
+
+  function drain(options = {}) {
+    const locks = global.navigator && global.navigator.locks;
+    if (!locks) return drainLocked(options);
+    return locks.request(LOCK_NAME, { ifAvailable: true }, (lock) => (
+      lock ? drainLocked(options) : { state: 'busy', applied: 0, rejected: 0 }));
+  }
+
+  global.hvSender = { drain, pendingEntries, isoLocal, TransientError };
+})(self);

@@ -1,0 +1,22 @@
+/* What the worker's own records say about a visit (from the decrypted journal): started, ended, interventions.
+ *
+ * Exports: visitState(visitId) → {startedAt, endedAt, interventions: Map(id → record), unsynced, rejected,
+ * phase: 'not_started' | 'ongoing' | 'done'}. Later records (by device_seq) win, as in the server projection.
+ */
+import { journal } from './outbox.js';
+
+export function visitState(visitId) {
+  const id = Number(visitId);
+  const state = { startedAt: null, endedAt: null, interventions: new Map(), unsynced: false, rejected: false, handedOver: false };
+  for (const e of journal()) {
+    if (!e.payload || Number(e.payload.visit_id) !== id) continue;
+    if (e.status === 'pending') state.unsynced = true;
+    if (e.status === 'rejected') { state.rejected = true; continue; }
+    if (e.type === 'visit_started') state.startedAt = e.payload.at || e.occurred_at;
+    else if (e.type === 'visit_ended') state.endedAt = e.payload.at || e.occurred_at;
+    else if (e.type === 'intervention_recorded') state.interventions.set(e.payload.intervention_id, e.payload);
+    else if (e.type === 'gap_handed_over') state.handedOver = true;
+  }
+  state.phase = state.endedAt ? 'done' : state.startedAt ? 'ongoing' : 'not_started';
+  return state;
+}

@@ -1,0 +1,161 @@
+/* Who is using the phone and whether the offline copy is readable: login, PIN, unlock, auto-lock, wipe.
+ *
+ * The data key lives only in memory while unlocked. Exports:
+ *   init() → state            state(): 'login' | 'setpin' | 'locked' | 'unlocked'
+ *   login(username, password) → resolves, or throws LoginError(code)
+ *   setPin(pin), unlock(pin) → throws WrongPinError({remaining}) or WipedError after the last attempt
+ *   lock(), logout() (wipes readable data, keeps the outbox), dataKey(), token(), user(), settings(),
+ *   device(), onChange(fn), needsLogin(), requireLogin(), checkIdle(), wipedNotice() (true once after a PIN wipe), touch() (activity for auto-lock)
+ */
+import { api, Unreachable } from './api.js';
+import { createLock, decryptJSON, encryptJSON, openLock, WrongPin } from './crypto.js';
+import { DEFAULT_SETTINGS } from './config.js';
+import { getMeta, idb, putMeta, updateMeta, wipeReadable } from './store.js';
+
+export class LoginError extends Error {
+  constructor(code) { super(code); this.code = code; }
+}
+export class WrongPinError extends Error {
+  constructor(remaining) { super('wrong pin'); this.remaining = remaining; }
+}
+export class WipedError extends Error {}
+
+let current = 'login';
+let key = null;
+let sessionData = null; // {token, expires_at, user}
+let deviceData = null;
+let wiped = false;
+let relogin = false;
+let lastActivity = Date.now();
+const listeners = new Set();
+
+export const state = () => current;
+export const dataKey = () => key;
+export const token = () => sessionData && sessionData.token;
+export const user = () => sessionData && sessionData.user;
+export const device = () => deviceData;
+export const settings = () => ({ ...DEFAULT_SETTINGS, ...((deviceData && deviceData.settings) || {}) });
+export const onChange = (fn) => listeners.add(fn);
+export const touch = () => { lastActivity = Date.now(); };
+export const needsLogin = () => relogin;
+
+export function wipedNotice() {
+  const was = wiped;
+  wiped = false;
+  return was;
+}
+
+function go(next) {
+  current = next;
+  listeners.forEach((fn) => fn(next));
+}
+
+export async function init() {
+  deviceData = (await getMeta('device')) || null;
+  const lockRecord = await getMeta('lock');
+  current = lockRecord ? 'locked' : 'login';
+  return current;
+}
+
+async function ensureDevice() {
+  deviceData = (await getMeta('device')) || null;
+  if (!deviceData) {
+    deviceData = { device_id: crypto.randomUUID(), next_seq: 0 };
+    await putMeta('device', deviceData);
+  }
+  return deviceData;
+}
+
+export async function login(username, password) {
+  const dev = await ensureDevice();
+  let res;
+  try {
+    res = await api('/api/auth/token', {
+      method: 'POST', body: { username, password, device_id: dev.device_id, device_name: 'Hemvård PWA' },
+    });
+  } catch (e) {
+    if (e instanceof Unreachable) throw new LoginError('offline');
+    throw e;
+  }
+  if (res.status !== 200) throw new LoginError(res.body.code || `http_${res.status}`);
+  const b = res.body;
+  if (b.user.role !== 'worker') throw new LoginError('not_worker');
+  deviceData = await updateMeta('device', {
+    device_id: b.device_id || dev.device_id, push_token: b.push_token, outbox_key: b.outbox_key,
+    settings: b.settings, user_id: b.user.id,
+  });
+  sessionData = { token: b.token, expires_at: b.expires_at, user: b.user };
+  if (key) {
+    await saveSession();
+    relogin = false;
+    go('unlocked');
+  } else {
+    go('setpin');
+  }
+}
+
+async function saveSession() {
+  await idb.put('vault', await encryptJSON(key, sessionData, 'session'), 'session');
+}
+
+export async function setPin(pin) {
+  const { lock: lockRecord, dataKey: fresh } = await createLock(pin, settings().pbkdf2_iterations);
+  key = fresh;
+  await putMeta('lock', { ...lockRecord, failed: 0 });
+  await saveSession();
+  touch();
+  go('unlocked');
+}
+
+export async function unlock(pin) {
+  // Count the attempt before trying, so closing the page mid-attempt gives no free tries.
+  const lockRecord = await updateMeta('lock', {});
+  const failed = (lockRecord.failed || 0) + 1;
+  await updateMeta('lock', { failed });
+  try {
+    key = await openLock(lockRecord, pin);
+  } catch (e) {
+    if (!(e instanceof WrongPin)) throw e;
+    const remaining = settings().pin_max_attempts - failed;
+    if (remaining <= 0) {
+      await wipe();
+      throw new WipedError('wiped');
+    }
+    throw new WrongPinError(remaining);
+  }
+  await updateMeta('lock', { failed: 0 });
+  const box = await idb.get('vault', 'session');
+  sessionData = box ? await decryptJSON(key, box, 'session') : null;
+  touch();
+  go('unlocked');
+}
+
+async function wipe() {
+  key = null;
+  sessionData = null;
+  await wipeReadable();
+  wiped = true;
+  go('login');
+}
+
+export function lock() {
+  if (current !== 'unlocked') return;
+  key = null;
+  sessionData = null;
+  go('locked');
+}
+
+export async function logout() {
+  await wipe();
+  wiped = false;
+}
+
+/** The server refused the token (expired): work goes on offline, the header asks for a new login. */
+export function requireLogin() {
+  relogin = true;
+  listeners.forEach((fn) => fn(current));
+}
+
+export function checkIdle(now = Date.now()) {
+  if (current === 'unlocked' && now - lastActivity > settings().auto_lock_minutes * 60000) lock();
+}

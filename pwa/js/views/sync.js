@@ -1,0 +1,59 @@
+/* Sync: what is not yet on the server, what was sent, what was rejected and why; "Synka nu". */
+import { fmtDateTime, fmtTime, h } from '../dom.js';
+import { has, t } from '../i18n.js';
+import * as outbox from '../outbox.js';
+import * as shift from '../shift.js';
+
+export function describe(event) {
+  if (!event) return t('sync.sealed_only');
+  const p = event.payload || {};
+  const v = p.visit_id ? shift.visit(p.visit_id) : null;
+  const clientId = p.client_id || (v && v.client_id);
+  const client = clientId ? shift.client(clientId) : null;
+  const parts = [t(`event.${event.type}`)];
+  if (event.type === 'intervention_recorded' && v) {
+    const i = (v.interventions || []).find((x) => x.id === p.intervention_id);
+    if (i) parts.push(`${i.title}: ${t(`intervention.${p.status}`)}`);
+  }
+  if (client) parts.push(client.name);
+  parts.push(fmtTime(p.at || event.occurred_at));
+  return parts.join(' · ');
+}
+
+export function reason(entry) {
+  const key = `reject.${entry.code}`;
+  return has(key) ? t(key) : (entry.message || entry.code);
+}
+
+export function render(ctx) {
+  const s = outbox.status();
+  const byId = new Map(outbox.journal().map((e) => [e.id, e]));
+  const rows = [];
+  const inOutbox = new Set();
+  for (const entry of outbox.entries()) {
+    inOutbox.add(entry.id);
+    rows.push({ seq: entry.device_seq, state: entry.state === 'rejected' ? 'rejected' : 'waiting', text: describe(byId.get(entry.id)), entry });
+  }
+  for (const e of outbox.journal()) {
+    if (!inOutbox.has(e.id) && e.status === 'sent') rows.push({ seq: e.device_seq, state: 'sent', text: describe(e) });
+  }
+  rows.sort((a, b) => b.seq - a.seq);
+  const button = h('button', {
+    type: 'button', class: 'primary big', id: 'sync-now', disabled: s.sending,
+    onclick: async () => { button.disabled = true; await outbox.syncNow(); await shift.refresh(); ctx.rerender(); },
+  }, s.sending ? t('sync.sending') : t('sync.now'));
+  return h('section', {},
+    h('h1', {}, t('sync.title')),
+    h('div', { class: 'card' },
+      h('p', { id: 'sync-pending' }, t('sync.pending', { n: s.pending })),
+      s.rejected ? h('p', { class: 'warning', id: 'sync-rejected' }, t('sync.rejected_count', { n: s.rejected })) : null,
+      h('p', { id: 'sync-last' }, s.lastSuccessAt ? t('sync.last', { time: fmtDateTime(s.lastSuccessAt) }) : t('sync.never')),
+      s.nextRetryAt ? h('p', { id: 'sync-retry', class: 'info' }, t('sync.retry', { time: fmtTime(s.nextRetryAt), n: s.failures })) : null,
+      button),
+    h('h2', {}, t('sync.records')),
+    rows.length ? h('ul', { class: 'records', id: 'sync-records' }, rows.map((r) => h('li', { class: `record ${r.state}`, 'data-state': r.state },
+      h('span', { class: `badge ${r.state}` }, t(`sync.state.${r.state}`)),
+      h('span', {}, r.text),
+      r.state === 'rejected' ? h('span', { class: 'reason' }, `${t('sync.reason')}: ${reason(r.entry)}`) : null)))
+      : h('p', {}, t('sync.no_records')));
+}
