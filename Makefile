@@ -1,0 +1,44 @@
+# Hemvård Offline — the two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := server
+
+.PHONY: run test install chromium-check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## make run: set everything up and serve http://127.0.0.1:$(PORT) (SQLite in instance/ unless DATABASE_URL)
+run: install
+	$(BIN)/flask init
+	$(BIN)/flask demo
+	@echo "Serving on http://127.0.0.1:$(PORT) — logins worker1 / admin1 / manager1, password demo"
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+## make test: set up and run the whole suite (browser tests need Debian's chromium; see README)
+test: install chromium-check
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+chromium-check:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium from Debian's packages for the browser tests…"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "Could not install chromium."; \
+	  else \
+	    echo "*** Browser tests need Chromium at /usr/bin/chromium and this user cannot install it."; \
+	    echo "*** Run: sudo apt-get install chromium   — until then the browser tests are skipped (in CI they fail)."; \
+	  fi; \
+	fi
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,28 @@
+"""Access logging of client data (HSLF-FS 2016:40 4 kap. 9 §): who, which client, what, when, which unit."""
+from flask import has_request_context, request
+
+from .extensions import db
+from .models import AccessLog, utcnow
+
+
+def log_access(user, client_id, action, outcome="allowed", device_id=None, offline=False, at=None,
+               event_id=None, detail=None):
+    """Add one access-log row to the current transaction; the caller's commit makes it durable."""
+    if device_id is None and has_request_context():
+        device_id = getattr(request, "device_id_for_log", None)
+    db.session.add(AccessLog(at=at or utcnow(), user_id=user.id if user else None,
+                             unit_id=user.unit_id if user else None, client_id=client_id, action=action,
+                             outcome=outcome, device_id=device_id, offline=offline, event_id=event_id,
+                             detail=detail))
+
+
+def log_reads(user, client_ids, action, device_id=None):
+    """Log a read of several clients at once (a shift package) in one round trip."""
+    now = utcnow()
+    db.session.add_all(AccessLog(at=now, logged_at=now, user_id=user.id, unit_id=user.unit_id, client_id=cid,
+                                 action=action, outcome="allowed", device_id=device_id)
+                       for cid in client_ids)
+
+
+def log_denied(user, client_id, action, device_id=None, detail=None):
+    log_access(user, client_id, action, outcome="denied", device_id=device_id, detail=detail)

@@ -1,0 +1,90 @@
+"""The device API: login, pull of the shift package, push of recorded events. Thin: parse, call, answer."""
+from flask import Blueprint, current_app, g, jsonify, request
+
+from .auth import check_login, issue_token, require_auth, token_expiry
+from .errors import ApiError
+from .extensions import db
+from .ingest import push
+from .models import Device, utcnow
+from .schemas import (ClientOut, PullQuerySchema, PullResponseSchema, PushResponseSchema, TokenRequestSchema,
+                      TokenResponseSchema)
+from .shift import client_for, shift_package
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def json_body():
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "invalid_json", "Begäran måste vara JSON.", {"_body": ["Ogiltig eller saknad JSON."]})
+    return body
+
+
+def client_settings():
+    cfg = current_app.config
+    return {"copy_age_warn_minutes": cfg["COPY_AGE_WARN_MINUTES"],
+            "copy_age_alert_minutes": cfg["COPY_AGE_ALERT_MINUTES"], "max_batch": cfg["MAX_BATCH"],
+            "pin_max_attempts": cfg["PIN_MAX_ATTEMPTS"], "auto_lock_minutes": cfg["AUTO_LOCK_MINUTES"],
+            "pbkdf2_iterations": cfg["PBKDF2_ITERATIONS"], "timezone": cfg["TIMEZONE"]}
+
+
+@bp.post("/auth/token")
+def token():
+    """Log in on a device: enrols the device (or re-enrols it for the same user) and issues its tokens."""
+    data = TokenRequestSchema().load(json_body())
+    user = check_login(data["username"], data["password"], request.remote_addr or "-")
+    device = db.session.get(Device, data["device_id"])
+    if device is not None and (device.user_id != user.id or device.revoked_at is not None):
+        # Another person's phone, or a revoked one: the id is burnt; the app makes a new one and logs in again.
+        raise ApiError(409, "device_id_taken", "Enhets-id:t kan inte användas. Appen skapar ett nytt.")
+    now = utcnow()
+    if device is None:
+        device = Device(id=data["device_id"], user_id=user.id, unit_id=user.unit_id,
+                        name=data.get("device_name"), enrolled_at=now, token_generation=0)
+        db.session.add(device)
+    device.last_seen_at = now
+    db.session.commit()
+    body = {"token": issue_token(user, device), "push_token": issue_token(user, device, scope="push"),
+            "expires_at": token_expiry(now), "user": user, "device_id": device.id,
+            "outbox_key": current_app.extensions["outbox_jwk"], "server_time": now,
+            "settings": client_settings()}
+    return TokenResponseSchema().dump(body)
+
+
+@bp.get("/sync/outbox-key")
+def outbox_key():
+    return jsonify(current_app.extensions["outbox_jwk"])
+
+
+@bp.get("/sync/pull")
+@require_auth(roles=("worker",))
+def pull():
+    query = PullQuerySchema().load(request.args.to_dict())
+    return PullResponseSchema().dump(shift_package(g.user, g.device, query.get("cursor")))
+
+
+@bp.post("/sync/push")
+@require_auth(roles=("worker",), scope="push", allow_revoked=True)
+def push_events():
+    return PushResponseSchema().dump(push(g.user, g.device, json_body(), g.token_scope))
+
+
+@bp.get("/clients/<int:client_id>")
+@require_auth(roles=("worker", "admin", "manager"))
+def client(client_id):
+    """A client's record (care plan, person card, medication list) — unit-scoped and access-logged."""
+    return ClientOut().dump(client_for(g.user, client_id))
+
+
+@bp.post("/devices/<device_id>/revoke")
+@require_auth(roles=("admin", "manager"))
+def revoke_device(device_id):
+    """Block a lost phone: its tokens stop working; its unsynced records are still taken (to quarantine)."""
+    device = db.session.get(Device, device_id)
+    if device is None or device.unit_id != g.user.unit_id:
+        raise ApiError(404, "not_found", "Enheten finns inte i din enhet.")
+    if device.revoked_at is None:
+        device.revoked_at = utcnow()
+    db.session.commit()
+    return {"id": device.id, "revoked_at": device.revoked_at.isoformat()}
+

@@ -1,0 +1,63 @@
+"""One JSON error shape for every failure, and the one place that maps domain errors to HTTP."""
+from flask import jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from sync.errors import DomainError, NotFound, OutOfScope, Conflict, InvalidInput
+
+
+def error_response(status, code, message, errors=None, **extra):
+    body = {"code": code, "status": status, "message": message, "errors": errors or {}}
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+class ApiError(Exception):
+    """Raised by the HTTP layer for answers that are not domain decisions (auth, limits)."""
+
+    def __init__(self, status, code, message, errors=None, headers=None, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.errors, self.headers, self.extra = errors, headers or {}, extra
+
+
+DOMAIN_STATUS = {NotFound: 404, OutOfScope: 403, Conflict: 409, InvalidInput: 422}
+
+
+def _flatten(messages, prefix=""):
+    """marshmallow nests messages by field and list index; clients want `events.3.type` keys."""
+    flat = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                flat.update(_flatten(value, name))
+            else:
+                flat[name] = value if isinstance(value, list) else [value]
+    else:
+        flat[prefix or "_schema"] = messages if isinstance(messages, list) else [messages]
+    return flat
+
+
+def init_app(app):
+    @app.errorhandler(ApiError)
+    def _api_error(err):
+        response = error_response(err.status, err.code, err.message, err.errors, **err.extra)
+        response.headers.update(err.headers)
+        return response
+
+    @app.errorhandler(ValidationError)
+    def _validation_error(err):
+        return error_response(422, "validation_error", "Ogiltiga uppgifter i begäran.", _flatten(err.messages))
+
+    @app.errorhandler(DomainError)
+    def _domain_error(err):
+        status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(err, cls)), 400)
+        return error_response(status, err.code, str(err), getattr(err, "errors", None))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(err):
+        code = (err.name or "error").lower().replace(" ", "_")
+        return error_response(err.code or 500, code, err.description or err.name)

@@ -1,0 +1,248 @@
+"""Push: take a batch of device events into the log with exactly-once effect, and keep the projection current.
+
+Exactly-once rests on the database, not on luck: the event id is UNIQUE and every insert is
+`ON CONFLICT DO NOTHING`, so a retry, a resend or a concurrent duplicate from another process can
+never store an event twice. The projection is updated with a rank-guarded upsert, the SQL twin of
+`sync.projection` (tests check the two agree), so concurrent batches cannot overwrite a winner.
+"""
+import hashlib
+import json
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from marshmallow import ValidationError
+from sqlalchemy import case, select
+
+from sync import events as ev
+from sync.projection import rank_key
+from sync.protocol import clock_skew, corrected
+
+from .access_log import log_access
+from .dbutil import insert
+from .errors import ApiError
+from .extensions import db
+from .models import (Client, Event, InterventionRecord, QuarantinedEvent, Registration, Unit, Visit,
+                     utcnow, visit_interventions, visit_workers)
+from .schemas import EventSchema, Plausibility, PushRequestSchema, SealedEventSchema
+from .sealing import UnsealError, unseal
+
+# Hooks other areas register to react in the same transaction as an event is applied
+# (e.g. outages re-evaluating a gap). Each is called as hook(event_row, user).
+after_apply_hooks = []
+
+
+@dataclass
+class Parsed:
+    event: ev.Event
+    raw: dict  # the event as the device wrote it, for the fingerprint and the quarantine
+    sealed: bool
+
+
+class DbFacts:
+    """`sync.events.Facts` answered from the database, loading each batch's visits in one query."""
+
+    def __init__(self, visit_ids, client_ids):
+        self._visits, self._clients, self._locks = {}, {}, {}
+        if visit_ids:
+            rows = db.session.execute(select(Visit.id, Visit.unit_id, Visit.client_id, Visit.planned_start)
+                                      .where(Visit.id.in_(visit_ids))).all()
+            workers, interventions = {}, {}
+            for vid, wid in db.session.execute(select(visit_workers.c.visit_id, visit_workers.c.worker_id)
+                                               .where(visit_workers.c.visit_id.in_(visit_ids))):
+                workers.setdefault(vid, set()).add(wid)
+            for vid, iid in db.session.execute(select(visit_interventions.c.visit_id,
+                                                      visit_interventions.c.intervention_id)
+                                               .where(visit_interventions.c.visit_id.in_(visit_ids))):
+                interventions.setdefault(vid, set()).add(iid)
+            for vid, unit_id, client_id, start in rows:
+                self._visits[vid] = ev.VisitFacts(vid, unit_id, client_id, frozenset(workers.get(vid, ())),
+                                                  frozenset(interventions.get(vid, ())), start)
+        if client_ids:
+            self._clients = dict(db.session.execute(select(Client.id, Client.unit_id)
+                                                    .where(Client.id.in_(client_ids))).all())
+
+    def visit(self, visit_id):
+        return self._visits.get(visit_id)
+
+    def client_unit(self, client_id):
+        return self._clients.get(client_id)
+
+    def lock_date(self, unit_id):
+        if unit_id not in self._locks:
+            self._locks[unit_id] = db.session.execute(select(Unit.lock_date).where(Unit.id == unit_id)).scalar()
+        return self._locks[unit_id]
+
+
+def fingerprint(raw):
+    canonical = {k: raw.get(k) for k in ("type", "occurred_at", "device_seq", "payload")}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def parse_batch(body, device, scope, now):
+    """Load the request at the edge: any structural fault → 422 for the whole batch, nothing applied."""
+    cfg = current_app.config
+    if isinstance(body, dict) and isinstance(body.get("events"), list) and len(body["events"]) > cfg["MAX_BATCH"]:
+        raise ApiError(413, "batch_too_large", f"Högst {cfg['MAX_BATCH']} händelser per begäran.",
+                       max_batch=cfg["MAX_BATCH"])
+    request = PushRequestSchema().load(body if isinstance(body, dict) else {"_": body})
+    if request["device_id"] != device.id:
+        raise ApiError(403, "device_mismatch", "Inloggningen hör till en annan enhet.")
+    plausibility = Plausibility(now, cfg["MAX_EVENT_AGE_DAYS"], cfg["MAX_EVENT_FUTURE_HOURS"])
+    schema = EventSchema(plausibility=plausibility)
+    parsed, errors = [], {}
+    for i, item in enumerate(request["events"]):
+        try:
+            sealed = "sealed" in item
+            if sealed:
+                outer = SealedEventSchema().load(item)
+                try:
+                    raw = unseal(current_app.extensions["outbox_key"], outer["sealed"], str(outer["id"]))
+                except UnsealError as exc:
+                    raise ValidationError({"sealed": [f"Kunde inte öppna den förseglade posten ({exc})."]})
+            elif scope != "full":
+                raise ValidationError({"sealed": ["Den här inloggningen får bara lämna förseglade poster."]})
+            else:
+                raw = item
+            data = schema.load(raw)
+            parsed.append(Parsed(ev.Event(str(data["id"]), data["type"], data["occurred_at"], data["device_seq"],
+                                          data["payload"]), raw, sealed))
+        except ValidationError as err:
+            errors[i] = err.messages
+    if errors:
+        raise ValidationError({"events": errors})
+    return request, parsed
+
+
+def _quarantine(p, user, device, skew, code, message):
+    db.session.execute(insert(QuarantinedEvent.__table__).values(
+        id=p.event.id, device_id=device.id, user_id=user.id, unit_id=user.unit_id, type=p.event.type,
+        raw=p.raw, code=code, message=message, skew_seconds=skew, received_at=utcnow(), state="open",
+    ).on_conflict_do_nothing(index_elements=["id"]))
+    return {"id": p.event.id, "status": "rejected", "code": code, "message": message}
+
+
+def _project(row):
+    """Fold one applied event into the projection tables; the SQL mirrors sync.projection."""
+    if row["type"] in (ev.VISIT_STARTED, ev.VISIT_ENDED):
+        prefix = "started" if row["type"] == ev.VISIT_STARTED else "ended"
+        at, key, src = f"{prefix}_at", f"{prefix}_key", f"{prefix}_source"
+        at_value = row["payload_at"]
+        table = Registration.__table__
+        stmt = insert(table).values(visit_id=row["visit_id"], worker_id=row["user_id"],
+                                    **{at: at_value, key: row["key"], src: row["source"]})
+        wins = (table.c[key].is_(None)) | (stmt.excluded[key] > table.c[key])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["visit_id", "worker_id"],
+            set_={col: case((wins, stmt.excluded[col]), else_=table.c[col]) for col in (at, key, src)})
+        db.session.execute(stmt)
+    elif row["type"] == ev.INTERVENTION_RECORDED:
+        p = row["payload"]
+        table = InterventionRecord.__table__
+        stmt = insert(table).values(visit_id=p["visit_id"], worker_id=row["user_id"],
+                                    intervention_id=p["intervention_id"], status=p["status"],
+                                    reason=p.get("reason"), comment=p.get("comment"), key=row["key"],
+                                    source=row["source"])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["visit_id", "worker_id", "intervention_id"],
+            set_={col: stmt.excluded[col] for col in ("status", "reason", "comment", "key", "source")},
+            where=stmt.excluded.key > table.c.key)
+        db.session.execute(stmt)
+
+
+def store_event(e: ev.Event, raw, *, user, unit_id, device_id, source, skew, flagged, recorded_by=None):
+    """Insert one event into the log (once) and project it. Returns the new seq, or None if it existed."""
+    corrected_at = corrected(e.occurred_at, skew)
+    payload_json = json.loads(json.dumps(raw.get("payload", {})))  # exactly as written, JSON-safe
+    result = db.session.execute(insert(Event.__table__).values(
+        id=e.id, type=e.type, source=source, device_id=device_id, user_id=user.id, recorded_by=recorded_by,
+        unit_id=unit_id, visit_id=e.payload.get("visit_id"), client_id=e.payload.get("client_id"),
+        device_seq=e.device_seq, occurred_at=e.occurred_at, occurred_at_raw=str(raw.get("occurred_at"))[:40],
+        occurred_at_corrected=corrected_at, skew_seconds=skew, skew_flagged=flagged, payload=payload_json,
+        fingerprint=fingerprint(raw), received_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["id"]).returning(Event.__table__.c.seq))
+    seq = result.scalar()
+    if seq is None:
+        return None
+    at = ev.visit_time(e)
+    if e.type in (ev.VISIT_STARTED, ev.VISIT_ENDED) and at is e.occurred_at:
+        at = corrected_at  # an unadjusted time is the device clock's, so correct it too
+    _project({"type": e.type, "visit_id": e.payload.get("visit_id"), "user_id": user.id, "payload": e.payload,
+              "payload_at": at, "key": rank_key(source, corrected_at, e.id), "source": source})
+    if e.type == ev.CLIENT_RECORD_OPENED:
+        log_access(user, e.payload["client_id"], f"open_{e.payload['view']}", device_id=device_id,
+                   offline=True, at=corrected_at, event_id=e.id)
+    for hook in after_apply_hooks:
+        hook(seq, e, user)
+    return seq
+
+
+def push(user, device, body, scope):
+    """Apply one push request; returns the response body. Commits once, so a batch is all-or-nothing
+    at the transport level while each event gets its own verdict."""
+    now = utcnow()
+    cfg = current_app.config
+    request, parsed = parse_batch(body, device, scope, now)
+    status = request["status"]
+    skew = clock_skew(now, status["device_clock"])
+    flagged = abs(skew) > cfg["CLOCK_SKEW_FLAG_SECONDS"]
+    ids = [p.event.id for p in parsed]
+    existing = dict(db.session.execute(select(Event.id, Event.fingerprint).where(Event.id.in_(ids))).all()) \
+        if ids else {}
+    quarantined = {q.id: q for q in db.session.query(QuarantinedEvent).filter(QuarantinedEvent.id.in_(ids))} \
+        if ids else {}
+    facts = DbFacts({p.event.payload["visit_id"] for p in parsed if "visit_id" in p.event.payload},
+                    {p.event.payload["client_id"] for p in parsed if "client_id" in p.event.payload})
+    tz = ZoneInfo(cfg["TIMEZONE"])
+    results = []
+    for p in parsed:
+        e = p.event
+        if e.id in existing:
+            results.append(_answer_existing(p, existing[e.id]))
+            continue
+        if e.id in quarantined:
+            q = quarantined[e.id]
+            results.append({"id": e.id, "status": "rejected", "code": q.code, "message": q.message})
+            continue
+        if device.revoked_at is not None:
+            results.append(_quarantine(p, user, device, skew, "device_revoked",
+                                       "Enheten är spärrad; posten granskas av en administratör."))
+            continue
+        rejection = ev.check(e, user.id, user.unit_id, facts, tz)
+        if rejection:
+            results.append(_quarantine(p, user, device, skew, rejection.code, rejection.message))
+            continue
+        seq = store_event(e, p.raw, user=user, unit_id=user.unit_id, device_id=device.id, source=ev.SOURCE_DEVICE,
+                          skew=skew, flagged=flagged)
+        if seq is None:  # a concurrent push of the same id won the race a moment ago
+            fp = db.session.execute(select(Event.fingerprint).where(Event.id == e.id)).scalar()
+            results.append(_answer_existing(p, fp))
+        else:
+            existing[e.id] = fingerprint(p.raw)
+            results.append({"id": e.id, "status": "applied", "code": "applied", "message": "Sparad."})
+    _remember_status(device, status, skew, now)
+    db.session.commit()
+    body = {"server_time": now, "skew_seconds": round(skew, 3), "results": results}
+    if device.revoked_at is not None:
+        body["wipe"] = True
+    return body
+
+
+def _answer_existing(p, stored_fingerprint):
+    if stored_fingerprint == fingerprint(p.raw):
+        return {"id": p.event.id, "status": "duplicate", "code": "already_applied", "message": "Redan mottagen."}
+    return {"id": p.event.id, "status": "rejected", "code": "id_reused",
+            "message": "Ett annat innehåll har redan lämnats in med samma id."}
+
+
+def _remember_status(device, status, skew, now):
+    device.last_seen_at = device.last_push_at = now
+    device.status_pending = status["pending"]
+    device.status_oldest_pending_at = status.get("oldest_pending_at")
+    device.status_device_clock = status["device_clock"]
+    device.status_app_version = status["app_version"]
+    device.status_reported_at = now
+    device.last_skew_seconds = skew
+    extra = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in status.items()
+             if k in ("failed_syncs", "last_failed_sync_at", "copy_as_of")}
+    device.status_extra = extra or None

@@ -1,0 +1,69 @@
+"""The OpenAPI document, generated from the marshmallow schemas (the schemas are the contract)."""
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app, jsonify
+
+from . import schemas as s
+
+bp = Blueprint("openapi", __name__)
+
+# Other areas add their paths here: {"/api/x": {"get": {...}}}; their schemas to EXTRA_SCHEMAS.
+EXTRA_PATHS = {}
+EXTRA_SCHEMAS = {}
+
+
+def _responses(ok_schema, *errors, ok="200"):
+    out = {ok: {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}
+    for code in errors:
+        out[str(code)] = {"description": "Error", "content": {"application/json": {"schema": "Error"}}}
+    return out
+
+
+def _json_body(schema):
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def build_spec():
+    spec = APISpec(title="Hemvård Offline API", version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()],
+                   info={"description": "Sync protocol v1 — see docs/protocol.md."})
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    # Leaves first: apispec names nested schemas on first sight, and a second name would duplicate them.
+    for name, schema in {"Error": s.ErrorSchema, "OutboxKey": s.OutboxKeySchema, "Client": s.ClientOut,
+                         "Event": s.EventSchema, "SealedEvent": s.SealedEventSchema,
+                         "TokenRequest": s.TokenRequestSchema, "TokenResponse": s.TokenResponseSchema,
+                         "PushRequest": s.PushRequestSchema, "PushResponse": s.PushResponseSchema,
+                         "PullResponse": s.PullResponseSchema, **EXTRA_SCHEMAS}.items():
+        spec.components.schema(name, schema=schema)
+    auth = [{"bearer": []}]
+    spec.path("/api/auth/token", operations={"post": {
+        "summary": "Log in on a device; returns a full token and a push-only token",
+        "requestBody": _json_body("TokenRequest"),
+        "responses": _responses("TokenResponse", 400, 401, 409, 422, 429)}})
+    spec.path("/api/sync/outbox-key", operations={"get": {
+        "summary": "The server's P-256 public key that devices seal events to",
+        "responses": _responses("OutboxKey")}})
+    spec.path("/api/sync/pull", operations={"get": {
+        "summary": "The worker's shift package (full, or changes since `cursor`)", "security": auth,
+        "parameters": [{"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}],
+        "responses": _responses("PullResponse", 401, 403, 422)}})
+    spec.path("/api/sync/push", operations={"post": {
+        "summary": "Deliver recorded events; exactly-once by event id", "security": auth,
+        "requestBody": _json_body("PushRequest"),
+        "responses": _responses("PushResponse", 400, 401, 403, 413, 422)}})
+    spec.path("/api/clients/{client_id}", operations={"get": {
+        "summary": "One client's record, unit-scoped and access-logged", "security": auth,
+        "parameters": [{"name": "client_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": _responses("Client", 401, 403, 404)}})
+    spec.path("/healthz", operations={"get": {"summary": "Database reachable", "responses": {
+        "200": {"description": "Healthy"}, "503": {"description": "Database unreachable"}}}})
+    for path, operations in EXTRA_PATHS.items():
+        spec.path(path, operations=operations)
+    return spec.to_dict()
+
+
+@bp.get("/api/openapi.json")
+def openapi_json():
+    if "openapi_doc" not in current_app.extensions:
+        current_app.extensions["openapi_doc"] = build_spec()
+    return jsonify(current_app.extensions["openapi_doc"])

@@ -1,0 +1,276 @@
+"""marshmallow schemas: the boundary of the API (input is loaded here) and the source of the OpenAPI document."""
+from datetime import timedelta
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from sync import events as ev
+from sync.protocol import PROTOCOL_VERSION, plausible
+
+DEVICE_ID = validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$", error="8–64 tecken: bokstäver, siffror, - och _.")
+ID = validate.Range(min=1, max=2**31 - 1)
+
+
+class SafeString(fields.String):
+    """Text that every database can store: valid UTF-8 (no lone surrogates) and no NUL characters."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Tecknet NUL är inte tillåtet.")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationError("Ogiltig Unicode-text.")
+        return text
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class Plausibility:
+    """How far from the server's clock a device time may be before it is absurd."""
+
+    def __init__(self, now, max_age_days, max_future_hours):
+        self.now = now
+        self.max_age = timedelta(days=max_age_days)
+        self.max_future = timedelta(hours=max_future_hours)
+
+    def check(self, moment, field):
+        if moment is not None and not plausible(moment, self.now, self.max_age, self.max_future):
+            raise ValidationError("Tidpunkten är orimlig (för gammal eller i framtiden).", field)
+
+
+# -- event payloads ---------------------------------------------------------------------------------
+
+class VisitTimePayload(StrictSchema):
+    visit_id = fields.Integer(required=True, strict=True, validate=ID)
+    at = fields.AwareDateTime()
+    adjust_reason = SafeString(validate=validate.Length(min=1, max=500))
+    post_registration = fields.Boolean()
+
+
+class InterventionPayload(StrictSchema):
+    visit_id = fields.Integer(required=True, strict=True, validate=ID)
+    intervention_id = fields.Integer(required=True, strict=True, validate=ID)
+    status = fields.String(required=True, validate=validate.OneOf(("done", "not_done")))
+    reason = fields.String(validate=validate.OneOf(ev.NOT_DONE_REASONS))
+    comment = SafeString(validate=validate.Length(max=2000))
+    post_registration = fields.Boolean()
+
+    @validates_schema
+    def _reason_when_not_done(self, data, **kwargs):
+        if data.get("status") == "not_done" and not data.get("reason"):
+            raise ValidationError("Ange varför insatsen inte blev utförd.", "reason")
+
+
+class NotePayload(StrictSchema):
+    client_id = fields.Integer(required=True, strict=True, validate=ID)
+    visit_id = fields.Integer(strict=True, validate=ID)
+    text = SafeString(required=True, validate=validate.Length(min=1, max=4000))
+
+
+class DeviationPayload(StrictSchema):
+    category = fields.String(required=True, validate=validate.OneOf(ev.DEVIATION_CATEGORIES))
+    description = SafeString(required=True, validate=validate.Length(min=1, max=4000))
+    client_id = fields.Integer(strict=True, validate=ID)
+    visit_id = fields.Integer(strict=True, validate=ID)
+
+
+class RecordOpenedPayload(StrictSchema):
+    client_id = fields.Integer(required=True, strict=True, validate=ID)
+    view = fields.String(required=True, validate=validate.OneOf(ev.RECORD_VIEWS))
+
+
+class GapHandedOverPayload(StrictSchema):
+    visit_id = fields.Integer(required=True, strict=True, validate=ID)
+    reason = SafeString(validate=validate.Length(max=500))
+
+
+PAYLOADS = {
+    ev.VISIT_STARTED: VisitTimePayload, ev.VISIT_ENDED: VisitTimePayload,
+    ev.INTERVENTION_RECORDED: InterventionPayload, ev.NOTE_ADDED: NotePayload,
+    ev.DEVIATION_REPORTED: DeviationPayload, ev.CLIENT_RECORD_OPENED: RecordOpenedPayload,
+    ev.GAP_HANDED_OVER: GapHandedOverPayload,
+}
+
+
+class EventSchema(StrictSchema):
+    """Protocol v1 event envelope; the payload is checked by the schema its type names."""
+
+    id = fields.UUID(required=True)
+    type = fields.String(required=True, validate=validate.OneOf(ev.EVENT_TYPES))
+    occurred_at = fields.AwareDateTime(required=True)
+    device_seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**53))
+    payload = fields.Dict(required=True)
+
+    def __init__(self, *args, plausibility=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plausibility = plausibility
+
+    @validates_schema
+    def _payload_fits_type(self, data, **kwargs):
+        schema = PAYLOADS.get(data.get("type"))
+        if schema is None or "payload" not in data:
+            return
+        try:
+            data["payload"] = schema().load(data["payload"])
+        except ValidationError as err:
+            raise ValidationError({"payload": err.messages})
+        at, occurred = data["payload"].get("at"), data.get("occurred_at")
+        if self.plausibility:
+            self.plausibility.check(occurred, "occurred_at")
+            if at is not None:
+                try:
+                    self.plausibility.check(at, "at")
+                except ValidationError as err:
+                    raise ValidationError({"payload": err.messages})
+        if at is not None and occurred is not None and abs(at - occurred) > ev.ADJUSTMENT_TOLERANCE \
+                and not data["payload"].get("adjust_reason"):
+            raise ValidationError({"payload": {"adjust_reason": ["En ändrad tid behöver en orsak."]}})
+
+
+class SealedEventSchema(StrictSchema):
+    id = fields.UUID(required=True)
+    sealed = fields.String(required=True, validate=validate.Length(min=120, max=64_000))
+
+
+class StatusSchema(StrictSchema):
+    """What the device reports of itself with every push; managers see the last one."""
+
+    pending = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**7))
+    oldest_pending_at = fields.AwareDateTime(allow_none=True)
+    device_clock = fields.AwareDateTime(required=True)
+    app_version = SafeString(required=True, validate=validate.Length(min=1, max=32))
+    copy_as_of = fields.AwareDateTime(allow_none=True)
+    failed_syncs = fields.Integer(strict=True, validate=validate.Range(min=0, max=10**7))
+    last_failed_sync_at = fields.AwareDateTime(allow_none=True)
+
+
+class PushRequestSchema(StrictSchema):
+    protocol = fields.Integer(required=True, strict=True,
+                              validate=validate.Equal(PROTOCOL_VERSION, error="Protokollversion 1 krävs."))
+    device_id = fields.String(required=True, validate=DEVICE_ID)
+    # Each item is an Event or a SealedEvent; the push service loads them one by one (it unseals first).
+    events = fields.List(fields.Dict(), required=True)
+    status = fields.Nested(StatusSchema, required=True)
+
+
+class PushResultSchema(Schema):
+    id = fields.String()
+    status = fields.String(validate=validate.OneOf(("applied", "duplicate", "rejected")))
+    code = fields.String()
+    message = fields.String()
+
+
+class PushResponseSchema(Schema):
+    server_time = fields.AwareDateTime()
+    skew_seconds = fields.Float()
+    results = fields.List(fields.Nested(PushResultSchema))
+    wipe = fields.Boolean()
+
+
+class TokenRequestSchema(StrictSchema):
+    username = SafeString(required=True, validate=validate.Length(min=1, max=64))
+    password = SafeString(required=True, validate=validate.Length(min=1, max=256))
+    device_id = fields.String(required=True, validate=DEVICE_ID)
+    device_name = SafeString(validate=validate.Length(max=120))
+
+
+class UnitOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class UserOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    unit = fields.Nested(UnitOut)
+
+
+class OutboxKeySchema(Schema):
+    kid = fields.String()
+    jwk = fields.Dict()
+
+
+class TokenResponseSchema(Schema):
+    token = fields.String()
+    push_token = fields.String()
+    expires_at = fields.AwareDateTime()
+    user = fields.Nested(UserOut)
+    device_id = fields.String()
+    outbox_key = fields.Nested(OutboxKeySchema)
+    server_time = fields.AwareDateTime()
+    settings = fields.Dict()
+
+
+# -- the shift package ------------------------------------------------------------------------------
+
+class InterventionOut(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    title = fields.String()
+    planned_minutes = fields.Integer()
+    description = fields.String(allow_none=True)
+
+
+class WorkerOut(Schema):
+    id = fields.Integer()
+    display_name = fields.String()
+
+
+class VisitOut(Schema):
+    id = fields.Integer()
+    client_id = fields.Integer()
+    planned_start = fields.AwareDateTime()
+    planned_end = fields.AwareDateTime()
+    instructions = fields.String(allow_none=True)
+    interventions = fields.List(fields.Nested(InterventionOut(only=("id", "code", "title", "planned_minutes"))))
+    workers = fields.List(fields.Nested(WorkerOut))
+
+
+class KeyOut(Schema):
+    reference = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class ClientOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    personal_number = fields.String()
+    address = fields.String()
+    phone = fields.String(allow_none=True)
+    key = fields.Nested(KeyOut)
+    person_card = fields.Dict()
+    care_plan = fields.Dict()
+    medication_list = fields.List(fields.Dict(), allow_none=True)
+    updated_at = fields.AwareDateTime()
+
+
+class WindowOut(Schema):
+    start = fields.AwareDateTime()
+    end = fields.AwareDateTime()
+
+
+class PullResponseSchema(Schema):
+    as_of = fields.AwareDateTime()
+    cursor = fields.String()
+    full = fields.Boolean()
+    window = fields.Nested(WindowOut)
+    visit_ids = fields.List(fields.Integer())
+    visits = fields.List(fields.Nested(VisitOut))
+    clients = fields.List(fields.Nested(ClientOut))
+
+
+class PullQuerySchema(StrictSchema):
+    cursor = fields.String(validate=validate.Length(max=500))
+
+
+class ErrorSchema(Schema):
+    code = fields.String()
+    status = fields.Integer()
+    message = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

@@ -1,0 +1,67 @@
+"""Serves the PWA from `pwa/` at the site root, the health check, and security headers on every answer."""
+import os
+
+from flask import Blueprint, current_app, send_from_directory
+from sqlalchemy import text
+from werkzeug.exceptions import NotFound
+
+from .extensions import db
+
+bp = Blueprint("web", __name__)
+
+PWA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pwa")
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+       "worker-src 'self'; manifest-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+       "base-uri 'none'; form-action 'self'")
+
+
+@bp.get("/healthz")
+def healthz():
+    """200 when the database answers; load balancers and `make run` use it."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error means "not healthy", and says which
+        db.session.rollback()
+        return {"status": "error", "database": type(exc).__name__}, 503
+    return {"status": "ok", "database": "ok"}
+
+
+@bp.get("/")
+def index():
+    return _pwa_file("index.html")
+
+
+@bp.get("/<path:path>")
+def pwa_file(path):
+    if path.startswith("api/"):
+        raise NotFound()
+    return _pwa_file(path)
+
+
+def _pwa_file(path):
+    response = send_from_directory(PWA_DIR, path, max_age=0)
+    if path in ("sw.js", "index.html") or path.endswith(".webmanifest"):
+        # The service worker and shell must be revalidated so a new version is found at once.
+        response.headers["Cache-Control"] = "no-cache"
+    if path.endswith(".webmanifest"):
+        response.mimetype = "application/manifest+json"
+    if path.endswith(".js") or path.endswith(".mjs"):
+        response.mimetype = "text/javascript"
+    return response
+
+
+def init_app(app):
+    @app.after_request
+    def security_headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if current_app.config["PREFERRED_URL_SCHEME"] == "https":
+            h.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if response.mimetype == "application/json":
+            h.setdefault("Cache-Control", "no-store")  # client data must not linger in shared caches
+        return response

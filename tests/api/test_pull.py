@@ -1,0 +1,92 @@
+"""The shift package: the worker's own visits, their clients' records, scoped, logged and incremental."""
+from datetime import datetime, timedelta, timezone
+
+from server.extensions import db
+from server.models import AccessLog, Client, Device, User, Visit
+
+
+def test_package_holds_the_workers_visits_and_their_clients(app, auth):
+    s = auth.login("worker1")
+    body = s.pull()
+    assert body["full"] is True and body["visits"]
+    start, end = (datetime.fromisoformat(body["window"][k]) for k in ("start", "end"))
+    assert end - datetime.fromisoformat(body["as_of"]) >= timedelta(hours=12)
+    with app.app_context():
+        me = db.session.query(User).filter_by(username="worker1").one()
+        for v in body["visits"]:
+            assert me.id in [w["id"] for w in v["workers"]]
+            assert datetime.fromisoformat(v["planned_end"]) > start
+            assert datetime.fromisoformat(v["planned_start"]) < end
+        units = {db.session.get(Client, c["id"]).unit_id for c in body["clients"]}
+        assert units == {me.unit_id}
+    assert {v["client_id"] for v in body["visits"]} == {c["id"] for c in body["clients"]}
+    client = body["clients"][0]
+    assert set(client) >= {"name", "personal_number", "address", "key", "person_card", "care_plan",
+                           "medication_list"}
+    assert client["care_plan"]["interventions"] and client["person_card"]["relatives"]
+
+
+def test_double_staffed_visits_show_the_partner(auth):
+    body = auth.login("worker1").pull()
+    pairs = [v for v in body["visits"] if len(v["workers"]) == 2]
+    assert pairs, "the demo schedule has a double-staffed visit for worker1 every day"
+
+
+def test_every_client_sent_is_access_logged(app, auth):
+    s = auth.login("worker1")
+    body = s.pull()
+    with app.app_context():
+        rows = db.session.query(AccessLog).filter_by(action="sync_pull", device_id=s.device_id).all()
+        assert sorted(r.client_id for r in rows) == sorted(c["id"] for c in body["clients"])
+        device = db.session.get(Device, s.device_id)
+        assert device.last_pull_at is not None and device.copy_covers_until is not None
+
+
+def test_incremental_pull_sends_only_what_changed(app, auth):
+    s = auth.login("worker1")
+    first = s.pull()
+    second = s.pull(first["cursor"])
+    assert second["full"] is False and second["visits"] == [] and second["clients"] == []
+    assert second["visit_ids"] == first["visit_ids"]
+    changed_visit = first["visits"][0]
+    with app.app_context():
+        v = db.session.get(Visit, changed_visit["id"])
+        v.instructions = "Ny portkod 4711"
+        cancelled = db.session.get(Visit, first["visits"][-1]["id"])
+        cancelled.cancelled = True
+        db.session.commit()
+    third = s.pull(second["cursor"])
+    assert [v["id"] for v in third["visits"]] == [changed_visit["id"]]
+    assert third["visits"][0]["instructions"] == "Ny portkod 4711"
+    assert first["visits"][-1]["id"] not in third["visit_ids"]
+
+
+def test_a_damaged_cursor_gives_a_full_package(auth):
+    s = auth.login("worker1")
+    assert s.pull("not-a-cursor")["full"] is True
+
+
+def test_reading_a_client_of_another_unit_is_403_and_logged(app, auth):
+    s = auth.login("worker1")
+    with app.app_context():
+        other_id = db.session.query(Client.id).join(User, User.unit_id == Client.unit_id) \
+            .filter(User.username == "worker7").first()[0]
+        own = s.pull()["clients"][0]["id"]
+    r = s.get(f"/api/clients/{other_id}")
+    assert r.status_code == 403 and r.json["code"] == "forbidden"
+    assert s.get(f"/api/clients/{own}").status_code == 200
+    assert s.get("/api/clients/999999").status_code == 404
+    with app.app_context():
+        denied = db.session.query(AccessLog).filter_by(client_id=other_id, outcome="denied").one()
+        assert denied.user_id == s.user["id"] and denied.action == "read_client"
+        assert db.session.query(AccessLog).filter_by(client_id=own, action="read_client").count() == 1
+
+
+def test_empty_window_is_a_valid_package(app, auth):
+    s = auth.login("worker1")
+    with app.app_context():
+        db.session.query(Visit).update({Visit.planned_start: datetime(2020, 1, 1, tzinfo=timezone.utc),
+                                        Visit.planned_end: datetime(2020, 1, 1, 1, tzinfo=timezone.utc)})
+        db.session.commit()
+    body = s.pull()
+    assert body["visits"] == [] and body["clients"] == [] and body["visit_ids"] == []
