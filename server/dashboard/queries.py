@@ -101,7 +101,8 @@ def backlog_devices(unit_id, now, limit):
                Device.last_seen_at, Device.status_app_version, Device.status_reported_at, Device.last_skew_seconds)
         .join(User, User.id == Device.user_id)
         .where(Device.unit_id == unit_id, Device.revoked_at.is_(None), User.role == "worker")
-        .order_by(pending.desc(), Device.status_oldest_pending_at.asc(), Device.last_seen_at.asc(), Device.id)
+        .order_by(pending.desc(), Device.status_oldest_pending_at.asc().nulls_last(),
+                  Device.last_seen_at.asc().nulls_first(), Device.id)
         .limit(limit)).all()
     out = []
     for r in rows:

@@ -209,16 +209,17 @@ def _access_log_args(action):
 def access_log():
     """Who opened which client's record, when, from which device, online or offline (HSLF-FS 2016:40)."""
     args, unit, first, last, where = _access_log_args("access_log_review")
+    cfg = current_app.config
+    body = {"unit": _unit_json(unit), "from": first, "to": last, "counts": queries.access_log_counts(where),
+            "rows": list(queries.access_log_rows(where, args["limit"], args["offset"])),
+            "limit": args["limit"], "offset": args["offset"],
+            "settings": {"retention_days": cfg["ACCESS_LOG_RETENTION_DAYS"],
+                         "check_interval_days": cfg["ACCESS_CHECK_INTERVAL_DAYS"]}}
+    # Reading the log shows client names: the review is itself logged (after the rows were read).
     log_access(g.user, args["client_id"], "access_log_review", device_id=g.device.id,
                detail=f"{first}..{last}" + (f" user:{args['user_id']}" if args["user_id"] else ""))
     db.session.commit()
-    cfg = current_app.config
-    return jsonable({"unit": _unit_json(unit), "from": first, "to": last,
-                     "counts": queries.access_log_counts(where),
-                     "rows": list(queries.access_log_rows(where, args["limit"], args["offset"])),
-                     "limit": args["limit"], "offset": args["offset"],
-                     "settings": {"retention_days": cfg["ACCESS_LOG_RETENTION_DAYS"],
-                                  "check_interval_days": cfg["ACCESS_CHECK_INTERVAL_DAYS"]}})
+    return jsonable(body)
 
 
 @bp.get("/access-log.csv")
