@@ -49,10 +49,12 @@ def enqueue(kind, recipients, data=None, session=None, *, dedupe_key=None, devic
                      "url": spec.url, "urgency": spec.urgency, "created_at": now,
                      "expires_at": now + timedelta(seconds=spec.ttl)})
     dialect = {"postgresql": postgresql, "sqlite": sqlite}[session.get_bind().dialect.name]
-    statement = dialect.insert(PushNotification).on_conflict_do_nothing(
-        index_elements=["kind", "user_id", "dedupe_key"])
-    result = session.execute(statement, rows)
-    return result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
+    statement = (dialect.insert(PushNotification)
+                 .on_conflict_do_nothing(index_elements=["kind", "user_id", "dedupe_key"])
+                 .returning(PushNotification.id))  # only new rows come back; rowcount is not portable
+    session.flush()  # the caller's pending rows first: they are the same transaction
+    connection = session.connection()
+    return sum(len(connection.execute(statement.values(row)).all()) for row in rows)
 
 
 def payload(notification):

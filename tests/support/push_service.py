@@ -88,9 +88,10 @@ class PushService:
     def __init__(self):
         self.accepted = []  # dicts: token, payload (parsed JSON), ttl, urgency, topic, vapid
         self.rejected = []  # dicts: token, status, reason
+        self.received = 0  # every POST, answered or not
         self._subscribers = {}
         self._scripts = defaultdict(deque)  # token -> statuses (or "hang") to answer with, in order
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -113,27 +114,29 @@ class PushService:
         return subscriber
 
     def script(self, subscriber, *replies):
-        """Answer the next requests to this endpoint with these statuses; "hang" never answers."""
+        """Answer the next requests to this endpoint with these: a status, (status, headers), or "hang"."""
         self._scripts[subscriber.token].extend(replies)
 
     def messages_for(self, subscriber):
         with self._lock:
             return [m for m in self.accepted if m["token"] == subscriber.token]
 
-    def wait_for(self, count, timeout=10.0):
+    def wait_until(self, predicate, timeout=20.0):
+        """Poll (the sender runs in another thread or process) until predicate(self) holds; returns it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                if len(self.accepted) >= count:
-                    return list(self.accepted)
+                if predicate(self):
+                    return True
             time.sleep(0.02)
-        with self._lock:
-            return list(self.accepted)
+        return False
 
     def _handle(self, request):
         token = request.path.rsplit("/", 1)[-1]
         length = int(request.headers.get("Content-Length") or 0)
         body = request.rfile.read(length)
+        with self._lock:
+            self.received += 1
         subscriber = self._subscribers.get(token)
         if subscriber is None:
             return self._reject(token, 404, "unknown subscription")
@@ -143,7 +146,8 @@ class PushService:
             self._release.wait()
             return None
         if scripted != 201:
-            return self._reject(token, scripted, "scripted")
+            status, headers = scripted if isinstance(scripted, tuple) else (scripted, {})
+            return self._reject(token, status, "scripted", headers)
         try:
             vapid = verify_vapid(request.headers.get("Authorization"), self.origin)
         except (VapidError, ValueError) as exc:
@@ -158,12 +162,12 @@ class PushService:
                    "topic": request.headers.get("Topic"), "vapid": vapid}
         with self._lock:
             self.accepted.append(message)
-        return 201, ""
+        return 201, "", {}
 
-    def _reject(self, token, status, reason):
+    def _reject(self, token, status, reason, headers=None):
         with self._lock:
             self.rejected.append({"token": token, "status": status, "reason": reason})
-        return status, reason
+        return status, reason, headers or {}
 
     def _handler(self):
         service = self
@@ -173,9 +177,11 @@ class PushService:
                 result = service._handle(self)
                 if result is None:
                     return
-                status, text = result
+                status, text, headers = result
                 data = text.encode()
                 self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Location", f"{service.origin}/message/{secrets.token_hex(4)}")
                 self.end_headers()
