@@ -234,9 +234,9 @@ def without_data(unit_id, now, shifts=None):
     return {"count": len(workers), "workers": workers}
 
 
-def gaps(unit_id, now):
+def gaps(user, now):
     """Gaps by route, overdue self-registrations, open conflicts: from the outages area, when it is installed."""
-    return outage_figures.figures(unit_id, now)
+    return outage_figures.figures(user, now)
 
 
 # -- access-log review -------------------------------------------------------------------------------------
@@ -302,8 +302,12 @@ def access_checks(unit_id, limit=20):
 RECORD_TYPES = (ev.VISIT_STARTED, ev.VISIT_ENDED, ev.INTERVENTION_RECORDED)
 
 
-def registration_rows(unit_id, start, end):
-    """Registrations of the unit's visits planned in [start, end), with source and flags, for billing."""
+def registration_rows(unit_id, start, end, conflict_pairs=None):
+    """Registrations of the unit's visits planned in [start, end), with source and flags, for billing.
+
+    `conflict_pairs`: the open backfill-versus-device conflicts as (visit_id, worker_id), as the outages
+    area judges them; without it, a visit with both a device record and a backfill counts as a conflict.
+    """
     visits_in_period = select(Visit.id).where(Visit.unit_id == unit_id, Visit.planned_start >= start,
                                               Visit.planned_start < end)
     post_registration = Event.payload["post_registration"].as_boolean()
@@ -323,7 +327,7 @@ def registration_rows(unit_id, start, end):
     stmt = (select(Visit.id, Visit.planned_start, Visit.planned_end, Client.name, worker.c.display_name,
                    worker.c.username, Registration.started_at, Registration.ended_at, Registration.started_source,
                    Registration.ended_source, facts.c.backfill, facts.c.device, facts.c.skew, facts.c.self_reg,
-                   quarantined.c.visit_id)
+                   quarantined.c.visit_id, Registration.worker_id)
             .select_from(Registration)
             .join(Visit, Visit.id == Registration.visit_id)
             .join(Client, Client.id == Visit.client_id)
@@ -347,4 +351,5 @@ def registration_rows(unit_id, start, end):
             minutes = round((r[7] - r[6]).total_seconds() / 60)
         yield {"visit_id": r[0], "planned_start": r[1], "planned_end": r[2], "client": r[3], "worker": r[4],
                "username": r[5], "started_at": r[6], "ended_at": r[7], "minutes": minutes, "source": source,
-               "clock_skew": bool(r[12]), "conflict": bool(r[10] and r[11]), "quarantined": r[14] is not None}
+               "clock_skew": bool(r[12]), "quarantined": r[14] is not None,
+               "conflict": bool(r[10] and r[11]) if conflict_pairs is None else (r[0], r[15]) in conflict_pairs}

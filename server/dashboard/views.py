@@ -10,7 +10,7 @@ from ..auth import require_auth
 from ..errors import ApiError
 from ..extensions import db
 from ..models import Client, Unit, User, utcnow
-from . import charts, csvexport, queries
+from . import charts, csvexport, outage_figures, queries
 from .models import AccessCheck
 
 bp = Blueprint("dashboard", __name__, url_prefix="/api/dashboard")
@@ -124,7 +124,7 @@ def backlog():
     unit, now, cfg = _unit(args, "dashboard_backlog"), utcnow(), current_app.config
     totals = queries.backlog_totals(unit.id, now)
     queries.record_snapshot(unit.id, now, totals)
-    gap_figures = queries.gaps(unit.id, now)
+    gap_figures = queries.gaps(g.user, now)
     body = {"as_of": now, "unit": _unit_json(unit),
             "settings": {"silent_after_minutes": cfg["DEVICE_SILENT_MINUTES"]},
             "totals": totals, "gaps": gap_figures,
@@ -278,8 +278,8 @@ def registrations_csv():
     log_access(g.user, None, "registrations_export", device_id=g.device.id, detail=f"{first}..{last}")
     db.session.commit()
     name = f"registreringar-{csvexport.slug(unit.name)}-{first}-{last}.csv"
-    return _csv_response(csvexport.registrations_csv(queries.registration_rows(unit.id, start, end),
-                                                     queries._tz()), name)
+    rows = queries.registration_rows(unit.id, start, end, outage_figures.open_conflict_pairs(g.user))
+    return _csv_response(csvexport.registrations_csv(rows, queries._tz()), name)
 
 
 def _csv_response(chunks, filename):

@@ -242,11 +242,10 @@ def test_invalid_query_is_422_with_field_messages(manager):
     assert response.status_code == 422 and set(response.json["errors"]) == {"limit", "client_id"}
 
 
-def test_gaps_say_when_the_outages_area_is_not_there_instead_of_showing_zeros(aby, manager):
-    gaps = manager.get("/api/dashboard/backlog").json["gaps"]
-    assert gaps.get("available") in (True, False)
-    if not gaps["available"]:
-        assert "by_route" not in gaps
+def test_gaps_say_when_the_outages_area_is_not_there_instead_of_showing_zeros(aby, manager, monkeypatch):
+    monkeypatch.setattr("server.dashboard.outage_figures._outages", lambda: None)
+    body = manager.get("/api/dashboard/backlog").json
+    assert body["gaps"] == {"available": False} and "charts" not in body
 
 
 # -- access-log review -----------------------------------------------------------------------------------------
@@ -417,3 +416,49 @@ def test_devices_of_managers_browsers_are_not_counted_as_phones(app, aby, manage
     with app.app_context():
         assert db.session.get(Device, "web-chef-aby-0001") is not None
     assert manager.get("/api/dashboard/backlog").json["totals"]["devices"] == 0
+
+
+# -- gaps from the outages area ----------------------------------------------------------------------------------
+
+def plant_gaps(app, aby):
+    from server.outages.models import Gap, Outage
+
+    def go():
+        w = _workers(aby)
+        now = aby.now
+        unit = db.session.get(dd.Unit, aby.ids["unit"])
+        client = db.session.get(dd.Client, aby.ids["clients"][0])
+        outage = Outage(kind="unplanned", status="confirmed", title="TES nere", started_at=now - 30 * H,
+                        ended_at=now - 24 * H, created_at=now - 30 * H)
+        dismissed = Outage(kind="unplanned", status="dismissed", title="Falsklarm", started_at=now - 30 * H,
+                           ended_at=now - 29 * H, created_at=now - 30 * H)
+        db.session.add_all([outage, dismissed])
+        db.session.flush()
+
+        def gap(o, worker, route, state="open", deadline=None, rule="short_outage_self", unit_id=None):
+            visit = dd.add_visit(unit, client, [worker], now - 28 * H)
+            db.session.add(Gap(outage_id=o.id, visit_id=visit.id, worker_id=worker.id,
+                               unit_id=unit_id or unit.id, state=state, route=route, deadline=deadline, rule=rule,
+                               explanation="Testlucka", explanation_en="Test gap", inputs={}, decided_at=now))
+        gap(outage, w[0], "self", deadline=now + 24 * H)
+        gap(outage, w[1], "self", deadline=now - H)  # past its deadline, not yet escalated
+        gap(outage, w[2], "admin", rule="self_deadline_passed")  # escalated after its deadline
+        gap(outage, w[3], "admin", rule="worker_absent")
+        gap(outage, w[0], "decision", rule="long_outage_needs_decision")
+        gap(outage, w[1], None, state="closed", rule="registered")
+        gap(dismissed, w[2], "self", deadline=now - H)
+        gap(outage, w[3], "admin", unit_id=aby.ids["other_unit"])
+    _in_app(app, go)
+
+
+def test_backlog_counts_gaps_by_route_and_overdue_self_registrations(app, aby, manager):
+    plant_gaps(app, aby)
+    plant_registrations(app, aby)
+    body = manager.get("/api/dashboard/backlog").json
+    gaps = body["gaps"]
+    assert gaps["available"]
+    assert gaps["by_route"] == {"self": 2, "admin": 2, "decision": 1}
+    assert gaps["open"] == 5 and gaps["overdue_self"] == 2 and gaps["outages_with_open_gaps"] == 1
+    assert gaps["open_conflicts"] == 1
+    svg = body["charts"]["gaps"]
+    assert "Själv (medarbetare): 2 st" in svg and "Försenade själv: 2 st" in svg and "Konflikter: 1 st" in svg
