@@ -12,7 +12,7 @@ from typing import Iterable, Optional
 
 from . import events as ev
 
-SOURCE_RESOLUTION = "resolution"
+SOURCE_RESOLUTION = ev.SOURCE_RESOLUTION
 CHOICES = ("device", "backfill")  # which of the two records an administrator declares effective
 
 # Two times closer than this are the same registration written down twice (a paper form rounds minutes).

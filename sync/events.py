@@ -29,6 +29,7 @@ ADJUSTMENT_TOLERANCE = timedelta(minutes=2)
 
 SOURCE_DEVICE = "device"
 SOURCE_BACKFILL = "backfill"
+SOURCE_RESOLUTION = "resolution"  # an administrator chose the backfill over a device record (sync.conflicts)
 
 
 @dataclass(frozen=True)

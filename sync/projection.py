@@ -11,7 +11,7 @@ from typing import Optional
 
 from . import events as ev
 
-SOURCE_RANK = {ev.SOURCE_BACKFILL: 0, ev.SOURCE_DEVICE: 1}
+SOURCE_RANK = {ev.SOURCE_BACKFILL: 0, ev.SOURCE_DEVICE: 1, ev.SOURCE_RESOLUTION: 2}
 
 
 def rank_key(source: str, corrected_at: datetime, event_id: str) -> str:

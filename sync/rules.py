@@ -36,6 +36,7 @@ REGISTRATION_STATES = (REGISTRATION_NONE, REGISTRATION_PARTIAL, REGISTRATION_COM
 
 # Rule ids, stored with every decision. The order below is the order in which they are tried.
 RULE_REGISTERED = "registered"
+RULE_OUTSIDE_WINDOW = "outside_window"
 RULE_MANAGEMENT_POLICY = "management_policy"
 RULE_PLANNED_ANNOUNCED = "planned_announced_policy"
 RULE_PLANNED_SELF = "planned_self"
@@ -49,6 +50,8 @@ RULE_WORKER_OFF_DUTY = "worker_off_duty"
 RULE_DEADLINE_PASSED = "self_deadline_passed"
 
 RULES = (
+    {"id": RULE_OUTSIDE_WINDOW, "domain_rule": None,
+     "sv": "Besöket ligger inte längre inom driftstoppet (tiderna har ändrats) – ingen lucka."},
     {"id": RULE_REGISTERED, "domain_rule": None,
      "sv": "Besöket har en registrering (från telefonen eller efterregistrerad) – ingen lucka."},
     {"id": RULE_MANAGEMENT_POLICY, "domain_rule": 5,
@@ -374,6 +377,12 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
     def decision(state, route, deadline, rule, sv, en):
         return Decision(state, route, deadline, rule, {**inputs, "deadline": _iso(deadline)}, sv, en)
 
+    if not in_window(outage, gap.planned_start, gap.planned_end, now):
+        return decision(STATE_CLOSED, None, None, RULE_OUTSIDE_WINDOW,
+                        "Besöket ligger inte inom driftstoppets tider (de har ändrats). Ingen efterregistrering "
+                        "behövs på grund av driftstoppet.",
+                        "The visit is not inside the outage window (its times changed). No post-registration is "
+                        "needed because of the outage.")
     if gap.registration == REGISTRATION_COMPLETE:
         who_sv = {"device": " från medarbetarens telefon", "backfill": " av administratör"}.get(gap.registered_by, "")
         who_en = {"device": " from the worker's phone", "backfill": " by an administrator"}.get(gap.registered_by, "")

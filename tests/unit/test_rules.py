@@ -132,7 +132,7 @@ def test_every_rule_id_fired_by_the_table_is_documented():
     documented = {row["id"] for row in r.RULES}
     fired = {row[6] for row in TABLE}
     assert fired <= documented
-    assert documented - fired == {r.RULE_LONG_STANDING}  # covered by its own tests below
+    assert documented - fired == {r.RULE_LONG_STANDING, r.RULE_OUTSIDE_WINDOW}  # covered by their own tests
 
 
 def test_explanation_is_plain_swedish_with_duration_threshold_and_day():
@@ -298,3 +298,11 @@ def test_future_visits_of_an_ongoing_outage_are_not_gaps_yet():
                                           (5, "5 minuter")])
 def test_swedish_durations(minutes, text):
     assert r.format_duration_sv(timedelta(minutes=minutes)) == text
+
+
+def test_shortening_an_outage_closes_gaps_that_fall_outside_it():
+    the_gap = gap(FEB + timedelta(hours=5))
+    before = r.decide(outage(FEB, FEB + timedelta(hours=8)), the_gap, SETTINGS, local(2026, 2, 10, 15))
+    after = r.reevaluate(before, outage(FEB, FEB + timedelta(hours=4)), the_gap, SETTINGS, local(2026, 2, 10, 15))
+    assert before.route == r.ROUTE_SELF
+    assert (after.state, after.rule) == (r.STATE_CLOSED, r.RULE_OUTSIDE_WINDOW)

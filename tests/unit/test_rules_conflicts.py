@@ -11,8 +11,7 @@ T0 = datetime(2026, 2, 10, 7, 0, tzinfo=timezone.utc)
 
 
 def recorded(field, value, source, event_id, corrected_at):
-    return c.Recorded(field, value, source, event_id, rank_key(source, corrected_at, event_id)
-                      if source != c.SOURCE_RESOLUTION else "2|" + corrected_at.isoformat() + "|" + event_id)
+    return c.Recorded(field, value, source, event_id, rank_key(source, corrected_at, event_id))
 
 
 def test_backfill_first_then_device_record_is_a_conflict_with_the_device_record_effective():

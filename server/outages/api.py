@@ -1,0 +1,312 @@
+"""HTTP endpoints of the outage area. Thin: load the input, call the service, commit, dump the answer."""
+from flask import Blueprint, g, request
+from sqlalchemy import func, select
+
+from sync import rules
+from sync.outages import short_notice
+
+from ..api import json_body
+from ..auth import require_auth
+from ..extensions import db
+from ..models import utcnow
+from . import service
+from .models import Gap
+from .schemas import (AbsenceIn, AbsenceOut, BackfillIn, DecisionOut, EndIn, GapOut, LockDateIn, OutageIn,
+                      OutageOut, OutagePatch, PolicyIn, QuarantineOut, ReapplyIn, ReasonIn, ResolveIn, UnitRulesIn)
+
+bp = Blueprint("outages", __name__, url_prefix="/api")
+
+STAFF = ("admin", "manager")
+ADMIN = ("admin",)
+MANAGER = ("manager",)
+
+
+def _outage_out(outage, now):
+    a, unit_rules = service.assessment(outage, g.user, now)
+    counts = dict(db.session.execute(
+        select(Gap.route, func.count()).where(Gap.outage_id == outage.id, Gap.unit_id == g.user.unit_id,
+                                              Gap.state == rules.STATE_OPEN).group_by(Gap.route)).all())
+    data = OutageOut().dump(outage)
+    data.update({"ongoing": a.ongoing, "elapsed_minutes": int(a.elapsed.total_seconds() // 60),
+                 "threshold_minutes": int(unit_rules.threshold.total_seconds() // 60), "long": a.long,
+                 "needs_decision": outage.status == "confirmed" and a.needs_decision,
+                 "short_notice": short_notice(outage.started_at, outage.announced_at)
+                 if outage.kind == rules.PLANNED and outage.announced_at else None,
+                 "gap_counts": {route: counts.get(route, 0) for route in rules.ROUTES}})
+    return data
+
+
+def _gaps_out(gaps, now):
+    return GapOut(many=True, tz=service.tz(), now=now).dump(gaps)
+
+
+def _bool_arg(name):
+    value = request.args.get(name)
+    if value is None:
+        return None
+    if value not in ("0", "1", "true", "false"):
+        from sync.errors import InvalidInput
+        raise InvalidInput("Ogiltig parameter.", errors={name: ["Ange 1 eller 0."]})
+    return value in ("1", "true")
+
+
+def _choice_arg(name, choices):
+    value = request.args.get(name)
+    if value is not None and value not in choices:
+        from sync.errors import InvalidInput
+        raise InvalidInput("Ogiltig parameter.", errors={name: [f"Ett av: {', '.join(choices)}."]})
+    return value
+
+
+def _int_arg(name):
+    value = request.args.get(name)
+    if value is None:
+        return None
+    if not value.isdigit():
+        from sync.errors import InvalidInput
+        raise InvalidInput("Ogiltig parameter.", errors={name: ["Ett heltal."]})
+    return int(value)
+
+
+# ---------------------------------------------------------------------------------------------- outages
+
+@bp.get("/outages")
+@require_auth(roles=STAFF)
+def list_outages():
+    now = utcnow()
+    status = _choice_arg("status", ("proposed", "confirmed", "dismissed"))
+    outages = service.list_outages(g.user, status, _bool_arg("needs_decision"), now)
+    body = {"outages": [_outage_out(o, now) for o in outages]}
+    db.session.commit()
+    return body
+
+
+@bp.post("/outages")
+@require_auth(roles=ADMIN)
+def create_outage():
+    now = utcnow()
+    outage = service.create_outage(g.user, OutageIn().load(json_body()), now)
+    db.session.commit()
+    return _outage_out(outage, now), 201
+
+
+@bp.get("/outages/<int:outage_id>")
+@require_auth(roles=STAFF)
+def get_outage(outage_id):
+    now = utcnow()
+    outage = service.get_outage(g.user, outage_id)
+    service.evaluate(outage, now, "read")
+    body = _outage_out(outage, now)
+    db.session.commit()
+    return body
+
+
+@bp.patch("/outages/<int:outage_id>")
+@require_auth(roles=ADMIN)
+def update_outage(outage_id):
+    now = utcnow()
+    outage = service.get_outage(g.user, outage_id)
+    outage = service.update_outage(g.user, outage, OutagePatch().load(json_body()), now)
+    db.session.commit()
+    return _outage_out(outage, now)
+
+
+@bp.post("/outages/<int:outage_id>/end")
+@require_auth(roles=ADMIN)
+def end_outage(outage_id):
+    now = utcnow()
+    outage = service.get_outage(g.user, outage_id)
+    data = EndIn().load(request.get_json(silent=True) or {})
+    outage = service.end_outage(g.user, outage, data.get("ended_at"), now)
+    db.session.commit()
+    return _outage_out(outage, now)
+
+
+@bp.post("/outages/<int:outage_id>/confirm")
+@require_auth(roles=ADMIN)
+def confirm_outage(outage_id):
+    now = utcnow()
+    outage = service.confirm_outage(g.user, service.get_outage(g.user, outage_id), now)
+    db.session.commit()
+    return _outage_out(outage, now)
+
+
+@bp.post("/outages/<int:outage_id>/dismiss")
+@require_auth(roles=ADMIN)
+def dismiss_outage(outage_id):
+    now = utcnow()
+    data = ReasonIn().load(json_body())
+    outage = service.dismiss_outage(g.user, service.get_outage(g.user, outage_id), data["reason"], now)
+    db.session.commit()
+    return _outage_out(outage, now)
+
+
+@bp.post("/outages/<int:outage_id>/policy")
+@require_auth(roles=MANAGER)
+def decide_policy(outage_id):
+    now = utcnow()
+    data = PolicyIn().load(json_body())
+    outage = service.decide_policy(g.user, service.get_outage(g.user, outage_id), data, now)
+    db.session.commit()
+    return _outage_out(outage, now)
+
+
+@bp.get("/outages/<int:outage_id>/gaps")
+@require_auth(roles=STAFF)
+def outage_gaps(outage_id):
+    now = utcnow()
+    outage = service.get_outage(g.user, outage_id)
+    service.evaluate(outage, now, "read")
+    gaps = service.gaps_of(outage, g.user, _choice_arg("route", rules.ROUTES),
+                           _choice_arg("state", (rules.STATE_OPEN, rules.STATE_CLOSED)))
+    body = {"outage_id": outage.id, "gaps": _gaps_out(gaps, now)}
+    db.session.commit()
+    return body
+
+
+# ---------------------------------------------------------------------------------------------- gaps
+
+@bp.get("/gaps/<int:gap_id>")
+@require_auth(roles=("worker", "admin", "manager"))
+def gap_detail(gap_id):
+    now = utcnow()
+    gap = service.get_gap(g.user, gap_id)
+    body = GapOut(tz=service.tz(), now=now).dump(gap)
+    body["history"] = DecisionOut(many=True).dump(service.history(gap))
+    return body
+
+
+@bp.get("/me/gaps")
+@require_auth(roles=("worker",))
+def my_gaps():
+    """The worker's "Att efterregistrera" list: what is still to register, by whom and by when."""
+    now = utcnow()
+    gaps = service.my_gaps(g.user, now)
+    body = {"as_of": now, "gaps": _gaps_out(gaps, now)}
+    db.session.commit()
+    body["as_of"] = now.isoformat().replace("+00:00", "Z")
+    return body
+
+
+@bp.get("/backfill-queue")
+@require_auth(roles=STAFF)
+def backfill_queue():
+    now = utcnow()
+    gaps = service.backfill_queue(g.user, now, outage_id=_int_arg("outage_id"), worker_id=_int_arg("worker_id"),
+                                  overdue=_bool_arg("overdue"),
+                                  route=_choice_arg("route", rules.ROUTES + ("all",)) or rules.ROUTE_ADMIN)
+    body = {"gaps": _gaps_out(gaps, now)}
+    db.session.commit()
+    return body
+
+
+@bp.post("/backfills")
+@require_auth(roles=ADMIN)
+def create_backfill():
+    now = utcnow()
+    result = service.backfill(g.user, BackfillIn().load(json_body()), now)
+    db.session.commit()
+    return result, 200 if result["duplicate"] else 201
+
+
+# ---------------------------------------------------------------------------------------------- conflicts
+
+@bp.get("/conflicts")
+@require_auth(roles=STAFF)
+def list_conflicts():
+    state = _choice_arg("state", ("open", "resolved", "all")) or "open"
+    return {"conflicts": service.conflicts(g.user, state)}
+
+
+@bp.post("/conflicts/resolve")
+@require_auth(roles=ADMIN)
+def resolve_conflict():
+    data = ResolveIn().load(json_body())
+    result = service.resolve_conflict(g.user, data["visit_id"], data["worker_id"], data["effective"], data["note"],
+                                      utcnow())
+    db.session.commit()
+    return result
+
+
+# ---------------------------------------------------------------------------------------------- quarantine
+
+@bp.get("/quarantine")
+@require_auth(roles=STAFF)
+def list_quarantine():
+    state = _choice_arg("state", ("open", "reapplied", "dismissed", "all")) or "open"
+    return {"records": QuarantineOut(many=True).dump(service.quarantine(g.user, state, request.args.get("code")))}
+
+
+@bp.post("/quarantine/<qid>/reapply")
+@require_auth(roles=ADMIN)
+def reapply(qid):
+    data = ReapplyIn().load(json_body())
+    note = data.pop("note")
+    q = service.reapply(g.user, qid, data, note, utcnow())
+    db.session.commit()
+    return QuarantineOut().dump(q)
+
+
+@bp.post("/quarantine/<qid>/dismiss")
+@require_auth(roles=ADMIN)
+def dismiss_quarantined(qid):
+    data = ReasonIn().load(json_body())
+    q = service.dismiss_quarantined(g.user, qid, data["reason"], utcnow())
+    db.session.commit()
+    return QuarantineOut().dump(q)
+
+
+# ---------------------------------------------------------------------------------------------- absences
+
+@bp.get("/absences")
+@require_auth(roles=STAFF)
+def list_absences():
+    first = service.parse_day(request.args["from"], "from") if "from" in request.args else None
+    last = service.parse_day(request.args["to"], "to") if "to" in request.args else None
+    return {"absences": AbsenceOut(many=True).dump(service.absences(g.user, first, last))}
+
+
+@bp.post("/absences")
+@require_auth(roles=STAFF)
+def mark_absent():
+    data = AbsenceIn().load(json_body())
+    rows = service.mark_absent(g.user, data["worker_id"], data["from_"], data.get("to") or data["from_"],
+                               data.get("reason"), utcnow())
+    db.session.commit()
+    return {"absences": AbsenceOut(many=True).dump(rows)}, 201
+
+
+@bp.delete("/absences/<int:absence_id>")
+@require_auth(roles=STAFF)
+def remove_absence(absence_id):
+    service.remove_absence(g.user, absence_id, utcnow())
+    db.session.commit()
+    return "", 204
+
+
+# ---------------------------------------------------------------------------------------------- unit settings
+
+@bp.get("/units/<int:unit_id>/outage-settings")
+@require_auth(roles=STAFF)
+def unit_settings(unit_id):
+    return service.unit_settings_view(g.user, unit_id)
+
+
+@bp.put("/units/<int:unit_id>/lock-date")
+@require_auth(roles=STAFF)
+def set_lock_date(unit_id):
+    data = LockDateIn().load(json_body())
+    service.set_lock_date(g.user, unit_id, data["lock_date"])
+    db.session.commit()
+    return service.unit_settings_view(g.user, unit_id)
+
+
+@bp.put("/units/<int:unit_id>/outage-rules")
+@require_auth(roles=MANAGER)
+def set_unit_rules(unit_id):
+    data = UnitRulesIn().load(json_body())
+    if data.get("long_outage_policy"):
+        data["long_outage_policy"] = rules.Policy.from_dict(data["long_outage_policy"]).to_dict()
+    service.set_unit_rules(g.user, unit_id, data)
+    db.session.commit()
+    return service.unit_settings_view(g.user, unit_id)

@@ -1,0 +1,221 @@
+"""marshmallow schemas of the outage area: what the endpoints accept (loaded at the edge) and answer."""
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from sync import events as ev
+from sync import rules
+from sync.outages import FAULT_TYPES
+
+from ..schemas import ID, SafeString, StrictSchema
+
+INFORMATION_SOURCES = ("paper_form", "phone_call", "worker_in_person", "other")
+
+
+class PolicyIn(StrictSchema):
+    route = fields.String(required=True, validate=validate.OneOf(rules.POLICY_ROUTES))
+    deadline = fields.AwareDateTime(allow_none=True)
+    note = SafeString(allow_none=True, validate=validate.Length(max=500))
+
+
+class OutageIn(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(rules.OUTAGE_KINDS))
+    title = SafeString(validate=validate.Length(min=1, max=200))
+    description = SafeString(allow_none=True, validate=validate.Length(max=4000))
+    started_at = fields.AwareDateTime(required=True)
+    ended_at = fields.AwareDateTime(allow_none=True)
+    expected_end = fields.AwareDateTime(allow_none=True)
+    unit_ids = fields.List(fields.Integer(strict=True, validate=ID), validate=validate.Length(min=1, max=50))
+    announced_policy = fields.Nested(PolicyIn, allow_none=True)
+    reporter_name = SafeString(allow_none=True, validate=validate.Length(max=120))
+    discovered_by_unit_id = fields.Integer(strict=True, allow_none=True, validate=ID)
+    fault_type = fields.String(allow_none=True, validate=validate.OneOf(FAULT_TYPES))
+
+    @validates_schema
+    def _unplanned_needs_a_report(self, data, **kwargs):
+        if data.get("kind") == rules.UNPLANNED and not data.get("reporter_name"):
+            raise ValidationError("Ange vem som anmälde driftstoppet.", "reporter_name")
+
+
+class OutagePatch(StrictSchema):
+    title = SafeString(validate=validate.Length(min=1, max=200))
+    description = SafeString(allow_none=True, validate=validate.Length(max=4000))
+    started_at = fields.AwareDateTime()
+    ended_at = fields.AwareDateTime(allow_none=True)
+    expected_end = fields.AwareDateTime(allow_none=True)
+    unit_ids = fields.List(fields.Integer(strict=True, validate=ID), validate=validate.Length(min=1, max=50))
+    announced_policy = fields.Nested(PolicyIn, allow_none=True)
+    reporter_name = SafeString(allow_none=True, validate=validate.Length(max=120))
+    discovered_by_unit_id = fields.Integer(strict=True, allow_none=True, validate=ID)
+    fault_type = fields.String(allow_none=True, validate=validate.OneOf(FAULT_TYPES))
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Inget att ändra.", "_schema")
+
+
+class EndIn(StrictSchema):
+    ended_at = fields.AwareDateTime(allow_none=True)
+
+
+class ReasonIn(StrictSchema):
+    reason = SafeString(required=True, validate=validate.Length(min=3, max=1000))
+
+
+class OutageOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    status = fields.String()
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    started_at = fields.AwareDateTime()
+    ended_at = fields.AwareDateTime(allow_none=True)
+    expected_end = fields.AwareDateTime(allow_none=True)
+    announced_at = fields.AwareDateTime(allow_none=True)
+    announced_policy = fields.Dict(allow_none=True)
+    decided_policy = fields.Dict(allow_none=True)
+    decided_at = fields.AwareDateTime(allow_none=True)
+    reporter_name = fields.String(allow_none=True)
+    discovered_by_unit_id = fields.Integer(allow_none=True)
+    fault_type = fields.String(allow_none=True)
+    evidence = fields.Dict(allow_none=True)
+    dismissed_reason = fields.String(allow_none=True)
+    unit_ids = fields.Method("_unit_ids")
+    ongoing = fields.Boolean()
+    elapsed_minutes = fields.Integer()
+    threshold_minutes = fields.Integer()
+    long = fields.Boolean()
+    needs_decision = fields.Boolean()
+    short_notice = fields.Boolean(allow_none=True)
+    gap_counts = fields.Dict()
+
+    def _unit_ids(self, outage):
+        return [u.id for u in outage.units]
+
+
+class VisitBrief(Schema):
+    id = fields.Integer()
+    client_id = fields.Integer()
+    client_name = fields.Function(lambda v: v.client.name)
+    planned_start = fields.AwareDateTime()
+    planned_end = fields.AwareDateTime()
+    interventions = fields.Function(lambda v: [{"id": i.id, "code": i.code, "title": i.title,
+                                                "planned_minutes": i.planned_minutes} for i in v.interventions])
+
+
+class GapOut(Schema):
+    id = fields.Integer()
+    outage_id = fields.Integer()
+    visit = fields.Nested(VisitBrief)
+    worker = fields.Function(lambda g: {"id": g.worker.id, "display_name": g.worker.display_name})
+    state = fields.String()
+    route = fields.String(allow_none=True)
+    deadline = fields.AwareDateTime(allow_none=True)
+    deadline_day = fields.Method("_deadline_day")
+    rule = fields.String()
+    explanation = fields.String()
+    explanation_en = fields.String()
+    inputs = fields.Dict()
+    decided_at = fields.AwareDateTime()
+    overdue = fields.Method("_overdue")
+
+    def _deadline_day(self, gap):
+        tz = self.context_tz
+        return rules.last_day(gap.deadline, tz).isoformat() if gap.deadline else None
+
+    def _overdue(self, gap):
+        return bool(gap.deadline and gap.state == rules.STATE_OPEN and gap.deadline <= self.now)
+
+    def __init__(self, *args, tz=None, now=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.context_tz, self.now = tz, now
+
+
+class DecisionOut(Schema):
+    id = fields.Integer()
+    state = fields.String()
+    route = fields.String(allow_none=True)
+    deadline = fields.AwareDateTime(allow_none=True)
+    rule = fields.String()
+    explanation = fields.String()
+    inputs = fields.Dict()
+    trigger = fields.String()
+    decided_at = fields.AwareDateTime()
+
+
+class InterventionIn(StrictSchema):
+    intervention_id = fields.Integer(required=True, strict=True, validate=ID)
+    status = fields.String(required=True, validate=validate.OneOf(("done", "not_done")))
+    reason = fields.String(validate=validate.OneOf(ev.NOT_DONE_REASONS))
+    comment = SafeString(validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _reason_when_not_done(self, data, **kwargs):
+        if data.get("status") == "not_done" and not data.get("reason"):
+            raise ValidationError("Ange varför insatsen inte blev utförd.", "reason")
+
+
+class BackfillIn(StrictSchema):
+    visit_id = fields.Integer(required=True, strict=True, validate=ID)
+    worker_id = fields.Integer(required=True, strict=True, validate=ID)
+    started_at = fields.AwareDateTime(allow_none=True)
+    ended_at = fields.AwareDateTime(allow_none=True)
+    interventions = fields.List(fields.Nested(InterventionIn), validate=validate.Length(max=30))
+    information_source = fields.String(required=True, validate=validate.OneOf(INFORMATION_SOURCES))
+    note = SafeString(allow_none=True, validate=validate.Length(max=2000))
+    outage_id = fields.Integer(strict=True, allow_none=True, validate=ID)
+    request_id = fields.UUID()  # makes a resubmitted form a no-op
+
+
+class ResolveIn(StrictSchema):
+    visit_id = fields.Integer(required=True, strict=True, validate=ID)
+    worker_id = fields.Integer(required=True, strict=True, validate=ID)
+    effective = fields.String(required=True, validate=validate.OneOf(("device", "backfill")))
+    note = SafeString(required=True, validate=validate.Length(min=3, max=1000))
+
+
+class ReapplyIn(StrictSchema):
+    occurred_at = fields.String()  # loaded again by the event schema, with the rest of the corrected record
+    payload = fields.Dict()
+    note = SafeString(required=True, validate=validate.Length(min=3, max=1000))
+
+
+class QuarantineOut(Schema):
+    id = fields.String()
+    device_id = fields.String(allow_none=True)
+    user_id = fields.Integer()
+    type = fields.String()
+    raw = fields.Dict()
+    code = fields.String()
+    message = fields.String()
+    received_at = fields.AwareDateTime()
+    state = fields.String()
+    resolved_by = fields.Integer(allow_none=True)
+    resolved_at = fields.AwareDateTime(allow_none=True)
+    resolution_note = fields.String(allow_none=True)
+
+
+class AbsenceIn(StrictSchema):
+    worker_id = fields.Integer(required=True, strict=True, validate=ID)
+    from_ = fields.Date(required=True, data_key="from")
+    to = fields.Date()
+    reason = SafeString(allow_none=True, validate=validate.Length(max=200))
+
+
+class AbsenceOut(Schema):
+    id = fields.Integer()
+    worker_id = fields.Integer()
+    day = fields.Date()
+    reason = fields.String(allow_none=True)
+    marked_by = fields.Integer()
+    marked_at = fields.AwareDateTime()
+
+
+class LockDateIn(StrictSchema):
+    lock_date = fields.Date(required=True, allow_none=True)
+
+
+class UnitRulesIn(StrictSchema):
+    threshold_minutes = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=7 * 24 * 60))
+    self_deadline_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=60))
+    admin_grace_days = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=0, max=60))
+    long_outage_policy = fields.Nested(PolicyIn, allow_none=True)
