@@ -9,7 +9,7 @@
  *   loadJournal(), journal() → own events, newest last, each with .status 'pending' | 'sent' | 'rejected'
  *   entries() → outbox entries {id, state, code, message, created_at} (pending and rejected)
  *   status() → {pending, rejected, lastSuccessAt, nextRetryAt, failures, lastError, sending}
- *   onChange(fn)
+ *   onChange(fn), isoLocal(date)
  */
 import { APP_VERSION, JOURNAL_KEEP_DAYS, RETRY_BASE_MS, RETRY_MAX_MS, SYNC_EVERY_MS } from './config.js';
 import { decryptJSON, encryptJSON, seal } from './crypto.js';
@@ -29,6 +29,8 @@ let syncState = {};
 export const onChange = (fn) => listeners.add(fn);
 export const journal = () => own;
 export const entries = () => outboxEntries;
+/** ISO 8601 with the device's offset, the protocol's time format. */
+export const isoLocal = (date) => sender.isoLocal(date);
 
 function changed() {
   listeners.forEach((fn) => fn());

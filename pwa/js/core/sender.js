@@ -14,7 +14,10 @@
 (function (global) {
   'use strict';
 
-  const { tx, req, get } = global.hvIdb;
+  // Looked up on use: the page's module graph may evaluate this file before core/idb.js.
+  const tx = (...a) => global.hvIdb.tx(...a);
+  const req = (r) => global.hvIdb.req(r);
+  const get = (store, key) => global.hvIdb.get(store, key);
   const PROTOCOL = 1;
   const HARD_MAX_BATCH = 100;
   const STATUS_EVERY_MS = 5 * 60 * 1000; // status-only pushes keep the managers' readiness view fresh

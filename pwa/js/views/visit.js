@@ -5,7 +5,6 @@ import { t } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import { visitState } from '../records.js';
 import * as shift from '../shift.js';
-import '../core/sender.js';
 
 const DEVIATION_CATEGORIES = ['fall', 'medication', 'missed_visit', 'outage', 'injury', 'other'];
 const NOT_DONE_REASONS = ['declined', 'client_absent', 'other'];
@@ -43,7 +42,7 @@ function timeControl(kind, v, state, ctx) {
       onsubmit: (e) => {
         e.preventDefault();
         const at = dayAndTimeToDate(v.planned_start, time.value);
-        const payload = { visit_id: v.id, at: self.hvSender.isoLocal(at) };
+        const payload = { visit_id: v.id, at: outbox.isoLocal(at) };
         if (Math.abs(at.getTime() - Date.now()) > ADJUST_TOLERANCE_MS) {
           if (!reason.value.trim()) { error.textContent = t('visit.adjust_reason_needed'); return; }
           payload.adjust_reason = reason.value.trim();

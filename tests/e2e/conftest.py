@@ -1,0 +1,285 @@
+"""Browser tests as users meet the app: the real server as its own process, Debian's Chromium via Playwright.
+
+Fixtures:
+* `live_server` — a fresh instance folder with `flask init` + `flask demo`, served by `flask run` in a
+  subprocess. `.url`, `.stop()` (kill: a crash or an outage), `.start()` (same database),
+  `.query(sql, **params)` (rows from its database), `.login(username, device_id)` (token answer via HTTP).
+* `browser` — Chromium (session-wide). Without /usr/bin/chromium: skipped, or failed when `CI` is set.
+* `context` / `page` — 360 px wide phone, Swedish locale, Stockholm time. `page` fails the test on
+  uncaught JavaScript errors and Content-Security-Policy violations.
+* `pwa` — a `PwaDriver` for the worker app (login, PIN, unlock, wait for the service worker, dump IndexedDB).
+* `shots` — `shots(page, name)` saves a screenshot under tests/e2e/screenshots/ (gitignored).
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+PHONE = {"width": 360, "height": 740}
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if Path(str(item.fspath)).parent == Path(__file__).parent:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """The app in its own process, so a test can kill it like a real outage and start it again."""
+
+    def __init__(self, instance: Path):
+        self.instance = instance
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database_url = f"sqlite:///{instance / 'e2e.db'}"
+        self.env = {**os.environ, "HEMVARD_INSTANCE": str(instance), "DATABASE_URL": self.database_url,
+                    "FLASK_APP": "server", "PYTHONUNBUFFERED": "1"}
+        self.env.pop("FLASK_DEBUG", None)
+        self.process = None
+        self.log_path = instance / "server.log"
+        self._engine = None
+
+    def flask(self, *args):
+        subprocess.run([sys.executable, "-m", "flask", "--app", "server", *args], cwd=ROOT, env=self.env,
+                       check=True, capture_output=True, timeout=180)
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "server", "run", "--host", "127.0.0.1",
+             "--port", str(self.port), "--no-reload"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as res:
+                    if res.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not answer on {self.url}:\n{self.log()}")
+
+    def stop(self):
+        """Kill, not shut down: the phone must cope with a server that vanishes mid-request."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def query(self, sql, **params):
+        from sqlalchemy import create_engine, text
+        if self._engine is None:
+            self._engine = create_engine(self.database_url)
+        with self._engine.begin() as conn:
+            result = conn.execute(text(sql), params)
+            return [dict(row._mapping) for row in result] if result.returns_rows else result.rowcount
+
+    def request(self, path, body=None, token=None, method=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method or ("POST" if data else "GET"))
+        req.add_header("Content-Type", "application/json")
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as res:
+                return res.status, json.loads(res.read() or b"{}")
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"{}")
+
+    def login(self, username, device_id, password="demo"):
+        status, body = self.request("/api/auth/token", {"username": username, "password": password,
+                                                        "device_id": device_id})
+        assert status == 200, body
+        return body
+
+    def close(self):
+        self.stop()
+        if self._engine is not None:
+            self._engine.dispose()
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    server = LiveServer(tmp_path / "instance")
+    server.instance.mkdir()
+    server.flask("init")
+    server.flask("demo")
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = "Browser tests need Chromium at /usr/bin/chromium: install it with `apt-get install chromium`."
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def context(browser):
+    ctx = browser.new_context(viewport=PHONE, locale="sv-SE", timezone_id="Europe/Stockholm",
+                              service_workers="allow", device_scale_factor=1)
+    ctx.set_default_timeout(20000)
+    yield ctx
+    ctx.close()
+
+
+class PageProblems:
+    """Uncaught errors and CSP violations seen by a page; both fail the test."""
+
+    def __init__(self):
+        self.items = []
+
+    def watch(self, page):
+        page.on("pageerror", lambda err: self.items.append(f"pageerror: {err}"))
+        page.on("console", lambda msg: self.items.append(f"console: {msg.text}")
+                if msg.type == "error" and "Content Security Policy" in msg.text else None)
+        return page
+
+
+@pytest.fixture
+def page_problems():
+    return PageProblems()
+
+
+@pytest.fixture
+def page(context, page_problems):
+    p = page_problems.watch(context.new_page())
+    yield p
+    assert not page_problems.items, page_problems.items
+
+
+@pytest.fixture
+def shots():
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def take(page, name, full_page=True):
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path), full_page=full_page)
+        return path
+    return take
+
+
+DUMP_IDB = """async () => {
+  const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf.buffer ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) : buf)));
+  const plain = (v) => {
+    if (v instanceof ArrayBuffer || ArrayBuffer.isView(v)) return {bytes: b64(v)};
+    if (Array.isArray(v)) return v.map(plain);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+    return v;
+  };
+  const out = {};
+  for (const info of await indexedDB.databases()) {
+    const db = await new Promise((res, rej) => { const r = indexedDB.open(info.name); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+    const stores = {};
+    for (const name of db.objectStoreNames) {
+      const tx = db.transaction(name);
+      const store = tx.objectStore(name);
+      const keys = await new Promise((res) => { const r = store.getAllKeys(); r.onsuccess = () => res(r.result); });
+      const values = await new Promise((res) => { const r = store.getAll(); r.onsuccess = () => res(r.result); });
+      stores[name] = {keyPath: store.keyPath, indexes: [...store.indexNames], keys: plain(keys), values: plain(values)};
+    }
+    out[info.name] = stores;
+    db.close();
+  }
+  return out;
+}"""
+
+
+class PwaDriver:
+    """What a worker does in the app, step by step, in words the tests can read."""
+
+    def __init__(self, page, server):
+        self.page, self.server = page, server
+
+    def open(self, path="/"):
+        self.page.goto(self.server.url + path)
+        return self
+
+    def wait_for_service_worker(self):
+        """Install, then reload once so the service worker controls the page (TESTING.md)."""
+        self.page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        if not self.page.evaluate("Boolean(navigator.serviceWorker.controller)"):
+            self.page.reload()
+        self.page.wait_for_function("Boolean(navigator.serviceWorker.controller)")
+        return self
+
+    def login(self, username, password="demo"):
+        self.page.fill("#username", username)
+        self.page.fill("#password", password)
+        self.page.click("form button[type=submit]")
+        return self
+
+    def set_pin(self, pin):
+        self.page.fill("#pin", pin)
+        self.page.fill("#pin2", pin)
+        self.page.click("form button[type=submit]")
+        return self
+
+    def unlock(self, pin):
+        self.page.fill("#pin", pin)
+        self.page.click("form button[type=submit]")
+        return self
+
+    def enrol(self, username, pin="2580"):
+        """First use: log in, choose a PIN, wait until the shift is on the phone."""
+        self.open().wait_for_service_worker()
+        self.login(username).set_pin(pin)
+        self.page.wait_for_selector(".visit-link", timeout=60000)
+        return self
+
+    def status_text(self):
+        return self.page.inner_text("#statusbar")
+
+    def pending(self):
+        return self.page.evaluate("""() => new Promise((res, rej) => {
+          const r = indexedDB.open('hemvard'); r.onerror = () => rej(r.error);
+          r.onsuccess = () => { const db = r.result; const q = db.transaction('outbox').objectStore('outbox').getAll();
+            q.onsuccess = () => { db.close(); res(q.result.map((e) => ({id: e.id, state: e.state, code: e.code || null}))); }; };
+        })""")
+
+    def dump_indexeddb(self):
+        return self.page.evaluate(DUMP_IDB)
+
+    def sync_now(self):
+        self.page.goto(self.server.url + "/#/sync")
+        self.page.click("#sync-now")
+        return self
+
+
+@pytest.fixture
+def pwa(page, live_server):
+    return PwaDriver(page, live_server)
+
