@@ -86,7 +86,8 @@ def check(event: Event, worker_id: int, unit_id: int, facts: Facts, tz) -> Optio
             return Rejection("not_your_visit", "Besöket är inte schemalagt för dig.")
         if event.type == INTERVENTION_RECORDED and p["intervention_id"] not in visit.intervention_ids:
             return Rejection("unknown_intervention", "Insatsen är inte planerad för besöket.")
-        about = visit_time(event)
+        # Start and end are about their own moment; an intervention or a hand-over is about the visit's period.
+        about = visit_time(event) if event.type in (VISIT_STARTED, VISIT_ENDED) else visit.planned_start
     else:
         client_id = p.get("client_id")
         about = event.occurred_at

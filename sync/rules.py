@@ -441,8 +441,9 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
                         f"{why_sv} efterregistrerar administratör tider och insatser{note}, {admin_by_sv}.",
                         f"{why_en} an administrator post-registers times and interventions{note}, {admin_by_en}.")
 
-    # -- the worker would do it: can they? (rules 3 and 4)
-    first = local_date(ended if ended is not None else now, tz)
+    # -- the worker would do it: can they? (rules 3 and 4). Only days from today on count: yesterday's shift
+    # after the outage is no help to a worker who is absent today.
+    first = max(local_date(ended if ended is not None else now, tz), local_date(now, tz))
     last = last_day(self_deadline, tz) if self_deadline is not None else first + timedelta(days=rules.self_deadline_days)
     window = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     inputs["self_days"] = [d.isoformat() for d in window]
@@ -457,6 +458,12 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
                         f"administratör, som efterregistrerar {admin_by_sv}.",
                         f"The worker said they cannot post-register the visit and handed it to an administrator, "
                         f"who post-registers it {admin_by_en}.")
+    if self_deadline is not None and _utc(now) >= self_deadline:
+        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_DEADLINE_PASSED,
+                        f"Medarbetaren skulle ha efterregistrerat senast {format_day_sv(last_day(self_deadline, tz))}, "
+                        f"men besöket är fortfarande inte registrerat. Administratör efterregistrerar {admin_by_sv}.",
+                        f"The worker should have post-registered by {format_day_en(last_day(self_deadline, tz))}, "
+                        f"but the visit is still not registered. An administrator does it {admin_by_en}.")
     if not available:
         if absent:
             return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_WORKER_ABSENT,
@@ -469,12 +476,6 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
                         f"Administratör efterregistrerar {admin_by_sv}.",
                         f"The worker is not on duty {window[0].isoformat()}–{window[-1].isoformat()} and cannot "
                         f"post-register. An administrator does it {admin_by_en}.")
-    if self_deadline is not None and _utc(now) >= self_deadline:
-        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_DEADLINE_PASSED,
-                        f"Medarbetaren skulle ha efterregistrerat senast {format_day_sv(last_day(self_deadline, tz))}, "
-                        f"men besöket är fortfarande inte registrerat. Administratör efterregistrerar {admin_by_sv}.",
-                        f"The worker should have post-registered by {format_day_en(last_day(self_deadline, tz))}, "
-                        f"but the visit is still not registered. An administrator does it {admin_by_en}.")
     if self_deadline is not None:
         by_sv = f"senast {format_day_sv(last_day(self_deadline, tz))}"
         by_en = f"by {format_day_en(last_day(self_deadline, tz))}"

@@ -192,9 +192,14 @@ def evaluate(outage: Outage, now: datetime, trigger: str, only=None):
     for key, gfacts in gap_facts.items():
         gap = existing.get(key)
         previous = _decision_of(gap) if gap is not None else None
-        decision = rules.reevaluate(previous, facts, gfacts, settings, now)
-        if decision is None or (gap is None and decision.state == rules.STATE_CLOSED):
-            continue  # unchanged; or registered before it ever was a gap
+        decision = rules.decide(facts, gfacts, settings, now)
+        if decision.same_as(previous):
+            if gap.explanation != decision.explanation:  # same decision, new detail (e.g. a start synced)
+                gap.explanation, gap.explanation_en = decision.explanation, decision.explanation_en
+                gap.inputs = decision.inputs
+            continue
+        if gap is None and decision.state == rules.STATE_CLOSED:
+            continue  # registered before it ever was a gap
         if gap is None:
             gap = Gap(outage_id=outage.id, visit_id=key[0], worker_id=key[1], unit_id=gfacts.unit_id)
             db.session.add(gap)

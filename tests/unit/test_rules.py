@@ -306,3 +306,18 @@ def test_shortening_an_outage_closes_gaps_that_fall_outside_it():
     after = r.reevaluate(before, outage(FEB, FEB + timedelta(hours=4)), the_gap, SETTINGS, local(2026, 2, 10, 15))
     assert before.route == r.ROUTE_SELF
     assert (after.state, after.rule) == (r.STATE_CLOSED, r.RULE_OUTSIDE_WINDOW)
+
+
+def test_days_already_past_do_not_count_as_days_the_worker_could_register():
+    # The outage ended yesterday morning; the worker worked yesterday afternoon but is absent today.
+    facts = outage(FEB, FEB + timedelta(hours=4))
+    days = frozenset({date(2026, 2, 10), date(2026, 2, 11)})
+    d = r.decide(facts, gap(FEB + timedelta(hours=1), duty_dates=days, absent_dates=frozenset({date(2026, 2, 11)})),
+                 SETTINGS, local(2026, 2, 11, 8))
+    assert (d.route, d.rule, d.inputs["self_days"]) == (r.ROUTE_ADMIN, r.RULE_WORKER_ABSENT, ["2026-02-11"])
+
+
+def test_a_passed_deadline_is_named_even_for_a_worker_who_is_now_off():
+    d = r.decide(outage(FEB, FEB + timedelta(hours=4)), gap(FEB + timedelta(hours=1), duty_dates=frozenset()),
+                 SETTINGS, local(2026, 2, 12, 8))
+    assert d.rule == r.RULE_DEADLINE_PASSED
