@@ -5,4 +5,6 @@ export const NAV = [
   { href: 'readiness.html', key: 'nav.readiness', roles: ['manager', 'admin'] },
   { href: 'access-log.html', key: 'nav.accessLog', roles: ['manager', 'admin'] },
   { href: 'exports.html', key: 'nav.exports', roles: ['manager', 'admin'] },
+  { href: 'outages.html', key: 'nav.outages', roles: ['manager', 'admin'] },
+  { href: 'backfill.html', key: 'nav.backfill', roles: ['manager', 'admin'] },
 ];
