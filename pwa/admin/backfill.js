@@ -206,3 +206,4 @@ user = await startPage({ page: 'backfill.html' });
 document.documentElement.dataset.role = user.role;
 await renderFilters();
 await Promise.all([loadQueue(), loadConflicts(), loadQuarantine()]);
+document.body.dataset.loaded = 'true';

@@ -350,3 +350,4 @@ try {
 }
 renderDeclare();
 await Promise.all([load(), renderAbsence(), renderSettings()]);
+document.body.dataset.loaded = 'true';

@@ -17,15 +17,17 @@ export class ApiError extends Error {
   }
 }
 
-// A desktop browser enrols like a phone does: one stable random id per browser profile.
-export function deviceId() {
-  let id = localStorage.getItem(DEVICE_KEY);
-  if (!id) {
+// A desktop browser enrols like a phone does: one stable random id per browser profile and person
+// (the server binds a device id to one user, so a shared office computer keeps one id per login name).
+export function deviceId(username) {
+  let ids = {};
+  try { ids = JSON.parse(localStorage.getItem(DEVICE_KEY)) || {}; } catch { ids = {}; }
+  if (!ids[username]) {
     const bytes = crypto.getRandomValues(new Uint8Array(16));
-    id = 'web-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-    localStorage.setItem(DEVICE_KEY, id);
+    ids[username] = 'web-' + Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+    localStorage.setItem(DEVICE_KEY, JSON.stringify(ids));
   }
-  return id;
+  return ids[username];
 }
 
 export function session() {
@@ -44,7 +46,7 @@ export function logout() {
 export async function login(username, password) {
   const body = await request('/api/auth/token', {
     method: 'POST',
-    body: { username, password, device_id: deviceId(), device_name: 'Webbläsare (ledning)' },
+    body: { username, password, device_id: deviceId(username), device_name: 'Webbläsare (ledning)' },
     auth: false,
   });
   if (!STAFF_ROLES.includes(body.user.role)) throw new ApiError(403, { message: t('login.notAllowed') });

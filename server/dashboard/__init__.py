@@ -17,8 +17,9 @@ DEFAULTS = {
 def init_app(app):
     for name, default in DEFAULTS.items():
         app.config.setdefault(name, int(os.environ.get(name, default)))
-    from .views import bp
+    from .views import bp, pages
     app.register_blueprint(bp)
+    app.register_blueprint(pages)
 
     @app.cli.command("dashboard-snapshot")
     def snapshot_command():

@@ -62,7 +62,7 @@ def nice_ticks(max_value: float, count: int = 4) -> list:
 def _frame(chart_id: str, title: str, desc: str, width: int, height: int, body: list, kind: str) -> str:
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" id="{_attr(chart_id)}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-kind-{kind}" id="{_attr(chart_id)}" '
         f'viewBox="0 0 {width} {height}" preserveAspectRatio="xMidYMid meet" role="img" '
         f'aria-labelledby="{_attr(title_id)} {_attr(desc_id)}">'
         f'<title id="{_attr(title_id)}">{escape(title)}</title>'
@@ -86,7 +86,7 @@ def _y_axis(ticks, left, right, top, plot_height, unit) -> list:
 
 
 def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequence[Series], *,
-               unit: str = "", width: int = 640, height: int = 220) -> str:
+               unit: str = "", width: int = 480, height: int = 220) -> str:
     """A trend over time (e.g. backlog per day): one polyline per series, dots on each known value.
 
     A None value breaks the line (a day without data is not drawn as zero).
@@ -94,7 +94,7 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
     for s in series:
         if len(s.values) != len(labels):
             raise ValueError(f"series {s.name!r} has {len(s.values)} values for {len(labels)} labels")
-    left, right, top, bottom = 48, width - 12, 28, height - 44
+    left, right, top, bottom = 44, width - 22, 28, height - 44
     plot_width, plot_height = right - left, bottom - top
     known = [v for s in series for v in s.values if isinstance(v, _NUMERIC)]
     ticks = nice_ticks(max(known) if known else 0)
@@ -110,7 +110,7 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
     step = max(1, -(-len(labels) // 8))  # at most ~8 x labels, so they stay readable at 360 px
     body.append('<g class="chart-xlabels" aria-hidden="true">')
     for i, label in enumerate(labels):
-        if i % step == 0 or i == len(labels) - 1:
+        if (len(labels) - 1 - i) % step == 0:  # counted back from today, so the last day is always labelled
             body.append(f'<text class="chart-tick" x="{_num(x_at(i))}" y="{bottom + 16}" '
                         f'text-anchor="middle">{escape(label)}</text>')
     body.append("</g>")
@@ -131,7 +131,7 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
         body.append("</g>")
     legend_y = height - 10
     for n, s in enumerate(series):
-        x = left + n * 170
+        x = left + n * 160
         body.append(f'<g class="chart-legend chart-series-{n}" aria-hidden="true">'
                     f'<line x1="{x}" x2="{x + 18}" y1="{legend_y - 4}" y2="{legend_y - 4}"/>'
                     f'<text x="{x + 24}" y="{legend_y}">{escape(s.name)}</text></g>')
@@ -145,13 +145,13 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
 
 
 def bar_chart(chart_id: str, title: str, bars: Sequence[tuple], *, unit: str = "",
-              width: int = 640, bar_height: int = 26) -> str:
+              width: int = 480, bar_height: int = 22) -> str:
     """Horizontal bars for a few categories (e.g. gaps by route); bars = (label, value[, tone]).
 
     tone is a CSS suffix (`ok`, `warn`, `alert`, `neutral`); the value is written next to each bar, so
     colour never carries meaning alone.
     """
-    label_width, value_width, gap = 190, 70, 8
+    label_width, value_width, gap = 170, 60, 6
     height = max(1, len(bars)) * (bar_height + gap) + gap
     plot_left, plot_right = label_width, width - value_width
     largest = max((b[1] for b in bars if isinstance(b[1], _NUMERIC)), default=0)

@@ -53,3 +53,4 @@ db.Index("ix_access_log_at", AccessLog.at)  # retention pruning
 db.Index("ix_quarantined_events_unit_state", QuarantinedEvent.unit_id, QuarantinedEvent.state)
 db.Index("ix_devices_unit_revoked", Device.unit_id, Device.revoked_at)
 db.Index("ix_events_visit_user", Event.visit_id, Event.user_id)
+db.Index("ix_events_unit_source", Event.unit_id, Event.source)  # backfills of a unit (conflicts)

@@ -140,12 +140,15 @@ def record_snapshot(unit_id, now, totals, min_interval_seconds=300):
     return snap
 
 
-def trends(unit_id, now, days):
-    """Per local day: backlog size (snapshots) and how long records waited on the phones before syncing."""
+def trends(unit_id, now, days, today_totals=None):
+    """Per local day: backlog size (snapshots; today: live) and how long records waited on the phones."""
     labels = local_days(now, days)
     snaps = dict(db.session.execute(
         select(BacklogSnapshot.day, BacklogSnapshot)
         .where(BacklogSnapshot.unit_id == unit_id, BacklogSnapshot.day >= labels[0])).all())
+    if today_totals is not None:
+        snaps[labels[-1]] = BacklogSnapshot(**{k: today_totals[k] for k in (
+            "devices", "pending_records", "devices_with_pending", "silent_devices")})
     bucket = day_bucket(Event.received_at, labels).label("bucket")
     delay = seconds_between(Event.received_at, Event.occurred_at_corrected)
     delays = {r.bucket: r for r in db.session.execute(

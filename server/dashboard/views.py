@@ -1,7 +1,7 @@
 """HTTP for the dashboards: parse the query, check the unit scope, call a query, answer JSON or CSV."""
 from datetime import date, datetime, timedelta, timezone
 
-from flask import Blueprint, Response, current_app, g, request, stream_with_context
+from flask import Blueprint, Response, current_app, g, redirect, request, stream_with_context
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import select
 
@@ -14,6 +14,7 @@ from . import charts, csvexport, outage_figures, queries
 from .models import AccessCheck
 
 bp = Blueprint("dashboard", __name__, url_prefix="/api/dashboard")
+pages = Blueprint("dashboard_pages", __name__)  # the pages themselves are static files in pwa/admin/
 
 STAFF = ("manager", "admin")
 ID = validate.Range(min=1, max=2**31 - 1)
@@ -147,7 +148,8 @@ def trends():
     """The last days as series and as SVG charts: is the backlog shrinking, do records sync sooner?"""
     args = TrendQuery().load(request.args)
     unit, now = _unit(args, "dashboard_trends"), utcnow()
-    days = queries.trends(unit.id, now, args["days"] or current_app.config["DASHBOARD_TREND_DAYS"])
+    days = queries.trends(unit.id, now, args["days"] or current_app.config["DASHBOARD_TREND_DAYS"],
+                          today_totals=queries.backlog_totals(unit.id, now))
     labels = [f"{int(d['day'][8:10])}/{int(d['day'][5:7])}" for d in days]
 
     def minutes(seconds):
@@ -280,6 +282,13 @@ def registrations_csv():
     name = f"registreringar-{csvexport.slug(unit.name)}-{first}-{last}.csv"
     rows = queries.registration_rows(unit.id, start, end, outage_figures.open_conflict_pairs(g.user))
     return _csv_response(csvexport.registrations_csv(rows, queries._tz()), name)
+
+
+@pages.get("/admin")
+@pages.get("/admin/")
+def admin_home():
+    """The managers' and administrators' entry point: the backlog page (it sends you to log in first)."""
+    return redirect("/admin/index.html")
 
 
 def _csv_response(chunks, filename):

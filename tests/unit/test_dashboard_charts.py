@@ -91,3 +91,13 @@ def test_bar_chart_lengths_are_proportional_and_values_are_written_out():
 def test_a_tiny_nonzero_bar_stays_visible():
     root = parse(bar_chart("b", "t", [("stor", 100000), ("liten", 1)]))
     assert float(root.findall(".//svg:rect", NS)[1].get("width")) >= 2
+
+
+def test_x_labels_thin_out_evenly_and_always_name_the_last_day():
+    labels = [f"{d}/11" for d in range(1, 15)]
+    root = parse(line_chart("c", "t", labels, [Series("s", list(range(14)))]))
+    shown = [t.text for t in root.findall(".//svg:g[@class='chart-xlabels']/svg:text", NS)]
+    assert shown[-1] == "14/11" and len(shown) <= 8
+    xs = [float(t.get("x")) for t in root.findall(".//svg:g[@class='chart-xlabels']/svg:text", NS)]
+    gaps = {round(b - a, 1) for a, b in zip(xs, xs[1:])}
+    assert len(gaps) == 1  # evenly spaced: no two labels crowd each other

@@ -59,10 +59,12 @@ def upgrade():
         batch_op.create_index('ix_devices_unit_revoked', ['unit_id', 'revoked_at'], unique=False)
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_visit_user', ['visit_id', 'user_id'], unique=False)
+        batch_op.create_index('ix_events_unit_source', ['unit_id', 'source'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('ix_events_unit_source')
         batch_op.drop_index('ix_events_visit_user')
     with op.batch_alter_table('devices', schema=None) as batch_op:
         batch_op.drop_index('ix_devices_unit_revoked')
