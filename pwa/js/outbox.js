@@ -23,7 +23,7 @@ const listeners = new Set();
 let own = []; // decrypted journal
 let outboxEntries = [];
 let retryTimer = null;
-let sending = false;
+let sending = false; // for the screens; `inflight` below is the guard
 let syncState = {};
 
 export const onChange = (fn) => listeners.add(fn);
@@ -126,8 +126,14 @@ function backoff(failures) {
   return Math.round(base * (0.5 + Math.random() * 0.5));
 }
 
-async function attempt(force) {
-  if (sending) return null;
+let inflight = null;
+
+function attempt(force) {
+  if (!inflight) inflight = run(force).finally(() => { inflight = null; });
+  return inflight;
+}
+
+async function run(force) {
   sending = true;
   changed();
   let outcome = null;
@@ -142,7 +148,8 @@ async function attempt(force) {
     const failures = (syncState.failures || 0) + 1;
     const delay = backoff(failures);
     syncState = await updateMeta('sync', {
-      failures, last_error: err.message, next_retry_at: new Date(Date.now() + delay).toISOString(), last_delay_ms: delay,
+      failures, last_error: err.message, next_retry_at: new Date(Date.now() + delay).toISOString(),
+      recent_delays_ms: [...(syncState.recent_delays_ms || []), delay].slice(-10),
     });
     schedule(delay);
   } finally {
@@ -154,6 +161,7 @@ async function attempt(force) {
 
 export async function syncNow({ force = true } = {}) {
   clearTimeout(retryTimer);
+  if (inflight) await inflight; // a request to a dead server may still be hanging: then try afresh
   syncState = await updateMeta('sync', { failures: 0, next_retry_at: null });
   return attempt(force);
 }

@@ -273,8 +273,57 @@ class PwaDriver:
     def dump_indexeddb(self):
         return self.page.evaluate(DUMP_IDB)
 
+    def go(self, hash_route):
+        """Navigate inside the app (same document, like tapping a link)."""
+        self.page.evaluate("(h) => { location.hash = h; }", hash_route)
+        return self
+
+    def visit_ids(self):
+        """Visit ids of the Today list, in the order shown."""
+        self.go("#/today")
+        self.page.wait_for_selector(".visit-link")
+        return [int(h.rsplit("/", 1)[1]) for h in
+                self.page.eval_on_selector_all(".visit-link", "els => els.map(e => e.getAttribute('href'))")]
+
+    def record_visit(self, visit_id):
+        """Start, every planned intervention done, end — the way a worker taps through a visit."""
+        self.go(f"#/visit/{visit_id}")
+        self.page.click("#start-visit")
+        self.page.wait_for_selector("#end-visit:not([disabled])")
+        buttons = self.page.eval_on_selector_all("button.ok", "els => els.map(e => e.id)")
+        for n, button in enumerate(buttons, start=1):
+            self.page.click(f"#{button}")
+            self.page.wait_for_function("(n) => document.querySelectorAll('.intervention .badge').length >= n", arg=n)
+        self.page.click("#end-visit")
+        self.page.wait_for_selector(".done-time >> nth=1")
+        return len(buttons) + 2
+
+    def add_note(self, visit_id, text):
+        self.go(f"#/visit/{visit_id}")
+        self.page.fill("#note-text", text)
+        self.page.click("#note-save")
+        self.page.wait_for_function("() => document.querySelector('#note-text').value === ''")
+
+    def report_deviation(self, visit_id, category, text):
+        self.go(f"#/visit/{visit_id}")
+        self.page.select_option("#deviation-category", category)
+        self.page.fill("#deviation-text", text)
+        self.page.click("#deviation-save")
+        self.page.wait_for_function("() => document.querySelector('#deviation-text').value === ''")
+
+    def wait_pending(self, n, timeout=30.0):
+        """Poll the outbox until `n` entries wait (page.wait_for_function does not await promises)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            pending = [e for e in self.pending() if e["state"] == "pending"]
+            if len(pending) == n:
+                return pending
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(pending)} entries pending, expected {n}")
+            self.page.wait_for_timeout(200)
+
     def sync_now(self):
-        self.page.goto(self.server.url + "/#/sync")
+        self.go("#/sync")
         self.page.click("#sync-now")
         return self
 
