@@ -10,7 +10,7 @@ from server.extensions import db
 from server.models import Event, QuarantinedEvent, Registration, Unit, Visit
 from server.outages.models import Gap, GapDecision
 
-from test_outages import at, declare, iso, user_id, visits_of  # noqa: F401  (shared helpers)
+from tests.api.test_outages import at, declare, iso, user_id, visits_of  # noqa: F401  (shared helpers)
 
 REASON = "Efterregistrering efter driftstopp"
 
