@@ -1,5 +1,5 @@
 """Access logging of client data (HSLF-FS 2016:40 4 kap. 9 §): who, which client, what, when, which unit."""
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 
 from .extensions import db
 from .models import AccessLog, utcnow
@@ -9,7 +9,7 @@ def log_access(user, client_id, action, outcome="allowed", device_id=None, offli
                event_id=None, detail=None):
     """Add one access-log row to the current transaction; the caller's commit makes it durable."""
     if device_id is None and has_request_context():
-        device_id = getattr(request, "device_id_for_log", None)
+        device_id = getattr(request, "device_id_for_log", None) or getattr(g.get("device"), "id", None)
     db.session.add(AccessLog(at=at or utcnow(), user_id=user.id if user else None,
                              unit_id=user.unit_id if user else None, client_id=client_id, action=action,
                              outcome=outcome, device_id=device_id, offline=offline, event_id=event_id,

@@ -1,0 +1,1 @@
+"""Faults under load: simulated devices push through a fault-injecting proxy to gunicorn."""
