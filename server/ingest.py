@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import case, select
+from sqlalchemy import case, select, text
 
 from sync import events as ev
 from sync.projection import rank_key
@@ -150,8 +150,22 @@ def _project(row):
         db.session.execute(stmt)
 
 
+WORKER_LOCK_NAMESPACE = 0x4876  # "Hv": first key of the per-worker advisory lock
+
+
+def lock_worker(user_id):
+    """Serialise one worker's concurrent writes until commit (PostgreSQL; SQLite has one writer anyway).
+
+    Two phones of one worker, a retry racing its own first attempt, or a backfill touch the same event ids
+    and projection rows in any order; without this they can deadlock (found by the soak test)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:ns, :id)"),
+                           {"ns": WORKER_LOCK_NAMESPACE, "id": user_id})
+
+
 def store_event(e: ev.Event, raw, *, user, unit_id, device_id, source, skew, flagged, recorded_by=None):
     """Insert one event into the log (once) and project it. Returns the new seq, or None if it existed."""
+    lock_worker(user.id)
     corrected_at = corrected(e.occurred_at, skew)
     payload_json = json.loads(json.dumps(raw.get("payload", {})))  # exactly as written, JSON-safe
     result = db.session.execute(insert(Event.__table__).values(
@@ -183,6 +197,7 @@ def push(user, device, body, scope):
     now = utcnow()
     cfg = current_app.config
     request, parsed = parse_batch(body, device, scope, now)
+    lock_worker(user.id)  # before reading what exists, so the answers are those of a serial order
     status = request["status"]
     skew = clock_skew(now, status["device_clock"])
     flagged = abs(skew) > cfg["CLOCK_SKEW_FLAG_SECONDS"]
