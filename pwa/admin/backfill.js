@@ -121,6 +121,7 @@ async function loadQueue() {
     if (filters.worker_id) params.worker_id = filters.worker_id;
     if (filters.overdue) params.overdue = '1';
     const { gaps } = await api('/api/backfill-queue', { params });
+    $('queue').dataset.worker = filters.worker_id; // which filter the list on screen answers (tests wait for it)
     $('queue').replaceChildren(gaps.length ? el('ul', { class: 'queue' }, gaps.map((g) => el('li', { class: 'card', id: `queue-${g.id}` },
       el('h3', {}, `${g.visit.client_name} · ${fmtDateTime(g.visit.planned_start)}`),
       el('p', {}, g.worker.display_name, ' · ',
