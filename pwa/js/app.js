@@ -1,6 +1,6 @@
 /* The app shell: boots the session, draws the always-visible status bar and the menu, routes between screens.
  *
- * Routes (hash): #/today, #/visit/:id, #/client/:id, #/sync, #/print, #/postreg, #/login (new login while
+ * Routes (hash): #/today, #/visit/:id, #/client/:id, #/sync, #/print, #/postreg, #/push, #/login (new login while
  * unlocked). Screen modules export render(ctx) → Node | Promise<Node>; ctx = {params, fresh, navigate,
  * rerender}; `fresh` is true when the screen was navigated to (not merely redrawn).
  */
@@ -20,6 +20,7 @@ import * as client from './views/client.js';
 import * as sync from './views/sync.js';
 import * as print from './views/print.js';
 import * as postreg from './views/postreg.js';
+import * as pushView from './views/push.js';
 
 const ROUTES = [
   [/^#\/visit\/(\d+)$/, visit, ['id']],
@@ -27,11 +28,12 @@ const ROUTES = [
   [/^#\/sync$/, sync, []],
   [/^#\/print$/, print, []],
   [/^#\/postreg$/, postreg, []],
+  [/^#\/push$/, pushView, []],
   [/^#\/login$/, login, []],
   [/^#\/today$/, today, []],
 ];
 
-const NAV = [['#/today', 'nav.today'], ['#/postreg', 'nav.postreg'], ['#/sync', 'nav.sync'], ['#/print', 'nav.print']];
+const NAV = [['#/today', 'nav.today'], ['#/postreg', 'nav.postreg'], ['#/sync', 'nav.sync'], ['#/print', 'nav.print'], ['#/push', 'nav.push']];
 
 let copyAsOf = null;
 let persisted = null;

@@ -29,11 +29,11 @@ KINDS = {k.name: k for k in (
     Kind("outage_announced", "staff of the affected units",
          "Planerat driftstopp", "Driftstopp {starts_at} – {ends_at}. Uppdatera din offlinekopia innan dess.",
          "Planned outage", "Outage {starts_at} – {ends_at}. Update your offline copy before then.",
-         "/#/outages", "normal", 24 * 3600, (("starts_at", "time"), ("ends_at", "time"))),
+         "/#/sync", "normal", 24 * 3600, (("starts_at", "time"), ("ends_at", "time"))),
     Kind("outage_reminder", "staff of the affected units, the day before",
          "Driftstopp i morgon", "Driftstoppet börjar {starts_at}. Uppdatera din offlinekopia i dag.",
          "Outage tomorrow", "The outage starts {starts_at}. Update your offline copy today.",
-         "/#/outages", "normal", 12 * 3600, (("starts_at", "time"),)),
+         "/#/sync", "normal", 12 * 3600, (("starts_at", "time"),)),
     Kind("outage_started", "staff of the affected units",
          "Driftstopp pågår", "Verksamhetssystemet är nere. Registrera i appen som vanligt – inget går förlorat.",
          "Outage in progress", "The care system is down. Record in the app as usual – nothing is lost.",
@@ -45,23 +45,23 @@ KINDS = {k.name: k for k in (
     Kind("deadline_today", "the worker who should self-register",
          "Efterregistrera i dag", "Du har {count} besök att efterregistrera senast {deadline}.",
          "Post-register today", "You have {count} visits to post-register by {deadline}.",
-         "/#/post-registration", "normal", 12 * 3600, (("count", "int"), ("deadline", "time"))),
+         "/#/postreg", "normal", 12 * 3600, (("count", "int"), ("deadline", "time"))),
     Kind("gap_escalated", "the unit's administrators",
          "Efterregistrering till administratör", "{count} besök ska nu efterregistreras av administratör.",
          "Backfill needed", "{count} visits now need to be backfilled by an administrator.",
-         "/admin/#/backfill", "normal", 24 * 3600, (("count", "int"),)),
+         "/admin/backfill.html", "normal", 24 * 3600, (("count", "int"),)),
     Kind("threshold_crossed", "the unit's managers",
          "Driftstopp över {hours} timmar", "Ett pågående driftstopp har passerat gränsen. "
          "Beslut om efterregistrering behövs.",
          "Outage over {hours} hours", "An ongoing outage has crossed the threshold. "
          "A post-registration decision is needed.",
-         "/admin/#/outages", "high", 6 * 3600, (("hours", "int"),)),
+         "/admin/outages.html", "high", 6 * 3600, (("hours", "int"),)),
     Kind("offline_copy_stale", "the worker whose device holds the old copy",
          "Din offlinekopia är gammal", "Offlinekopian är {age_minutes} minuter gammal. "
          "Öppna appen med nätverk så uppdateras den.",
          "Your offline copy is old", "The offline copy is {age_minutes} minutes old. "
          "Open the app online to refresh it.",
-         "/#/today", "normal", 3600, (("age_minutes", "int"),)),
+         "/#/sync", "normal", 3600, (("age_minutes", "int"),)),
 )}
 
 

@@ -82,7 +82,7 @@ def test_the_payload_is_texts_and_a_screen_never_a_person(push_app, subscribe, p
         client_names = {c for (c,) in db.session.execute(db.text("SELECT name FROM clients"))}
     [message] = received(push_service, phone)
     assert set(message) == {"id", "kind", "title", "body", "title_en", "body_en", "url", "at"}
-    assert message["url"] == "/#/post-registration"
+    assert message["url"] == "/#/postreg"
     assert message["body"].startswith("Du har 2 besök att efterregistrera senast ")
     text = " ".join(str(v) for v in message.values())
     assert not any(name in text for name in client_names)
