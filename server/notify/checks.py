@@ -2,7 +2,8 @@
 
 Other areas add their own checks with `register_check(fn)`; fn(now) enqueues and returns how many it added.
 """
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Device, User
 from .outbox import enqueue
+from .recipients import staff_of
 
 CHECKS = []
 
@@ -37,6 +39,31 @@ def stale_offline_copies(now):
         age = int((now - last_pull_at).total_seconds() // 60)
         added += enqueue("offline_copy_stale", [user_id], {"age_minutes": age}, device_id=device_id,
                          dedupe_key=f"{device_id}@{last_pull_at.isoformat()}", now=now)
+    db.session.commit()
+    return added
+
+
+@register_check
+def planned_outage_reminders(now):
+    """The day before a planned outage (from PUSH_REMINDER_HOUR local time): "uppdatera din offlinekopia"."""
+    from ..outages.models import Outage
+    cfg = current_app.config
+    tz = ZoneInfo(cfg["TIMEZONE"])
+    local_now = now.astimezone(tz)
+    if local_now.hour < cfg["PUSH_REMINDER_HOUR"]:
+        return 0
+    tomorrow = local_now.date() + timedelta(days=1)
+    first = datetime.combine(tomorrow, time(0), tz)
+    after = datetime.combine(tomorrow + timedelta(days=1), time(0), tz)
+    outages = db.session.scalars(select(Outage).where(
+        Outage.kind == "planned", Outage.status == "confirmed", Outage.ended_at.is_(None),
+        Outage.started_at >= first, Outage.started_at < after)).all()
+    added = 0
+    for outage in outages:
+        # Keyed by the start: an outage moved to another day is reminded again, for its new day.
+        added += enqueue("outage_reminder", staff_of([u.id for u in outage.units]),
+                         {"starts_at": outage.started_at},
+                         dedupe_key=f"outage-{outage.id}-{outage.started_at.isoformat()}", now=now)
     db.session.commit()
     return added
 
