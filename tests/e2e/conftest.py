@@ -12,6 +12,7 @@ Fixtures:
 """
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -122,12 +123,21 @@ class LiveServer:
             self._engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_instance(tmp_path_factory):
+    """`flask init` + `flask demo` once per session; every test gets its own copy of the folder."""
+    template = LiveServer(tmp_path_factory.mktemp("template") / "instance")
+    template.instance.mkdir()
+    template.flask("init")
+    template.flask("demo")
+    return template.instance
+
+
 @pytest.fixture
-def live_server(tmp_path):
-    server = LiveServer(tmp_path / "instance")
-    server.instance.mkdir()
-    server.flask("init")
-    server.flask("demo")
+def live_server(tmp_path, demo_instance):
+    instance = tmp_path / "instance"
+    shutil.copytree(demo_instance, instance)
+    server = LiveServer(instance)
     server.start()
     yield server
     server.close()

@@ -17,6 +17,7 @@ export function render() {
       if (pin.value !== again.value) { error.textContent = t('setpin.mismatch'); return; }
       submit.disabled = true;
       error.textContent = t('setpin.working');
+      history.replaceState(null, '', '#/today'); // a new enrolment starts on Today, whatever was open before
       await session.setPin(pin.value);
     },
   },

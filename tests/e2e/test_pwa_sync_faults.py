@@ -1,0 +1,113 @@
+"""The outbox under a bad network and a reluctant server: nothing lost, nothing counted twice, and a
+rejected record stays on the phone with its reason."""
+import json
+
+PIN = "2580"
+
+
+def carries_events(request):
+    return request.method == "POST" and json.loads(request.post_data or "{}").get("events")
+
+
+def count_events(server, event_id):
+    return server.query("SELECT count(*) AS n FROM events WHERE id = :id", id=event_id)[0]["n"]
+
+
+def test_a_response_lost_after_the_server_committed_is_retried_without_a_duplicate(pwa, live_server, context):
+    pwa.enrol("worker2", PIN)
+    seen = []
+
+    def drop_first_answer(route):
+        if not carries_events(route.request):
+            return route.continue_()
+        seen.append(route.request.post_data)
+        if len(seen) == 1:
+            route.fetch()  # the server receives and commits the batch …
+            return route.abort("connectionreset")  # … and the phone never hears the answer
+        response = route.fetch()
+        seen.append(response.json())
+        route.fulfill(response=response)
+
+    context.route("**/api/sync/push", drop_first_answer)
+    visit = pwa.visit_ids()[0]
+    pwa.go(f"#/visit/{visit}")
+    pwa.page.click("#start-visit")
+    pwa.wait_pending(0)
+
+    (event_id,) = [e["id"] for e in json.loads(seen[0])["events"]]
+    assert json.loads(seen[1])["events"][0]["id"] == event_id  # the same event was sent again
+    assert seen[2]["results"] == [{"id": event_id, "status": "duplicate", "code": "already_applied",
+                                   "message": seen[2]["results"][0]["message"]}]
+    assert count_events(live_server, event_id) == 1
+    assert pwa.pending() == []
+
+
+def test_server_errors_make_the_phone_back_off_and_lose_nothing(pwa, live_server, context):
+    pwa.enrol("worker3", PIN)
+    failures = []
+
+    def fail_three_times(route):
+        if carries_events(route.request) and len(failures) < 3:
+            failures.append(route.request.post_data)
+            return route.fulfill(status=500, content_type="application/json",
+                                 body=json.dumps({"code": "internal", "status": 500, "message": "Boom", "errors": {}}))
+        route.continue_()
+
+    context.route("**/api/sync/push", fail_three_times)
+    visit = pwa.visit_ids()[0]
+    pwa.go(f"#/visit/{visit}")
+    pwa.page.click("#start-visit")
+    pwa.page.wait_for_selector("text=osynkade")
+    pwa.wait_pending(0, timeout=60)
+
+    assert len(failures) == 3
+    ids = {e["id"] for body in failures for e in json.loads(body)["events"]}
+    assert len(ids) == 1
+    assert count_events(live_server, ids.pop()) == 1
+    sync = pwa.page.evaluate("""() => new Promise((res) => { const r = indexedDB.open('hemvard');
+      r.onsuccess = () => { const q = r.result.transaction('meta').objectStore('meta').get('sync');
+        q.onsuccess = () => { r.result.close(); res(q.result); }; }; })""")
+    delays = sync["recent_delays_ms"][-3:]
+    assert delays == sorted(delays) and len(delays) == 3  # exponential: each wait at least as long as the last
+    assert sync["failures"] == 0 and sync["next_retry_at"] is None
+
+
+def test_a_rejected_record_stays_visible_with_its_reason_and_the_others_sync(pwa, live_server, context, shots):
+    pwa.enrol("worker4", PIN)
+    page = pwa.page
+    mine, reassigned = pwa.visit_ids()[:2]
+    context.set_offline(True)
+    pwa.go(f"#/visit/{mine}")
+    page.click("#start-visit")
+    page.wait_for_selector("#end-visit:not([disabled])")
+    pwa.go(f"#/visit/{reassigned}")
+    page.click("#start-visit")
+    page.wait_for_selector("#end-visit:not([disabled])")
+    pwa.wait_pending(2)
+
+    # While the phone was offline the planner gave the second visit to a colleague.
+    me = live_server.query("SELECT id FROM users WHERE username = 'worker4'")[0]["id"]
+    colleague = live_server.query("SELECT id FROM users WHERE username = 'worker5'")[0]["id"]
+    live_server.query("DELETE FROM visit_workers WHERE visit_id = :v AND worker_id = :me", v=reassigned, me=me)
+    live_server.query("INSERT INTO visit_workers (visit_id, worker_id) SELECT :v, :c WHERE NOT EXISTS "
+                      "(SELECT 1 FROM visit_workers WHERE visit_id = :v AND worker_id = :c)", v=reassigned, c=colleague)
+
+    context.set_offline(False)  # the `online` event triggers a sync
+    pwa.wait_pending(0)
+    entries = pwa.pending()
+    assert [e["code"] for e in entries] == ["not_your_visit"] and entries[0]["state"] == "rejected"
+    started = live_server.query("SELECT visit_id FROM events WHERE type = 'visit_started' AND device_id IS NOT NULL "
+                                "AND user_id = :me", me=me)
+    assert [r["visit_id"] for r in started] == [mine]
+    assert live_server.query("SELECT count(*) AS n FROM quarantined_events WHERE code = 'not_your_visit'")[0]["n"] == 1
+
+    pwa.go("#/sync")
+    rejected = page.locator("#sync-records li[data-state=rejected]")
+    assert rejected.count() == 1
+    assert "Besöket är inte (längre) schemalagt för dig." in rejected.inner_text()
+    assert "1 avvisade" in pwa.status_text()
+    shots(page, "sync-rejected", full_page=False)
+    # Syncing again keeps it: rejected is not a state that a retry or a new sync silently clears.
+    page.click("#sync-now")
+    page.wait_for_selector("#sync-now:not([disabled])")
+    assert [e["code"] for e in pwa.pending()] == ["not_your_visit"]
