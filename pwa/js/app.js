@@ -97,14 +97,15 @@ function renderChrome() {
   const [age, text] = ageBadge();
   const s = outbox.status();
   const bar = document.getElementById('statusbar');
-  bar.replaceChildren(
+  bar.replaceChildren(...[
     h('span', { class: `pill net-${net}`, id: 'net-state' }, netText),
     h('span', { class: `pill age-${age}`, id: 'copy-age' }, text),
     h('a', { class: `pill pending-${s.pending ? 'some' : 'none'}`, id: 'pending-count', href: '#/sync' },
       s.pending ? t('pending.some', { n: s.pending }) : t('pending.none')),
     s.rejected ? h('a', { class: 'pill rejected', href: '#/sync' }, t('pending.rejected', { n: s.rejected })) : null,
     session.needsLogin() ? h('a', { class: 'pill alert', href: '#/login', id: 'relogin' }, t('net.relogin')) : null,
-    persisted === false ? h('span', { class: 'pill warn', id: 'persist-refused' }, t('storage.refused')) : null);
+    persisted === false ? h('span', { class: 'pill warn', id: 'persist-refused' }, t('storage.refused')) : null,
+  ].filter(Boolean));
   const unlocked = session.state() === 'unlocked';
   const nav = document.getElementById('nav');
   nav.hidden = !unlocked;
@@ -113,9 +114,10 @@ function renderChrome() {
     h('a', { href, 'aria-current': current === href ? 'page' : null }, t(key))))));
   const tools = document.getElementById('tools');
   const other = LANGS.find((l) => l !== lang());
-  tools.replaceChildren(
+  tools.replaceChildren(...[
     h('button', { type: 'button', class: 'tool', lang: other, onclick: () => { setLang(other); render(false); } }, t(`lang.${other}`)),
-    unlocked ? h('button', { type: 'button', class: 'tool', id: 'lock', onclick: () => session.lock() }, t('nav.lock')) : null);
+    unlocked ? h('button', { type: 'button', class: 'tool', id: 'lock', onclick: () => session.lock() }, t('nav.lock')) : null,
+  ].filter(Boolean));
   document.querySelector('.skip').textContent = t('skip');
 }
 
@@ -176,6 +178,7 @@ function registerServiceWorker() {
 async function askPersistence() {
   if (!navigator.storage || !navigator.storage.persist) return;
   persisted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
+  document.documentElement.dataset.persisted = String(persisted);
 }
 
 async function boot() {
@@ -183,7 +186,11 @@ async function boot() {
   registerServiceWorker();
   session.onChange(onSession);
   onReachability(renderChrome);
-  outbox.onChange(renderChrome);
+  outbox.onChange(() => {
+    renderChrome();
+    // Screens that only show outbox state follow it live; others keep what the worker is typing.
+    if (session.state() === 'unlocked' && /^#\/(sync|today)?$/.test(location.hash || '#/')) render(false);
+  });
   window.addEventListener('hashchange', () => { if (location.hash !== lastHash) { lastHash = location.hash; render(true); } });
   window.addEventListener('online', () => { renderChrome(); pull(); });
   window.addEventListener('offline', renderChrome);
