@@ -27,9 +27,11 @@ from .models import (Client, Event, InterventionRecord, QuarantinedEvent, Regist
 from .schemas import EventSchema, Plausibility, PushRequestSchema, SealedEventSchema
 from .sealing import UnsealError, unseal
 
-# Hooks other areas register to react in the same transaction as an event is applied
-# (e.g. outages re-evaluating a gap). Each is called as hook(event_row, user).
+# Hooks other areas register to react in the same transaction as events are applied (e.g. outages
+# re-evaluating a gap). Per event: hook(seq, event, user). Per stored batch, after the projection is
+# current: batch_hook([(seq, event, user), ...]) — one query for a whole push instead of one per event.
 after_apply_hooks = []
+after_apply_batch_hooks = []
 
 
 @dataclass
@@ -122,32 +124,57 @@ def _quarantine(p, user, device, skew, code, message):
     return {"id": p.event.id, "status": "rejected", "code": code, "message": message}
 
 
-def _project(row):
-    """Fold one applied event into the projection tables; the SQL mirrors sync.projection."""
-    if row["type"] in (ev.VISIT_STARTED, ev.VISIT_ENDED):
-        prefix = "started" if row["type"] == ev.VISIT_STARTED else "ended"
-        at, key, src = f"{prefix}_at", f"{prefix}_key", f"{prefix}_source"
-        at_value = row["payload_at"]
-        table = Registration.__table__
-        stmt = insert(table).values(visit_id=row["visit_id"], worker_id=row["user_id"],
-                                    **{at: at_value, key: row["key"], src: row["source"]})
-        wins = (table.c[key].is_(None)) | (stmt.excluded[key] > table.c[key])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["visit_id", "worker_id"],
-            set_={col: case((wins, stmt.excluded[col]), else_=table.c[col]) for col in (at, key, src)})
-        db.session.execute(stmt)
-    elif row["type"] == ev.INTERVENTION_RECORDED:
-        p = row["payload"]
-        table = InterventionRecord.__table__
-        stmt = insert(table).values(visit_id=p["visit_id"], worker_id=row["user_id"],
-                                    intervention_id=p["intervention_id"], status=p["status"],
-                                    reason=p.get("reason"), comment=p.get("comment"), key=row["key"],
-                                    source=row["source"])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["visit_id", "worker_id", "intervention_id"],
-            set_={col: stmt.excluded[col] for col in ("status", "reason", "comment", "key", "source")},
-            where=stmt.excluded.key > table.c.key)
-        db.session.execute(stmt)
+def _upsert_registrations(prefix, rows):
+    """One batched upsert of `started`/`ended` fields; each row must be the best of its (visit, worker)."""
+    at, key, src = f"{prefix}_at", f"{prefix}_key", f"{prefix}_source"
+    table = Registration.__table__
+    stmt = insert(table)
+    wins = (table.c[key].is_(None)) | (stmt.excluded[key] > table.c[key])
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["visit_id", "worker_id"],
+        set_={col: case((wins, stmt.excluded[col]), else_=table.c[col]) for col in (at, key, src)})
+    db.session.execute(stmt, [{"visit_id": r["visit_id"], "worker_id": r["user_id"], at: r["payload_at"],
+                               key: r["key"], src: r["source"]} for r in rows])
+
+
+def _upsert_interventions(rows):
+    table = InterventionRecord.__table__
+    stmt = insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["visit_id", "worker_id", "intervention_id"],
+        set_={col: stmt.excluded[col] for col in ("status", "reason", "comment", "key", "source")},
+        where=stmt.excluded.key > table.c.key)
+    db.session.execute(stmt, [{"visit_id": r["payload"]["visit_id"], "worker_id": r["user_id"],
+                               "intervention_id": r["payload"]["intervention_id"], "status": r["payload"]["status"],
+                               "reason": r["payload"].get("reason"), "comment": r["payload"].get("comment"),
+                               "key": r["key"], "source": r["source"]} for r in rows])
+
+
+def _project(rows):
+    """Fold applied events into the projection tables; the SQL mirrors sync.projection.
+
+    Within a batch only the highest-ranked record per row can win (the fold is a max), so each row is
+    written once, in one batched statement per table and field; the guarded upsert still decides
+    against what is already stored (and against concurrent batches)."""
+    best = {}
+    for row in rows:
+        if row["type"] in (ev.VISIT_STARTED, ev.VISIT_ENDED):
+            group = (row["type"], row["visit_id"], row["user_id"])
+        elif row["type"] == ev.INTERVENTION_RECORDED:
+            group = (row["type"], row["visit_id"], row["user_id"], row["payload"]["intervention_id"])
+        else:
+            continue
+        if group not in best or row["key"] > best[group]["key"]:
+            best[group] = row
+    by_type = {}
+    for group, row in sorted(best.items(), key=lambda item: str(item[0])):  # a stable lock order
+        by_type.setdefault(group[0], []).append(row)
+    if by_type.get(ev.VISIT_STARTED):
+        _upsert_registrations("started", by_type[ev.VISIT_STARTED])
+    if by_type.get(ev.VISIT_ENDED):
+        _upsert_registrations("ended", by_type[ev.VISIT_ENDED])
+    if by_type.get(ev.INTERVENTION_RECORDED):
+        _upsert_interventions(by_type[ev.INTERVENTION_RECORDED])
 
 
 WORKER_LOCK_NAMESPACE = 0x4876  # "Hv": first key of the per-worker advisory lock
@@ -163,32 +190,86 @@ def lock_worker(user_id):
                            {"ns": WORKER_LOCK_NAMESPACE, "id": user_id})
 
 
+@dataclass
+class ToStore:
+    """An event that passed its checks, with who and where it comes from."""
+
+    event: ev.Event
+    raw: dict
+    user: object
+    unit_id: int
+    device_id: object
+    source: str
+    skew: float
+    flagged: bool
+    recorded_by: object = None
+
+
+def store_events(items):
+    """Insert events into the log (each id once) in one statement and project the new ones.
+
+    Returns each item's new seq, or None where the id was already stored (a concurrent push won)."""
+    if not items:
+        return []
+    for user_id in sorted({item.user.id for item in items}):
+        lock_worker(user_id)
+    now = utcnow()
+    rows, first = [], {}
+    for item in items:
+        e, raw = item.event, item.raw
+        if e.id in first:  # the caller answers repeats itself; never send one id twice in one statement
+            continue
+        first[e.id] = item
+        corrected_at = corrected(e.occurred_at, item.skew)
+        rows.append(dict(
+            id=e.id, type=e.type, source=item.source, device_id=item.device_id, user_id=item.user.id,
+            recorded_by=item.recorded_by, unit_id=item.unit_id, visit_id=e.payload.get("visit_id"),
+            client_id=e.payload.get("client_id"), device_seq=e.device_seq, occurred_at=e.occurred_at,
+            occurred_at_raw=str(raw.get("occurred_at"))[:40], occurred_at_corrected=corrected_at,
+            skew_seconds=item.skew, skew_flagged=item.flagged,
+            payload=json.loads(json.dumps(raw.get("payload", {}))),  # exactly as written, JSON-safe
+            fingerprint=fingerprint(raw), received_at=now))
+    table = Event.__table__
+    # executemany with RETURNING: SQLAlchemy sends it as multi-row INSERTs ("insertmanyvalues") from one
+    # cached compiled statement; conflicting ids return no row, so the answer is matched by id, not order
+    seqs = dict(db.session.execute(insert(table).on_conflict_do_nothing(index_elements=["id"])
+                                   .returning(table.c.id, table.c.seq), rows).all())
+    applied = []
+    for row in rows:
+        seq = seqs.get(row["id"])
+        if seq is None:
+            continue
+        item = first[row["id"]]
+        e = item.event
+        at = ev.visit_time(e)
+        if e.type in (ev.VISIT_STARTED, ev.VISIT_ENDED) and at is e.occurred_at:
+            at = row["occurred_at_corrected"]  # an unadjusted time is the device clock's, so correct it too
+        applied.append({"type": e.type, "visit_id": e.payload.get("visit_id"), "user_id": item.user.id,
+                        "payload": e.payload, "payload_at": at, "source": item.source,
+                        "key": rank_key(item.source, row["occurred_at_corrected"], e.id)})
+    _project(applied)
+    stored = []
+    for row in rows:
+        seq = seqs.get(row["id"])
+        if seq is None:
+            continue
+        item = first[row["id"]]
+        e = item.event
+        stored.append((seq, e, item.user))
+        if e.type == ev.CLIENT_RECORD_OPENED:
+            log_access(item.user, e.payload["client_id"], f"open_{e.payload['view']}", device_id=item.device_id,
+                       offline=True, at=row["occurred_at_corrected"], event_id=e.id)
+        for hook in after_apply_hooks:
+            hook(seq, e, item.user)
+    if stored:
+        for hook in after_apply_batch_hooks:
+            hook(stored)
+    return [seqs.get(item.event.id) if first.get(item.event.id) is item else None for item in items]
+
+
 def store_event(e: ev.Event, raw, *, user, unit_id, device_id, source, skew, flagged, recorded_by=None):
     """Insert one event into the log (once) and project it. Returns the new seq, or None if it existed."""
-    lock_worker(user.id)
-    corrected_at = corrected(e.occurred_at, skew)
-    payload_json = json.loads(json.dumps(raw.get("payload", {})))  # exactly as written, JSON-safe
-    result = db.session.execute(insert(Event.__table__).values(
-        id=e.id, type=e.type, source=source, device_id=device_id, user_id=user.id, recorded_by=recorded_by,
-        unit_id=unit_id, visit_id=e.payload.get("visit_id"), client_id=e.payload.get("client_id"),
-        device_seq=e.device_seq, occurred_at=e.occurred_at, occurred_at_raw=str(raw.get("occurred_at"))[:40],
-        occurred_at_corrected=corrected_at, skew_seconds=skew, skew_flagged=flagged, payload=payload_json,
-        fingerprint=fingerprint(raw), received_at=utcnow(),
-    ).on_conflict_do_nothing(index_elements=["id"]).returning(Event.__table__.c.seq))
-    seq = result.scalar()
-    if seq is None:
-        return None
-    at = ev.visit_time(e)
-    if e.type in (ev.VISIT_STARTED, ev.VISIT_ENDED) and at is e.occurred_at:
-        at = corrected_at  # an unadjusted time is the device clock's, so correct it too
-    _project({"type": e.type, "visit_id": e.payload.get("visit_id"), "user_id": user.id, "payload": e.payload,
-              "payload_at": at, "key": rank_key(source, corrected_at, e.id), "source": source})
-    if e.type == ev.CLIENT_RECORD_OPENED:
-        log_access(user, e.payload["client_id"], f"open_{e.payload['view']}", device_id=device_id,
-                   offline=True, at=corrected_at, event_id=e.id)
-    for hook in after_apply_hooks:
-        hook(seq, e, user)
-    return seq
+    return store_events([ToStore(e, raw, user, unit_id, device_id, source, skew, flagged, recorded_by)])[0]
 
 
 def push(user, device, body, scope):
@@ -209,32 +290,37 @@ def push(user, device, body, scope):
     facts = DbFacts({p.event.payload["visit_id"] for p in parsed if "visit_id" in p.event.payload},
                     {p.event.payload["client_id"] for p in parsed if "client_id" in p.event.payload})
     tz = ZoneInfo(cfg["TIMEZONE"])
-    results = []
-    for p in parsed:
+    results = [None] * len(parsed)
+    accepted = []  # (position, parsed) of the events to store, each id once
+    for i, p in enumerate(parsed):
         e = p.event
-        if e.id in existing:
-            results.append(_answer_existing(p, existing[e.id]))
+        if e.id in existing:  # stored before, or earlier in this very batch
+            results[i] = _answer_existing(p, existing[e.id])
             continue
         if e.id in quarantined:
             q = quarantined[e.id]
-            results.append({"id": e.id, "status": "rejected", "code": q.code, "message": q.message})
+            results[i] = {"id": e.id, "status": "rejected", "code": q.code, "message": q.message}
             continue
         if device.revoked_at is not None:
-            results.append(_quarantine(p, user, device, skew, "device_revoked",
-                                       "Enheten är spärrad; posten granskas av en administratör."))
+            results[i] = _quarantine(p, user, device, skew, "device_revoked",
+                                     "Enheten är spärrad; posten granskas av en administratör.")
             continue
         rejection = ev.check(e, user.id, user.unit_id, facts, tz)
         if rejection:
-            results.append(_quarantine(p, user, device, skew, rejection.code, rejection.message))
+            results[i] = _quarantine(p, user, device, skew, rejection.code, rejection.message)
             continue
-        seq = store_event(e, p.raw, user=user, unit_id=user.unit_id, device_id=device.id, source=ev.SOURCE_DEVICE,
-                          skew=skew, flagged=flagged)
+        existing[e.id] = fingerprint(p.raw)
+        accepted.append((i, p))
+    seqs = store_events([ToStore(p.event, p.raw, user, user.unit_id, device.id, ev.SOURCE_DEVICE, skew, flagged)
+                         for _, p in accepted])
+    raced = [p.event.id for (_, p), seq in zip(accepted, seqs) if seq is None]
+    won_elsewhere = dict(db.session.execute(select(Event.id, Event.fingerprint).where(Event.id.in_(raced))).all()) \
+        if raced else {}
+    for (i, p), seq in zip(accepted, seqs):
         if seq is None:  # a concurrent push of the same id won the race a moment ago
-            fp = db.session.execute(select(Event.fingerprint).where(Event.id == e.id)).scalar()
-            results.append(_answer_existing(p, fp))
+            results[i] = _answer_existing(p, won_elsewhere.get(p.event.id))
         else:
-            existing[e.id] = fingerprint(p.raw)
-            results.append({"id": e.id, "status": "applied", "code": "applied", "message": "Sparad."})
+            results[i] = {"id": p.event.id, "status": "applied", "code": "applied", "message": "Sparad."}
     _remember_status(device, status, skew, now)
     db.session.commit()
     body = {"server_time": now, "skew_seconds": round(skew, 3), "results": results}

@@ -26,14 +26,14 @@ SETTINGS = {  # name: (default, parser); each may be set in the environment
 
 
 def init_app(app):
-    from ..ingest import after_apply_hooks
+    from ..ingest import after_apply_batch_hooks
     from . import api, service
     for name, (default, parse) in SETTINGS.items():
         if name not in app.config:
             app.config[name] = parse(os.environ.get(name, default))
     app.register_blueprint(api.bp)
-    if service.on_event_applied not in after_apply_hooks:
-        after_apply_hooks.append(service.on_event_applied)
+    if service.on_events_applied not in after_apply_batch_hooks:
+        after_apply_batch_hooks.append(service.on_events_applied)
 
     started = threading.Event()
 

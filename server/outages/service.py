@@ -247,16 +247,26 @@ def refresh(unit_ids, now, trigger="read"):
         evaluate(outage, now, trigger)
 
 
-def on_event_applied(seq, event, user):
-    """Ingest hook: a record that syncs (or a backfill, or a hand-over) may close or re-route a gap."""
-    if event.type not in ev.VISIT_EVENTS:
+def on_events_applied(applied):
+    """Ingest hook for a stored batch (the projection already holds it): one query finds the gaps the
+    batch touches, and each touched outage is evaluated once per trigger, for those pairs only. A pair's
+    trigger is its last event that can change a decision (start, end, hand-over), else its last event."""
+    last_type = {}
+    for _seq, event, user in applied:
+        if event.type in ev.VISIT_EVENTS:
+            pair = (event.payload.get("visit_id"), user.id)
+            if event.type != ev.INTERVENTION_RECORDED or last_type.get(pair, event.type) == event.type:
+                last_type[pair] = event.type
+    if not last_type:
         return
-    visit_id = event.payload.get("visit_id")
-    outage_ids = set(db.session.scalars(select(Gap.outage_id).where(Gap.visit_id == visit_id,
-                                                                    Gap.worker_id == user.id)))
-    for outage_id in sorted(outage_ids):
-        outage = db.session.get(Outage, outage_id)
-        evaluate(outage, utcnow(), f"event:{event.type}", only={(visit_id, user.id)})
+    touched = {}
+    for outage_id, visit_id, worker_id in db.session.execute(
+            select(Gap.outage_id, Gap.visit_id, Gap.worker_id).where(Gap.visit_id.in_({v for v, _ in last_type}))):
+        if (visit_id, worker_id) in last_type:
+            touched.setdefault((outage_id, last_type[(visit_id, worker_id)]), set()).add((visit_id, worker_id))
+    now = utcnow()
+    for (outage_id, event_type), pairs in sorted(touched.items()):
+        evaluate(db.session.get(Outage, outage_id), now, f"event:{event_type}", only=pairs)
 
 
 def tick(now=None):
