@@ -25,4 +25,6 @@ def log_reads(user, client_ids, action, device_id=None):
 
 
 def log_denied(user, client_id, action, device_id=None, detail=None):
+    if has_request_context():
+        g.denied_logged = True  # the error handler then does not log the same refusal twice
     log_access(user, client_id, action, outcome="denied", device_id=device_id, detail=detail)

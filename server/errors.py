@@ -1,5 +1,5 @@
 """One JSON error shape for every failure, and the one place that maps domain errors to HTTP."""
-from flask import jsonify
+from flask import g, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -41,6 +41,19 @@ def _flatten(messages, prefix=""):
     return flat
 
 
+def _log_refusal(reason):
+    """A refused reach into another unit is an access-log event (HSLF-FS 2016:40), wherever it is raised."""
+    from .access_log import log_denied
+    from .extensions import db
+    user = g.get("user")
+    if user is None or g.get("denied_logged"):
+        return
+    db.session.rollback()  # nothing of a refused request is kept, only the record of the refusal
+    client_id = (request.view_args or {}).get("client_id")
+    log_denied(user, client_id, f"{request.method} {request.path}", detail=reason[:200])
+    db.session.commit()
+
+
 def init_app(app):
     @app.errorhandler(ApiError)
     def _api_error(err):
@@ -55,6 +68,8 @@ def init_app(app):
     @app.errorhandler(DomainError)
     def _domain_error(err):
         status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(err, cls)), 400)
+        if isinstance(err, OutOfScope):
+            _log_refusal(str(err))
         return error_response(status, err.code, str(err), getattr(err, "errors", None))
 
     @app.errorhandler(HTTPException)
