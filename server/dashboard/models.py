@@ -1,5 +1,5 @@
 """Tables of the dashboards: documented access-log checks, daily backlog snapshots, and the indexes the queries use."""
-from sqlalchemy import Date, Integer, String, Text
+from sqlalchemy import Date, Float, Integer, Text
 
 from ..extensions import db
 from ..models import AccessLog, Device, Event, QuarantinedEvent, UTCDateTime, utcnow
@@ -26,10 +26,13 @@ class AccessCheck(db.Model):
 
 
 class BacklogSnapshot(db.Model):
-    """One unit's backlog as it stood on one day (Europe/Stockholm): the history behind the trend charts.
+    """One unit's figures for one day (Europe/Stockholm): the history behind the trend charts.
 
-    Device status blocks only hold the latest state, so each day's figures are kept here: refreshed
-    whenever the backlog is computed that day, and by `flask --app server dashboard-snapshot` (cron).
+    Device status blocks only hold the latest state, so the backlog of each day is kept here: refreshed
+    whenever the backlog is computed that day, and by `flask --app server dashboard-snapshot` (cron); a day
+    nobody looked at has no backlog figures (shown as a gap, never as zero). The sync-delay figures of a
+    finished day are final (they are bucketed by the server's receive time), so they are computed from the
+    event log once and kept here, and only today's are aggregated live.
     """
 
     __tablename__ = "backlog_snapshots"
@@ -37,12 +40,15 @@ class BacklogSnapshot(db.Model):
     unit_id = db.Column(db.ForeignKey("units.id"), nullable=False)
     day = db.Column(Date, nullable=False)
     taken_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
-    devices = db.Column(Integer, nullable=False)
-    pending_records = db.Column(Integer, nullable=False)
-    devices_with_pending = db.Column(Integer, nullable=False)
-    silent_devices = db.Column(Integer, nullable=False)
+    devices = db.Column(Integer)
+    pending_records = db.Column(Integer)
+    devices_with_pending = db.Column(Integer)
+    silent_devices = db.Column(Integer)
     oldest_pending_seconds = db.Column(Integer)
-    quarantined_open = db.Column(Integer, nullable=False, default=0)
+    quarantined_open = db.Column(Integer)
+    synced_records = db.Column(Integer)  # set once the day is over
+    avg_sync_delay_seconds = db.Column(Float)
+    max_sync_delay_seconds = db.Column(Float)
 
     __table_args__ = (db.UniqueConstraint("unit_id", "day", name="uq_backlog_snapshots_unit_day"),)
 

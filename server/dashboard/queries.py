@@ -140,34 +140,71 @@ def record_snapshot(unit_id, now, totals, min_interval_seconds=300):
     return snap
 
 
+def _delay_stats(unit_id, days):
+    """Per local day of a contiguous run of days: how many device records arrived, and how long they had
+    waited on the phone (average, longest), aggregated in the database over the (unit, received_at) index."""
+    bucket = day_bucket(Event.received_at, days).label("bucket")
+    delay = seconds_between(Event.received_at, Event.occurred_at_corrected)
+    rows = db.session.execute(
+        select(bucket, func.count().label("n"), func.avg(delay).label("avg"), func.max(delay).label("max"))
+        .where(Event.unit_id == unit_id, Event.source == ev.SOURCE_DEVICE,
+               Event.received_at >= day_start_utc(days[0]),
+               Event.received_at < day_start_utc(days[-1] + timedelta(days=1)))
+        .group_by(bucket)).all()
+    stats = {day: (0, None, None) for day in days}
+    for r in rows:
+        if r.bucket is not None:
+            stats[days[r.bucket]] = (r.n, None if r.avg is None else round(max(0.0, float(r.avg)), 1),
+                                     None if r.max is None else round(max(0.0, float(r.max)), 1))
+    return stats
+
+
+def _keep_final_stats(unit_id, snaps, stats, now):
+    """Store the delay figures of finished days once; a concurrent request storing the same is harmless."""
+    for day, (n, avg, longest) in stats.items():
+        snap = snaps.get(day)
+        if snap is None:
+            snap = BacklogSnapshot(unit_id=unit_id, day=day, taken_at=now)
+            db.session.add(snap)
+            snaps[day] = snap
+        snap.synced_records, snap.avg_sync_delay_seconds, snap.max_sync_delay_seconds = n, avg, longest
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+
+
 def trends(unit_id, now, days, today_totals=None):
     """Per local day: backlog size (snapshots; today: live) and how long records waited on the phones."""
     labels = local_days(now, days)
+    today = labels[-1]
     snaps = dict(db.session.execute(
         select(BacklogSnapshot.day, BacklogSnapshot)
         .where(BacklogSnapshot.unit_id == unit_id, BacklogSnapshot.day >= labels[0])).all())
-    if today_totals is not None:
-        snaps[labels[-1]] = BacklogSnapshot(**{k: today_totals[k] for k in (
-            "devices", "pending_records", "devices_with_pending", "silent_devices")})
-    bucket = day_bucket(Event.received_at, labels).label("bucket")
-    delay = seconds_between(Event.received_at, Event.occurred_at_corrected)
-    delays = {r.bucket: r for r in db.session.execute(
-        select(bucket, func.count().label("n"), func.avg(delay).label("avg"), func.max(delay).label("max"))
-        .where(Event.unit_id == unit_id, Event.source == ev.SOURCE_DEVICE,
-               Event.received_at >= day_start_utc(labels[0]), Event.received_at < day_start_utc(labels[-1]) +
-               timedelta(days=2))
-        .group_by(bucket)).all() if r.bucket is not None}
+    unsettled = [d for d in labels[:-1] if snaps.get(d) is None or snaps[d].synced_records is None]
+    stats = _delay_stats(unit_id, labels[labels.index(unsettled[0]) if unsettled else -1:])
+    final = {d: stats[d] for d in unsettled}
+    if final:
+        _keep_final_stats(unit_id, snaps, final, now)
     out = []
-    for i, day in enumerate(labels):
-        snap, d = snaps.get(day), delays.get(i)
+    for day in labels:
+        snap = snaps.get(day)
+        if day == today:
+            backlog = today_totals or {}
+            n, avg, longest = stats[today]
+        else:
+            backlog = {k: getattr(snap, k) for k in ("pending_records", "devices_with_pending", "silent_devices")} \
+                if snap is not None else {}
+            n, avg, longest = stats[day] if day in stats else (snap.synced_records, snap.avg_sync_delay_seconds,
+                                                               snap.max_sync_delay_seconds)
         out.append({
             "day": day.isoformat(),
-            "pending_records": snap.pending_records if snap else None,
-            "devices_with_pending": snap.devices_with_pending if snap else None,
-            "silent_devices": snap.silent_devices if snap else None,
-            "synced_records": d.n if d else 0,
-            "avg_sync_delay_seconds": round(max(0.0, float(d.avg))) if d and d.avg is not None else None,
-            "max_sync_delay_seconds": round(max(0.0, float(d.max))) if d and d.max is not None else None,
+            "pending_records": backlog.get("pending_records"),
+            "devices_with_pending": backlog.get("devices_with_pending"),
+            "silent_devices": backlog.get("silent_devices"),
+            "synced_records": n,
+            "avg_sync_delay_seconds": None if avg is None else round(avg),
+            "max_sync_delay_seconds": None if longest is None else round(longest),
         })
     return out
 
@@ -181,6 +218,7 @@ def _coming_shifts(unit_id, now):
                    func.count().label("visits"))
             .join(Visit, Visit.id == visit_workers.c.visit_id)
             .where(Visit.unit_id == unit_id, Visit.cancelled.is_(false()), Visit.planned_end > now,
+                   Visit.planned_start >= now - timedelta(hours=current_app.config["READINESS_SHIFT_HOURS"]),
                    Visit.planned_start < horizon)
             .group_by(visit_workers.c.worker_id).subquery())
 
@@ -305,14 +343,17 @@ def access_checks(unit_id, limit=20):
 RECORD_TYPES = (ev.VISIT_STARTED, ev.VISIT_ENDED, ev.INTERVENTION_RECORDED)
 
 
+def visits_in_period(unit_id, start, end):
+    return select(Visit.id).where(Visit.unit_id == unit_id, Visit.planned_start >= start, Visit.planned_start < end)
+
+
 def registration_rows(unit_id, start, end, conflict_pairs=None):
     """Registrations of the unit's visits planned in [start, end), with source and flags, for billing.
 
     `conflict_pairs`: the open backfill-versus-device conflicts as (visit_id, worker_id), as the outages
     area judges them; without it, a visit with both a device record and a backfill counts as a conflict.
     """
-    visits_in_period = select(Visit.id).where(Visit.unit_id == unit_id, Visit.planned_start >= start,
-                                              Visit.planned_start < end)
+    in_period = visits_in_period(unit_id, start, end)
     post_registration = Event.payload["post_registration"].as_boolean()
     facts = (select(Event.visit_id.label("visit_id"), Event.user_id.label("user_id"),
                     func.max(case((Event.source == ev.SOURCE_BACKFILL, 1), else_=0)).label("backfill"),
@@ -320,7 +361,7 @@ def registration_rows(unit_id, start, end, conflict_pairs=None):
                     func.max(case((Event.skew_flagged.is_(true()), 1), else_=0)).label("skew"),
                     func.max(case((and_(Event.source == ev.SOURCE_DEVICE, post_registration.is_(true())), 1),
                                   else_=0)).label("self_reg"))
-             .where(Event.visit_id.in_(visits_in_period), Event.type.in_(RECORD_TYPES))
+             .where(Event.visit_id.in_(in_period), Event.type.in_(RECORD_TYPES))
              .group_by(Event.visit_id, Event.user_id).subquery())
     q_visit = QuarantinedEvent.raw["payload"]["visit_id"].as_integer()
     quarantined = (select(q_visit.label("visit_id"), QuarantinedEvent.user_id.label("user_id"))

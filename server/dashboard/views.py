@@ -280,7 +280,8 @@ def registrations_csv():
     log_access(g.user, None, "registrations_export", device_id=g.device.id, detail=f"{first}..{last}")
     db.session.commit()
     name = f"registreringar-{csvexport.slug(unit.name)}-{first}-{last}.csv"
-    rows = queries.registration_rows(unit.id, start, end, outage_figures.open_conflict_pairs(g.user))
+    in_period = queries.visits_in_period(unit.id, start, end)
+    rows = queries.registration_rows(unit.id, start, end, outage_figures.open_conflict_pairs(g.user, in_period))
     return _csv_response(csvexport.registrations_csv(rows, queries._tz()), name)
 
 

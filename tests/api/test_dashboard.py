@@ -131,6 +131,12 @@ def test_trend_sync_delay_is_the_average_wait_of_device_records_per_local_day(ap
     assert [d["synced_records"] for d in days] == [0, 1, 2]
     assert [d["avg_sync_delay_seconds"] for d in days] == [None, 7200, 1200]
     assert [d["max_sync_delay_seconds"] for d in days] == [None, 7200, 1800]
+    with app.app_context():  # finished days are final: kept, so later requests aggregate only today
+        kept = {s.day: (s.synced_records, s.avg_sync_delay_seconds) for s in
+                db.session.query(BacklogSnapshot).filter_by(unit_id=aby.ids["unit"])}
+    today = aby.now.astimezone(STOCKHOLM).date()
+    assert kept == {today - timedelta(days=2): (0, None), today - timedelta(days=1): (1, 7200.0)}
+    assert manager.get("/api/dashboard/trends?days=3").json["days"] == days
 
 
 def plant_readiness(app, aby):
@@ -363,6 +369,8 @@ def plant_registrations(app, aby):
                              payload={"post_registration": True} if name == "self" else None)
         dd.add_event(w[3], type_="visit_started", visit=visits["conflict"], occurred=yesterday, received=aby.now,
                      source="backfill")
+        dd.add_event(w[1], type_="visit_started", visit=visits["skew"], occurred=visits["skew"].planned_start +
+                     MIN, received=aby.now, source="backfill")  # the same time, written twice: no conflict
         dd.add_quarantined(w[0], visit=visits["quarantine"])
         dd.add_quarantined(w[1], visit=visits["skew"], state="dismissed")
         far = dd.add_visit(unit, c[0], [w[0]], aby.now - 60 * 24 * H)  # outside the default period
