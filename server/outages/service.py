@@ -187,7 +187,10 @@ def evaluate(outage: Outage, now: datetime, trigger: str, only=None):
     if only is not None:
         pairs = {k: v for k, v in pairs.items() if k in only}
     gap_facts = _gap_facts(outage, pairs, now, settings)
-    existing = {(g.visit_id, g.worker_id): g for g in db.session.scalars(select(Gap).where(Gap.outage_id == outage.id))}
+    # Row locks (PostgreSQL) make concurrent evaluations of one outage — a request and the clock, say — take
+    # turns, so a change is decided and written to the history once.
+    existing = {(g.visit_id, g.worker_id): g for g in db.session.scalars(
+        select(Gap).where(Gap.outage_id == outage.id).with_for_update())}
     changes = []
     for key, gfacts in gap_facts.items():
         gap = existing.get(key)
@@ -201,8 +204,9 @@ def evaluate(outage: Outage, now: datetime, trigger: str, only=None):
         if gap is None and decision.state == rules.STATE_CLOSED:
             continue  # registered before it ever was a gap
         if gap is None:
-            gap = Gap(outage_id=outage.id, visit_id=key[0], worker_id=key[1], unit_id=gfacts.unit_id)
-            db.session.add(gap)
+            gap = _new_gap(outage.id, key, gfacts.unit_id, decision, now)
+            if gap is None:  # another transaction created it a moment ago and decided the same
+                continue
         gap.state, gap.route, gap.deadline, gap.rule = decision.state, decision.route, decision.deadline, decision.rule
         gap.explanation, gap.explanation_en, gap.inputs = decision.explanation, decision.explanation_en, decision.inputs
         gap.decided_at = now
@@ -215,6 +219,25 @@ def evaluate(outage: Outage, now: datetime, trigger: str, only=None):
         changes.append((gap, previous, decision))
     _tell_about(outage, facts, settings, changes, now)
     return changes
+
+
+def _new_gap(outage_id, key, unit_id, decision, now):
+    """Insert a gap once (ON CONFLICT DO NOTHING); if a concurrent evaluation won, use its row unless it already
+    holds this decision."""
+    from ..dbutil import insert
+    values = dict(outage_id=outage_id, visit_id=key[0], worker_id=key[1], unit_id=unit_id, state=decision.state,
+                  route=decision.route, deadline=decision.deadline, rule=decision.rule,
+                  explanation=decision.explanation, explanation_en=decision.explanation_en, inputs=decision.inputs,
+                  decided_at=now)
+    db.session.execute(insert(Gap.__table__).values(**values)
+                       .on_conflict_do_nothing(index_elements=["outage_id", "visit_id", "worker_id"]))
+    gap = db.session.scalar(select(Gap).where(Gap.outage_id == outage_id, Gap.visit_id == key[0],
+                                              Gap.worker_id == key[1]).with_for_update()
+                            .execution_options(populate_existing=True))
+    if db.session.scalar(select(GapDecision.id).where(GapDecision.gap_id == gap.id).limit(1)) is not None \
+            and decision.same_as(_decision_of(gap)):
+        return None
+    return gap
 
 
 def _tell_about(outage, facts, settings, changes, now):
