@@ -32,6 +32,7 @@ def init_app(app):
         if name not in app.config:
             app.config[name] = parse(os.environ.get(name, default))
     app.register_blueprint(api.bp)
+    api.register_openapi()
     if service.on_events_applied not in after_apply_batch_hooks:
         after_apply_batch_hooks.append(service.on_events_applied)
 
