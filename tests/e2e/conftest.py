@@ -8,7 +8,7 @@ Fixtures:
 * `context` / `page` — 360 px wide phone, Swedish locale, Stockholm time. `page` fails the test on
   uncaught JavaScript errors and Content-Security-Policy violations.
 * `pwa` — a `PwaDriver` for the worker app (login, PIN, unlock, wait for the service worker, dump IndexedDB).
-* `shots` — `shots(page, name)` saves a screenshot under tests/e2e/screenshots/ (gitignored).
+* `shots` — `shots(page_or_locator, name)` saves a screenshot under tests/e2e/screenshots/ (gitignored).
 """
 import json
 import os
@@ -195,9 +195,13 @@ def page(context, page_problems):
 def shots():
     SCREENSHOTS.mkdir(exist_ok=True)
 
-    def take(page, name, full_page=True):
+    def take(target, name, full_page=True):
+        """`target` is a page (whole page or viewport) or a locator (just that element)."""
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=full_page)
+        if hasattr(target, "goto"):
+            target.screenshot(path=str(path), full_page=full_page)
+        else:
+            target.screenshot(path=str(path))
         return path
     return take
 

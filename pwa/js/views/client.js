@@ -47,12 +47,12 @@ export function carePlan(c) {
 
 export function medicationList(c) {
   if (!c.medication_list) return h('p', {}, t('client.no_medication_list'));
-  return h('table', { class: 'meds' },
+  return h('div', { class: 'table-scroll', tabindex: '0', role: 'group', 'aria-label': t('client.view.medication_list') }, h('table', { class: 'meds' },
     h('caption', { class: 'sr-only' }, t('client.view.medication_list')),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('meds.name')), h('th', { scope: 'col' }, t('meds.dose')),
       h('th', { scope: 'col' }, t('meds.times')), h('th', { scope: 'col' }, t('meds.note')))),
     h('tbody', {}, c.medication_list.map((m) => h('tr', {},
-      h('td', {}, m.name), h('td', {}, m.dose || ''), h('td', {}, (m.times || []).join(', ')), h('td', {}, m.note || '')))));
+      h('td', {}, m.name), h('td', {}, m.dose || ''), h('td', {}, (m.times || []).join(', ')), h('td', {}, m.note || ''))))));
 }
 
 const SECTIONS = { overview, person_card: personCard, care_plan: carePlan, medication_list: medicationList };

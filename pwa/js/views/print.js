@@ -1,6 +1,6 @@
 /* The paper fallback: to-do list, care plans, medication lists and a blank registration form per visit.
  * Printing shows client data, so each printed client is access-logged like an opened record. */
-import { fmtDay, fmtTime, h } from '../dom.js';
+import { fmtDay, fmtTime, h, localDayKey } from '../dom.js';
 import { t } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import * as shift from '../shift.js';
@@ -8,23 +8,30 @@ import { carePlan, medicationList } from './client.js';
 
 const NOTE_LINES = 4;
 
+// Wide tables scroll sideways on a phone; the scroll area must be reachable with the keyboard.
+const scroller = (label, table) => h('div', { class: 'table-scroll', tabindex: '0', role: 'group', 'aria-label': label }, table);
+
 function todo(visits) {
   return h('section', { class: 'print-section' },
     h('h2', {}, t('print.todo')),
-    h('table', { class: 'todo' },
+    scroller(t('print.todo'), h('table', { class: 'todo' },
       h('thead', {}, h('tr', {}, ['print.col.time', 'print.col.client', 'print.col.address', 'print.col.key', 'print.col.interventions', 'print.col.done']
         .map((k) => h('th', { scope: 'col' }, t(k))))),
-      h('tbody', {}, visits.map((v) => {
+      h('tbody', {}, visits.map((v, n) => {
         const c = shift.client(v.client_id) || {};
         const partners = shift.partners(v);
-        return h('tr', {},
-          h('td', {}, `${fmtTime(v.planned_start)}–${fmtTime(v.planned_end)}`),
-          h('td', {}, c.name || '', partners.length ? h('div', { class: 'muted' }, `${t('visit.partner')}: ${partners.map((p) => p.display_name).join(', ')}`) : null),
-          h('td', {}, c.address || ''),
-          h('td', {}, c.key ? c.key.reference : ''),
-          h('td', {}, (v.interventions || []).map((i) => i.title).join(', ')),
-          h('td', { class: 'box' }, '☐'));
-      }))));
+        const newDay = n === 0 || localDayKey(v.planned_start) !== localDayKey(visits[n - 1].planned_start);
+        return [
+          newDay ? h('tr', { class: 'day-row' }, h('th', { colspan: '6', scope: 'colgroup' }, fmtDay(v.planned_start))) : null,
+          h('tr', {},
+            h('td', {}, `${fmtTime(v.planned_start)}–${fmtTime(v.planned_end)}`),
+            h('td', {}, c.name || '', partners.length ? h('div', { class: 'muted' }, `${t('visit.partner')}: ${partners.map((p) => p.display_name).join(', ')}`) : null),
+            h('td', {}, c.address || ''),
+            h('td', {}, c.key ? c.key.reference : ''),
+            h('td', {}, (v.interventions || []).map((i) => i.title).join(', ')),
+            h('td', { class: 'box' }, '☐')),
+        ];
+      })))));
 }
 
 function blankForm(v) {
@@ -35,10 +42,10 @@ function blankForm(v) {
     h('p', {}, h('strong', {}, c.name || ''), ` · ${c.personal_number || ''} · ${c.address || ''}`),
     h('p', {}, `${fmtDay(v.planned_start)} · ${t('print.planned')} ${fmtTime(v.planned_start)}–${fmtTime(v.planned_end)}`),
     h('div', { class: 'fill-row' }, line(t('print.started')), line(t('print.ended'))),
-    h('table', { class: 'todo' },
+    scroller(t('print.form_title'), h('table', { class: 'todo' },
       h('thead', {}, h('tr', {}, ['print.col.intervention', 'print.col.done', 'print.col.not_done', 'print.col.reason'].map((k) => h('th', { scope: 'col' }, t(k))))),
       h('tbody', {}, (v.interventions || []).map((i) => h('tr', {},
-        h('td', {}, i.title), h('td', { class: 'box' }, '☐'), h('td', { class: 'box' }, '☐'), h('td', { class: 'blank' }, ''))))),
+        h('td', {}, i.title), h('td', { class: 'box' }, '☐'), h('td', { class: 'box' }, '☐'), h('td', { class: 'blank' }, '')))))),
     h('p', {}, t('print.note')),
     Array.from({ length: NOTE_LINES }, () => h('div', { class: 'line full' })),
     h('p', {}, t('print.deviation')),

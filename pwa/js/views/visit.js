@@ -36,7 +36,7 @@ function timeControl(kind, v, state, ctx) {
   const reason = h('input', { id: `${kind}-reason`, type: 'text', maxlength: 200 });
   const error = h('p', { class: 'error', role: 'alert' });
   box.append(h('details', { class: 'adjust' },
-    h('summary', {}, t('visit.adjust')),
+    h('summary', {}, t(`visit.adjust_${kind}`)),
     h('form', {
       class: 'form',
       onsubmit: (e) => {

@@ -1,0 +1,40 @@
+"""The app shell stays small (it is downloaded over bad 4G) and the service worker precaches all of it."""
+import json
+import re
+from pathlib import Path
+
+PWA = Path(__file__).resolve().parents[2] / "pwa"
+LIMIT_BYTES = 200 * 1000
+
+
+def precached():
+    source = (PWA / "sw.js").read_text()
+    shell = re.search(r"const SHELL = \[(.*?)\];", source, re.S).group(1)
+    return [PWA / ("index.html" if url == "/" else url.lstrip("/")) for url in re.findall(r"'([^']+)'", shell)]
+
+
+def test_every_precached_file_exists_and_versions_agree():
+    missing = [str(p) for p in precached() if not p.is_file()]
+    assert missing == []
+    sw_version = re.search(r"const VERSION = '([^']+)'", (PWA / "sw.js").read_text()).group(1)
+    app_version = re.search(r"APP_VERSION = '([^']+)'", (PWA / "js" / "config.js").read_text()).group(1)
+    assert sw_version == app_version
+
+
+def test_app_shell_html_js_css_is_under_200_kb_uncompressed():
+    shell = [p for p in precached() if p.suffix in (".html", ".js", ".css", ".json", ".webmanifest")]
+    shell += [PWA / "sw.js", PWA / "sw-push.js"]
+    total = sum(p.stat().st_size for p in shell)
+    print(f"\napp shell: {len(shell)} files, {total} bytes ({total / 1000:.1f} kB) uncompressed")
+    assert total < LIMIT_BYTES
+
+
+def test_manifest_makes_the_app_installable_in_swedish():
+    manifest = json.loads((PWA / "manifest.webmanifest").read_text())
+    assert manifest["lang"] == "sv" and manifest["display"] == "standalone"
+    purposes = {(i["sizes"], i["purpose"]) for i in manifest["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= purposes
+    for icon in manifest["icons"]:
+        data = (PWA / icon["src"].lstrip("/")).read_bytes()
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and f"{width}x{height}" == icon["sizes"]
