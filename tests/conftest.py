@@ -4,11 +4,13 @@ Every test that uses `app` runs once per engine. The schema is built by the real
 session; before each test all tables are emptied and the fictitious demo municipality is seeded again.
 """
 import os
+import re
 import uuid
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
 
 from server import create_app
@@ -68,26 +70,63 @@ def empty_all_tables():
 
 
 _snapshots = {}
+_dirty = {}  # engine URL → names of tables written since the last restore
+_WRITE = re.compile(r'^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+"?(\w+)"?',
+                    re.IGNORECASE)
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _track_writes(conn, cursor, statement, parameters, context, executemany):
+    match = _WRITE.match(statement)
+    if match:
+        _dirty.setdefault(str(conn.engine.url), set()).add(match.group(1))
+
+
+def _with_dependents(names):
+    """The written tables and every table that references them (their rows go when a parent is emptied)."""
+    tables = {t.name: t for t in db.metadata.sorted_tables}
+    wanted = {n for n in names if n in tables}
+    grew = True
+    while grew:
+        grew = False
+        for t in tables.values():
+            if t.name not in wanted and any(fk.column.table.name in wanted for fk in t.foreign_keys):
+                wanted.add(t.name)
+                grew = True
+    return [t for t in db.metadata.sorted_tables if t.name in wanted]
 
 
 def restore_demo(url):
-    """Empty every table and put the demo municipality back: seeded once, then bulk-copied from memory."""
-    empty_all_tables()
+    """Put the demo municipality back as it was: seeded once per session, then only the tables a test
+    wrote to (and their dependents) are emptied and refilled from an in-memory snapshot."""
+    key = str(db.engine.url)
     if url not in _snapshots:
+        empty_all_tables()
         seed(hash_method=FAST_HASH)
-        _snapshots[url] = [(t, [dict(r._mapping) for r in db.session.execute(t.select())])
-                           for t in db.metadata.sorted_tables]
+        _snapshots[url] = {t.name: [dict(r._mapping) for r in db.session.execute(t.select())]
+                           for t in db.metadata.sorted_tables}
+        _dirty.pop(key, None)
         return
-    for table, rows in _snapshots[url]:
+    tables = _with_dependents(_dirty.pop(key, set()))
+    if not tables:
+        return
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in tables) + " RESTART IDENTITY"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(table.delete())
+    for table in tables:
+        rows = _snapshots[url][table.name]
         if rows:
             db.session.execute(table.insert(), rows)
-    if db.engine.dialect.name == "postgresql":  # move sequences past the copied ids
-        for table, rows in _snapshots[url]:
+        if db.engine.dialect.name == "postgresql":  # move the id sequence past the copied ids
             pk = list(table.primary_key.columns)
-            if rows and len(pk) == 1 and pk[0].autoincrement and str(pk[0].type) in ("INTEGER", "BIGINT"):
-                db.session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', '{pk[0].name}'), "
-                                        f"(SELECT MAX({pk[0].name}) FROM \"{table.name}\"))"))
+            if len(pk) == 1 and pk[0].autoincrement is not False and pk[0].type.python_type is int:
+                db.session.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{pk[0].name}'), "
+                    f"COALESCE((SELECT MAX({pk[0].name}) FROM \"{table.name}\"), 0) + 1, false)"))
     db.session.commit()
+    _dirty.pop(key, None)
 
 
 @pytest.fixture
