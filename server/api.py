@@ -14,7 +14,10 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 
 def json_body():
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nesting deeper than the parser goes: not JSON we could ever accept
+        body = None
     if body is None:
         raise ApiError(400, "invalid_json", "Begäran måste vara JSON.", {"_body": ["Ogiltig eller saknad JSON."]})
     return body

@@ -4,6 +4,7 @@ import os
 from flask import Blueprint, current_app, send_from_directory
 from sqlalchemy import text
 from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db
 
@@ -51,7 +52,16 @@ def _pwa_file(path):
     return response
 
 
+class BoundedIntConverter(IntegerConverter):
+    """`<int:…>` in routes, limited to what the database's INTEGER holds: a bigger id is a 404, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app):
+    app.url_map.converters["int"] = BoundedIntConverter  # before any blueprint adds its rules
     @app.after_request
     def security_headers(response):
         h = response.headers
