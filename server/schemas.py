@@ -124,8 +124,8 @@ class EventSchema(StrictSchema):
             if at is not None:
                 try:
                     self.plausibility.check(at, "at")
-                except ValidationError as err:
-                    raise ValidationError({"payload": err.messages})
+                except ValidationError as err:  # keyed by field, so the answer names `payload.at`
+                    raise ValidationError({"payload": err.normalized_messages()})
         if at is not None and occurred is not None and abs(at - occurred) > ev.ADJUSTMENT_TOLERANCE \
                 and not data["payload"].get("adjust_reason"):
             raise ValidationError({"payload": {"adjust_reason": ["En ändrad tid behöver en orsak."]}})
