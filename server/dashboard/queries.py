@@ -286,18 +286,28 @@ def unit_client_ids(unit_id):
     return select(Client.id).where(Client.unit_id == unit_id)
 
 
-def access_log_filter(unit_id, start, end, client_id=None, user_id=None, outcome=None):
-    """Rows about the unit's clients or by the unit's people, in [start, end), optionally narrowed."""
-    conds = [AccessLog.at >= start, AccessLog.at < end]
-    if client_id is not None:
-        conds.append(AccessLog.client_id == client_id)  # the caller checked the client is the unit's
-    if user_id is not None:
-        conds.append(AccessLog.user_id == user_id)  # the caller checked the user is the unit's
-    if client_id is None and user_id is None:
-        conds.append(or_(AccessLog.unit_id == unit_id, AccessLog.client_id.in_(unit_client_ids(unit_id))))
+def access_log_parts(unit_id, start, end, client_id=None, user_id=None, outcome=None):
+    """The access-log rows a unit's reviewer sees in [start, end), as disjoint conditions (counted one by one,
+    each over its own index, and OR-ed for the list).
+
+    Narrowed to a client or a user (the caller checked they are the unit's): every row about that client or
+    by that person. Otherwise: everything done by the unit's people, and refused attempts by anyone else on
+    the unit's clients (the only way another unit's account touches them: reads are unit-scoped).
+    """
+    period = [AccessLog.at >= start, AccessLog.at < end]
     if outcome:
-        conds.append(AccessLog.outcome == outcome)
-    return and_(*conds)
+        period.append(AccessLog.outcome == outcome)
+    if client_id is not None or user_id is not None:
+        conds = list(period)
+        if client_id is not None:
+            conds.append(AccessLog.client_id == client_id)
+        if user_id is not None:
+            conds.append(AccessLog.user_id == user_id)
+        return [and_(*conds)]
+    own = and_(AccessLog.unit_id == unit_id, *period)
+    refused = and_(AccessLog.outcome == "denied", AccessLog.client_id.in_(unit_client_ids(unit_id)),
+                   or_(AccessLog.unit_id != unit_id, AccessLog.unit_id.is_(None)), *period)
+    return [own] if outcome == "allowed" else [own, refused]
 
 
 def access_log_rows(where, limit=None, offset=0):
@@ -321,11 +331,16 @@ def access_log_rows(where, limit=None, offset=0):
                "detail": r[13]}
 
 
-def access_log_counts(where):
-    row = db.session.execute(select(func.count(), func.count(case((AccessLog.outcome == "denied", 1))),
-                                    func.count(case((AccessLog.offline.is_(true()), 1))))
-                             .select_from(AccessLog).where(where)).one()
-    return {"total": row[0], "denied": row[1], "offline": row[2]}
+def access_log_counts(parts):
+    """Totals over disjoint parts, each an aggregate the database answers from one index."""
+    totals = {"total": 0, "denied": 0, "offline": 0}
+    for where in parts:
+        row = db.session.execute(select(func.count(), func.count(case((AccessLog.outcome == "denied", 1))),
+                                        func.count(case((AccessLog.offline.is_(true()), 1))))
+                                 .select_from(AccessLog).where(where)).one()
+        for key, value in zip(("total", "denied", "offline"), row):
+            totals[key] += value
+    return totals
 
 
 def access_checks(unit_id, limit=20):

@@ -54,7 +54,11 @@ def upgrade():
     )
 
     with op.batch_alter_table('access_log', schema=None) as batch_op:
-        batch_op.create_index('ix_access_log_unit_at', ['unit_id', 'at'], unique=False)
+        batch_op.create_index('ix_access_log_unit_at', ['unit_id', 'at'], unique=False,
+                              postgresql_include=['outcome', 'offline'])
+        batch_op.create_index('ix_access_log_denied_client', ['client_id', 'at'], unique=False,
+                              postgresql_where=sa.text("outcome = 'denied'"),
+                              sqlite_where=sa.text("outcome = 'denied'"))
         batch_op.create_index('ix_access_log_at', ['at'], unique=False)
     with op.batch_alter_table('quarantined_events', schema=None) as batch_op:
         batch_op.create_index('ix_quarantined_events_unit_state', ['unit_id', 'state'], unique=False)
@@ -75,6 +79,7 @@ def downgrade():
         batch_op.drop_index('ix_quarantined_events_unit_state')
     with op.batch_alter_table('access_log', schema=None) as batch_op:
         batch_op.drop_index('ix_access_log_at')
+        batch_op.drop_index('ix_access_log_denied_client')
         batch_op.drop_index('ix_access_log_unit_at')
     op.drop_table('backlog_snapshots')
     with op.batch_alter_table('access_checks', schema=None) as batch_op:
