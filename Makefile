@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := server
 
-.PHONY: run test install chromium-check clean
+.PHONY: run test install chromium-check clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ run: install
 ## make test: set up and run the whole suite (browser tests need Debian's chromium; see README)
 test: install chromium-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make bench: the benchmarks on PostgreSQL (BENCH_PG_URL, default the local server); each prints its figures
+## and writes tests/bench/results/<name>.json. BENCH_QUICK=1 for smaller sizes.
+bench: install
+	$(BIN)/python tests/bench/bench_dashboard.py
 
 chromium-check:
 	@if [ ! -x /usr/bin/chromium ]; then \
