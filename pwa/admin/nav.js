@@ -7,4 +7,5 @@ export const NAV = [
   { href: 'exports.html', key: 'nav.exports', roles: ['manager', 'admin'] },
   { href: 'outages.html', key: 'nav.outages', roles: ['manager', 'admin'] },
   { href: 'backfill.html', key: 'nav.backfill', roles: ['manager', 'admin'] },
+  { href: 'notifications.html', key: 'nav.push', roles: ['manager', 'admin'] },
 ];

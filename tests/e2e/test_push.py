@@ -5,11 +5,14 @@ through CDP `ServiceWorker.deliverPushMessage`.
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from support.push_service import PushService
 
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 ROOT_ENV = {"PUSH_ALLOW_HTTP": "1", "PUSH_ENDPOINT_HOSTS": "127.0.0.1"}
 
 # PushManager.subscribe is refused in headless Chromium; this stand-in returns the subscription of a phone at
@@ -52,6 +55,12 @@ def push_server(live_server):
     return live_server.start()
 
 
+def axe_violations(page):
+    page.evaluate(AXE.read_text())
+    return page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
+        .violations.filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)""")
+
+
 def run_in_app(server, code):
     """Python in the server's own environment (same database, same VAPID key in the instance folder)."""
     return subprocess.run([sys.executable, "-c", "from server import create_app\napp = create_app()\n"
@@ -78,6 +87,7 @@ def test_the_worker_reads_what_is_sent_says_yes_and_receives_a_real_push(context
     assert "aldrig namn, personnummer eller anteckningar" in privacy
     assert "dagen före" in page.inner_text("#push-what")
     shots(page, "push-consent")
+    assert axe_violations(page) == []
 
     page.click("#push-subscribe")
     page.wait_for_selector("#push-unsubscribe")
@@ -115,6 +125,7 @@ def test_an_iphone_outside_the_home_screen_is_told_how_to_get_notifications(brow
         text = page.inner_text("#push-unsupported")
         assert "hemskärmen" in text and "iOS 16.4" in text
         assert page.is_disabled("#push-subscribe")
+        assert axe_violations(page) == []
         verdicts = page.evaluate("""async () => {
           const push = await import('/js/push.js');
           const as = (ua, standalone) => {
@@ -132,6 +143,34 @@ def test_an_iphone_outside_the_home_screen_is_told_how_to_get_notifications(brow
     finally:
         context.close()
     assert not page_problems.items, page_problems.items
+
+
+def test_an_administrator_turns_notifications_on_in_the_admin_area(context, page, push_server, push_service):
+    desk = push_service.subscribe()
+    context.grant_permissions(["notifications"], origin=push_server.url)
+    context.add_init_script(STUB_PUSH_MANAGER % json.dumps(desk.info))
+    page.goto(push_server.url + "/admin/login.html?next=notifications.html")
+    page.fill("#username", "admin1")
+    page.fill("#password", "demo")
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url("**/admin/notifications.html")
+    assert "lämnas över till er för efterregistrering" in page.inner_text("#push-what")
+    assert axe_violations(page) == []
+    # (The admin pages' CSP has no 'unsafe-eval', so no wait_for_function here.)
+    page.wait_for_selector("#push-toggle:not([disabled])")
+    expect(page.locator("#push-state")).to_have_text("Notiser är av i den här webbläsaren.")
+    page.click("#push-toggle")
+    expect(page.locator("#push-state")).to_have_text("Notiser är på i den här webbläsaren.")
+    [row] = push_server.query("SELECT s.endpoint, u.username FROM push_subscriptions s "
+                              "JOIN users u ON u.id = s.user_id")
+    assert row == {"endpoint": desk.endpoint, "username": "admin1"}
+
+    run_in_app(push_server, "from server.extensions import db\nfrom server.notify import admins_of, enqueue\n"
+                            "enqueue('gap_escalated', admins_of(1), {'count': 3})\ndb.session.commit()")
+    push_worker_once(push_server)
+    [message] = push_service.messages_for(desk)
+    assert message["payload"]["body"] == "3 besök ska nu efterregistreras av administratör."
+    assert message["payload"]["url"] == "/admin/backfill.html"
 
 
 def _registration_id(cdp):
