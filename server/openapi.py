@@ -59,7 +59,19 @@ def build_spec():
         "200": {"description": "Healthy"}, "503": {"description": "Database unreachable"}}}})
     for path, operations in EXTRA_PATHS.items():
         spec.path(path, operations=operations)
-    return spec.to_dict()
+    return _bound_path_ids(spec.to_dict())
+
+
+def _bound_path_ids(doc):
+    """Integer ids in paths are what the routes accept (`server.web.BoundedIntConverter`): say so."""
+    for operations in doc.get("paths", {}).values():
+        for operation in operations.values():
+            for param in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                schema = param.get("schema", {})
+                if param.get("in") == "path" and schema.get("type") == "integer":
+                    schema.setdefault("minimum", 1)
+                    schema.setdefault("maximum", 2**31 - 1)
+    return doc
 
 
 @bp.get("/api/openapi.json")

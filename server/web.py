@@ -56,6 +56,7 @@ class BoundedIntConverter(IntegerConverter):
     """`<int:…>` in routes, limited to what the database's INTEGER holds: a bigger id is a 404, not a 500."""
 
     def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("signed", True)  # so 0 and -5 reach the view and are a plain 404
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, *args, **kwargs)
 
