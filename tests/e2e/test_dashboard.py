@@ -1,6 +1,5 @@
 """The managers' pages in real Chromium against a real server: login, charts at desktop and 360 px, axe-core,
 no CSP violations, CSV download, and a worker turned away."""
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
