@@ -91,13 +91,13 @@ def parse_batch(body, device, scope, now):
     if request["device_id"] != device.id:
         raise ApiError(403, "device_mismatch", "Inloggningen hör till en annan enhet.")
     plausibility = Plausibility(now, cfg["MAX_EVENT_AGE_DAYS"], cfg["MAX_EVENT_FUTURE_HOURS"])
-    schema = EventSchema(plausibility=plausibility)
+    schema, sealed_schema = EventSchema(plausibility=plausibility), SealedEventSchema()
     parsed, errors = [], {}
     for i, item in enumerate(request["events"]):
         try:
             sealed = "sealed" in item
             if sealed:
-                outer = SealedEventSchema().load(item)
+                outer = sealed_schema.load(item)
                 try:
                     raw = unseal(current_app.extensions["outbox_key"], outer["sealed"], str(outer["id"]))
                 except UnsealError as exc:
