@@ -1,0 +1,143 @@
+"""What every benchmark needs: free ports, a dedicated PostgreSQL database (made and dropped), a migrated
+instance, the real server under gunicorn as its own process, and latency statistics."""
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values, p):
+    """Nearest-rank percentile; enough for latency figures."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def pg_available():
+    try:
+        import psycopg
+        with psycopg.connect(_libpq(PG_ADMIN_URL), connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+def _libpq(url):
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+@contextmanager
+def postgres_database(prefix="hv_bench"):
+    """A fresh, empty PostgreSQL database for one benchmark, dropped afterwards (even on failure)."""
+    import psycopg
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(_libpq(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base, _, _ = PG_ADMIN_URL.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(_libpq(PG_ADMIN_URL), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def instance(database_url=None):
+    """A temporary instance folder (secrets, outbox key, SQLite file) and the environment that points at it."""
+    folder = tempfile.mkdtemp(prefix="hv_bench_")
+    env = dict(os.environ)
+    env.update({"HEMVARD_INSTANCE": folder, "SECRET_KEY": secrets.token_urlsafe(32), "FLASK_APP": "server",
+                "DATABASE_URL": database_url or f"sqlite:///{folder}/bench.sqlite", "PYTHONPATH": str(REPO)})
+    try:
+        yield env
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def migrate(env):
+    subprocess.run([str(BIN / "flask"), "--app", "server", "init"], env=env, cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+@contextmanager
+def app_context(env):
+    """The application in this process, on the benchmark's database (for seeding and issuing tokens)."""
+    saved = {k: os.environ.get(k) for k in ("HEMVARD_INSTANCE", "SECRET_KEY", "DATABASE_URL")}
+    os.environ.update({k: env[k] for k in saved})
+    try:
+        from server import create_app
+        from server.extensions import db
+        app = create_app()
+        with app.app_context():
+            yield app
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def wait_http(url, timeout=30, proc=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status < 500:
+                    return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+# gunicorn as it would run in production on this machine: two processes (one per core), each with a few
+# threads so one request's database wait does not idle the core; keep-alive for the phones' batches.
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
+GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
+
+
+@contextmanager
+def gunicorn(env, workers=GUNICORN_WORKERS, threads=GUNICORN_THREADS, log=None):
+    port = free_port()
+    cmd = [str(BIN / "gunicorn"), "--workers", str(workers), "--threads", str(threads),
+           "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--backlog", "4096",
+           "--timeout", "120", "--keep-alive", "30", "--log-level", "warning", "server:create_app()"]
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=out if log else None)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/api/sync/outbox-key", proc=proc)
+        yield base, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log:
+            out.close()
