@@ -68,6 +68,21 @@ def planned_outage_reminders(now):
     return added
 
 
+@register_check
+def planned_outages_started(now):
+    """A planned outage's announced start has come: "Driftstopp pågår" (unplanned ones are told when declared)."""
+    from ..outages.models import Outage
+    outages = db.session.scalars(select(Outage).where(
+        Outage.kind == "planned", Outage.status == "confirmed", Outage.ended_at.is_(None),
+        Outage.started_at <= now, Outage.started_at > now - timedelta(hours=1))).all()
+    added = 0
+    for outage in outages:
+        added += enqueue("outage_started", staff_of([u.id for u in outage.units]),
+                         dedupe_key=f"outage-{outage.id}", now=now)
+    db.session.commit()
+    return added
+
+
 def run_checks(now):
     added = {}
     for check in CHECKS:
