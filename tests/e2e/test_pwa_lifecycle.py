@@ -1,0 +1,69 @@
+"""The app around the records: the age of the offline copy, auto-lock, Background Sync."""
+from datetime import datetime, timedelta, timezone
+
+PIN = "2580"
+
+SET_COPY_AGE = """(iso) => new Promise((res) => { const r = indexedDB.open('hemvard'); r.onsuccess = () => {
+  const tx = r.result.transaction('meta', 'readwrite'); const store = tx.objectStore('meta');
+  const q = store.get('sync'); q.onsuccess = () => store.put({...(q.result || {}), copy_as_of: iso}, 'sync');
+  tx.oncomplete = () => { r.result.close(); res(true); }; }; })"""
+
+
+def ago(**delta):
+    return (datetime.now(timezone.utc) - timedelta(**delta)).isoformat()
+
+
+def test_the_age_of_the_offline_copy_warns_after_an_hour_and_alarms_after_twelve(pwa, context, shots):
+    page = pwa.page
+    pwa.enrol("worker1", PIN)
+    assert "alldeles ny" in page.inner_text("#copy-age")
+    context.set_offline(True)  # no fresh pull: the copy keeps the age we give it
+    for age, css, words in ((dict(hours=3), "age-warn", "3 h gammal – uppdatera när du har nät"),
+                            (dict(hours=13), "age-alert", "13 h gammal – mycket gammal")):
+        page.evaluate(SET_COPY_AGE, ago(**age))
+        page.reload()
+        pwa.unlock(PIN)
+        page.wait_for_selector(f"#copy-age.{css}")
+        assert words in page.inner_text("#copy-age")
+        assert "Offline" in page.inner_text("#net-state")
+    shots(page, "copy-age-alert", full_page=False)
+
+
+def test_the_app_locks_itself_after_inactivity(pwa, live_server):
+    page = pwa.page
+    page.clock.install()
+    pwa.enrol("worker2", PIN)
+    page.clock.fast_forward("04:00")
+    assert page.locator("#pin").count() == 0  # four minutes: still open (setting: five)
+    page.clock.fast_forward("02:00")
+    page.wait_for_selector("#pin")
+    assert page.locator(".visit-link").count() == 0
+    pwa.unlock(PIN)
+    page.wait_for_selector(".visit-link")
+
+
+def test_background_sync_delivers_the_outbox_with_no_page_open(pwa, live_server, context):
+    page = pwa.page
+    pwa.enrol("worker4", PIN)
+    context.route("**/api/sync/push", lambda route: route.abort("internetdisconnected"))
+    visit = pwa.visit_ids()[0]
+    pwa.go(f"#/visit/{visit}")
+    page.click("#start-visit")
+    (entry,) = pwa.wait_pending(1)
+    page.goto(live_server.url + "/healthz")  # the app is closed; only its service worker is left
+    context.unroute("**/api/sync/push")
+
+    cdp = context.new_cdp_session(page)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    page.wait_for_timeout(500)
+    (registration,) = [r for r in registrations if r["scopeURL"] == live_server.url + "/" and not r["isDeleted"]]
+    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live_server.url, "registrationId": registration["registrationId"],
+                                                 "tag": "outbox", "lastChance": False})
+    for _ in range(50):
+        if live_server.query("SELECT count(*) AS n FROM events WHERE id = :id", id=entry["id"])[0]["n"]:
+            break
+        page.wait_for_timeout(200)
+    assert live_server.query("SELECT count(*) AS n FROM events WHERE id = :id", id=entry["id"])[0]["n"] == 1
+    assert pwa.pending() == []
