@@ -192,9 +192,7 @@ def test_the_service_worker_shows_a_pushed_message_once_and_a_click_opens_its_sc
     page.wait_for_selector(".visit-link")
     cdp = context.new_cdp_session(page)
     registrations = _registration_id(cdp)
-    page.wait_for_function("true")
-    deadline_ok = page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    assert deadline_ok
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     for _ in range(50):
         if registrations:
             break
@@ -222,6 +220,19 @@ def test_the_service_worker_shows_a_pushed_message_once_and_a_click_opens_its_sc
     worker.evaluate("self.registration.getNotifications().then((ns) => self.hvPush.open(ns[0].data.url))")
     page.wait_for_url("**/#/postreg")
     assert page.inner_text("h1") == "Att efterregistrera"
+
+    # "The system is back": the service worker sends the outbox at once and tells the open app.
+    page.evaluate("window.__sw = []; navigator.serviceWorker.addEventListener('message', "
+                  "(e) => window.__sw.push(e.data && e.data.type))")
+    back = {**message, "id": "7f0c1a52-0000-4000-8000-000000000002", "kind": "outage_ended",
+            "title": "Systemet är tillbaka", "url": "/#/sync"}
+    cdp.send("ServiceWorker.deliverPushMessage", {"origin": pwa.server.url, "registrationId": registrations[-1],
+                                                  "data": json.dumps(back)})
+    for _ in range(100):
+        if "outbox-changed" in page.evaluate("window.__sw"):
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("window.__sw") == ["push", "outbox-changed"]
 
     # A message may not send the worker off this site.
     assert worker.evaluate("self.hvPush.safeUrl('https://evil.example/')") == "/"
