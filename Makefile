@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := server
 
-.PHONY: run test install chromium-check clean bench
+.PHONY: run test install chromium-check clean bench soak lock audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,24 @@ chromium-check:
 	    echo "*** Run: sudo apt-get install chromium   — until then the browser tests are skipped (in CI they fail)."; \
 	  fi; \
 	fi
+
+## make soak: 200 simulated devices × 50 events through dropped answers, kill -9 of a gunicorn worker and a
+## PostgreSQL restart (it restarts the local cluster!); SOAK_ARGS="--no-pg-restart" or "--database-url sqlite"
+soak: install
+	$(BIN)/python -m tests.soak.harness $(SOAK_ARGS)
+
+## make lock: pin every dependency, test tools included, from a clean venv into requirements.lock
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet --upgrade pip
+	.lock-venv/bin/python -m pip install --quiet '.[test]'
+	.lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^hemvard-offline' > requirements.lock
+	rm -rf .lock-venv build
+
+## make audit: known vulnerabilities in requirements.lock (pip-audit); fails on a finding, warns when offline
+audit: install
+	.ci/audit
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
