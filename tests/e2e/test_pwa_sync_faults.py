@@ -111,3 +111,39 @@ def test_a_rejected_record_stays_visible_with_its_reason_and_the_others_sync(pwa
     page.click("#sync-now")
     page.wait_for_selector("#sync-now:not([disabled])")
     assert [e["code"] for e in pwa.pending()] == ["not_your_visit"]
+
+
+def test_too_large_batches_are_halved_and_a_malformed_record_is_isolated(pwa, live_server, context):
+    pwa.enrol("worker5", PIN)
+    page = pwa.page
+    visit = pwa.visit_ids()[0]
+    context.set_offline(True)
+    recorded = pwa.record_visit(visit)
+    pwa.add_note(visit, "Kort anteckning.")
+    entries = pwa.wait_pending(recorded + 1)
+    culprit = entries[1]["id"]
+    sizes = []
+
+    def picky_server(route):
+        events = json.loads(route.request.post_data or "{}").get("events") or []
+        sizes.append(len(events))
+        if len(events) > 2:
+            return route.fulfill(status=413, content_type="application/json", body=json.dumps(
+                {"code": "batch_too_large", "status": 413, "message": "För många poster", "errors": {}}))
+        if culprit in [e["id"] for e in events]:
+            return route.fulfill(status=422, content_type="application/json", body=json.dumps(
+                {"code": "validation_error", "status": 422, "message": "Ogiltig begäran",
+                 "errors": {"events.0.sealed": ["Fel format."]}}))
+        route.continue_()
+
+    context.route("**/api/sync/push", picky_server)
+    context.set_offline(False)
+    pwa.wait_pending(0)
+
+    left = pwa.pending()
+    assert [(e["id"], e["state"], e["code"]) for e in left] == [(culprit, "rejected", "validation_error")]
+    stored = {r["id"] for r in live_server.query("SELECT id FROM events")}
+    assert {e["id"] for e in entries} - stored == {culprit}
+    assert max(sizes) == len(entries) and 1 in sizes  # whole batch first, halved down to the single culprit
+    pwa.go("#/sync")
+    assert "Servern godtog inte postens format." in page.inner_text("#sync-records li[data-state=rejected]")
