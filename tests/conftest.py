@@ -39,7 +39,8 @@ def db_url(request, tmp_path_factory):
         dropper = None
     else:
         name = f"hv_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-        admin = create_engine(_admin_url(PG_URL), isolation_level="AUTOCOMMIT")
+        admin = create_engine(_admin_url(PG_URL), isolation_level="AUTOCOMMIT",
+                              pool_pre_ping=True)  # the soak test may restart PostgreSQL meanwhile
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
