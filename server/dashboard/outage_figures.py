@@ -26,21 +26,19 @@ def figures(user, now):
     loaded = _outages()
     if loaded is None:
         return {"available": False}
-    models, service, rules = loaded
+    models, _, rules = loaded
     from ..extensions import db
     Gap, Outage = models.Gap, models.Outage
     overdue = or_(and_(Gap.route == rules.ROUTE_SELF, Gap.deadline < now), Gap.rule == rules.RULE_DEADLINE_PASSED)
     live = and_(Gap.unit_id == user.unit_id, Gap.state == rules.STATE_OPEN, Outage.status != "dismissed")
-    by_route = dict(db.session.execute(
-        select(Gap.route, func.count()).join(Outage, Outage.id == Gap.outage_id).where(live)
-        .group_by(Gap.route)).all())
-    row = db.session.execute(
-        select(func.count(case((overdue, 1))), func.count(func.distinct(Gap.outage_id)))
-        .join(Outage, Outage.id == Gap.outage_id).where(live)).one()
+    rows = db.session.execute(
+        select(Gap.route, func.count(), func.count(case((overdue, 1))))
+        .join(Outage, Outage.id == Gap.outage_id).where(live).group_by(Gap.route)).all()
+    by_route = {route: n for route, n, _ in rows}
     return {"available": True,
             "by_route": {route: by_route.get(route, 0) for route in (rules.ROUTE_SELF, rules.ROUTE_ADMIN,
                                                                      rules.ROUTE_DECISION)},
-            "open": sum(by_route.values()), "overdue_self": row[0], "outages_with_open_gaps": row[1],
+            "open": sum(by_route.values()), "overdue_self": sum(late for _, _, late in rows),
             "open_conflicts": len(open_conflict_pairs(user))}
 
 

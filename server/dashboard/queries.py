@@ -67,17 +67,18 @@ def backlog_totals(unit_id, now):
     """Records waiting on the unit's phones, from each phone's last status block, and silent phones."""
     cutoff = _silent_cutoff(now)
     pending = func.coalesce(Device.status_pending, 0)
+    quarantined = (select(func.count()).select_from(QuarantinedEvent)
+                   .where(QuarantinedEvent.unit_id == unit_id, QuarantinedEvent.state == "open").scalar_subquery())
     row = db.session.execute(
         select(func.count(Device.id),
                func.coalesce(func.sum(pending), 0),
                func.count(case((pending > 0, 1))),
                func.min(case((pending > 0, Device.status_oldest_pending_at))),
-               func.count(case((or_(Device.last_seen_at.is_(None), Device.last_seen_at < cutoff), 1))))
+               func.count(case((or_(Device.last_seen_at.is_(None), Device.last_seen_at < cutoff), 1))),
+               quarantined)
         .join(User, User.id == Device.user_id)
         .where(Device.unit_id == unit_id, Device.revoked_at.is_(None), User.role == "worker")).one()
-    quarantined = db.session.execute(
-        select(func.count()).select_from(QuarantinedEvent)
-        .where(QuarantinedEvent.unit_id == unit_id, QuarantinedEvent.state == "open")).scalar()
+    quarantined = row[5]
     oldest = row[3]
     if oldest is not None and oldest.tzinfo is None:
         oldest = oldest.replace(tzinfo=timezone.utc)

@@ -466,7 +466,7 @@ def test_backlog_counts_gaps_by_route_and_overdue_self_registrations(app, aby, m
     gaps = body["gaps"]
     assert gaps["available"]
     assert gaps["by_route"] == {"self": 2, "admin": 2, "decision": 1}
-    assert gaps["open"] == 5 and gaps["overdue_self"] == 2 and gaps["outages_with_open_gaps"] == 1
+    assert gaps["open"] == 5 and gaps["overdue_self"] == 2
     assert gaps["open_conflicts"] == 1
     svg = body["charts"]["gaps"]
     assert "Själv (medarbetare): 2 st" in svg and "Försenade själv: 2 st" in svg and "Konflikter: 1 st" in svg
