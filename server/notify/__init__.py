@@ -26,6 +26,7 @@ SETTINGS = {  # name: (default, parser); each may be set in the environment
     "PUSH_RETRY_MAX_SECONDS": ("3600", int),
     "PUSH_MAX_ATTEMPTS": ("12", int),
     "PUSH_STALE_COPY_ACTIVE_HOURS": ("24", int),  # only nag about devices used lately
+    "PUSH_KEEP_DAYS": ("30", int),  # outbox rows are deleted this long after they were made
     "PUSH_REMINDER_HOUR": ("7", int),  # day-before reminders of planned outages go out from this local hour
 }
 

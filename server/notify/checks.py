@@ -6,10 +6,11 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..extensions import db
 from ..models import Device, User
+from .models import PushNotification
 from .outbox import enqueue
 from .recipients import staff_of
 
@@ -81,6 +82,16 @@ def planned_outages_started(now):
                          dedupe_key=f"outage-{outage.id}", now=now)
     db.session.commit()
     return added
+
+
+@register_check
+def prune_old_notifications(now):
+    """The outbox is not an archive: rows past their lifetime and older than PUSH_KEEP_DAYS go (deliveries too)."""
+    cutoff = now - timedelta(days=current_app.config["PUSH_KEEP_DAYS"])
+    result = db.session.execute(delete(PushNotification).where(PushNotification.created_at < cutoff,
+                                                               PushNotification.expires_at < now))
+    db.session.commit()
+    return max(0, result.rowcount or 0)  # rows removed, for the worker's report
 
 
 def run_checks(now):

@@ -207,3 +207,19 @@ def test_an_old_offline_copy_is_reported_to_that_device_only_once_per_copy(push_
     [message] = received(push_service, stale)
     assert message["kind"] == "offline_copy_stale" and message["body"].startswith("Offlinekopian är 90 minuter")
     assert received(push_service, fresh_same_worker) == received(push_service, other) == []
+
+
+def test_old_finished_notifications_are_pruned_with_their_deliveries(push_app, subscribe, push_service):
+    phone = subscribe("worker5")
+    with push_app.app_context():
+        now = utcnow()
+        enqueue("outage_ended", [phone.user["id"]], now=now - timedelta(days=31))
+        enqueue("outage_started", [phone.user["id"]], now=now - timedelta(days=31))
+        enqueue("outage_ended", [phone.user["id"]], now=now - timedelta(days=1), dedupe_key="recent")
+        db.session.commit()
+        run_once(now=now - timedelta(days=31), checks=False)  # the old ones were delivered back then
+        assert count(PushDelivery) == 3
+        report = run_once(now=now)
+        assert report["checks"]["prune_old_notifications"] == 2
+        assert count(PushNotification) == 1 and count(PushDelivery) == 1
+        assert db.session.scalar(select(PushNotification.dedupe_key)) == "recent"
