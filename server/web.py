@@ -1,7 +1,7 @@
 """Serves the PWA from `pwa/` at the site root, the health check, and security headers on every answer."""
 import os
 
-from flask import Blueprint, current_app, send_from_directory
+from flask import Blueprint, current_app, request, send_from_directory
 from sqlalchemy import text
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
@@ -71,7 +71,7 @@ def init_app(app):
         h.setdefault("Referrer-Policy", "no-referrer")
         h.setdefault("X-Frame-Options", "DENY")
         h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if current_app.config["PREFERRED_URL_SCHEME"] == "https":
+        if request.is_secure or current_app.config["PREFERRED_URL_SCHEME"] == "https":  # TLS, maybe at a proxy
             h.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
         if response.mimetype == "application/json":
             h.setdefault("Cache-Control", "no-store")  # client data must not linger in shared caches

@@ -41,13 +41,22 @@ def test_api_answers_are_not_cached(auth):
     assert r.headers["Cache-Control"] == "no-store"
 
 
-def test_behind_a_tls_proxy_hsts_is_sent(db_url, tmp_path, monkeypatch):
+@pytest.mark.parametrize("config, base_url, headers", [
+    ({"PREFERRED_URL_SCHEME": "https"}, "https://hemvard.example", {}),  # configured for TLS
+    ({}, "https://hemvard.example", {}),  # served over TLS directly
+    ({"TRUSTED_PROXIES": 1}, "http://127.0.0.1", {"X-Forwarded-Proto": "https"}),  # TLS ends at the proxy
+])
+def test_over_https_hsts_is_sent(db_url, tmp_path, monkeypatch, config, base_url, headers):
     monkeypatch.setenv("HEMVARD_INSTANCE", str(tmp_path / "instance"))
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "x",
-                      "PREFERRED_URL_SCHEME": "https"})
-    r = app.test_client().get("/healthz", base_url="https://hemvard.example")
-    assert r.headers["Strict-Transport-Security"].startswith("max-age=")
-    assert int(r.headers["Strict-Transport-Security"].split("=")[1].split(";")[0]) >= 31536000
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "x", **config})
+    r = app.test_client().get("/healthz", base_url=base_url, headers=headers)
+    hsts = r.headers["Strict-Transport-Security"]
+    assert int(hsts.split("=")[1].split(";")[0]) >= 31536000 and "includeSubDomains" in hsts
+
+
+def test_a_forged_forwarded_proto_without_a_trusted_proxy_does_not_switch_on_hsts(client):
+    r = client.get("/healthz", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" not in r.headers
 
 
 class _InlineScriptFinder(HTMLParser):
