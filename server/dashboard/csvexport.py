@@ -28,7 +28,7 @@ def safe_cell(value):
 
 
 def _local(value, tz):
-    return "" if value is None else value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return "" if value is None else value.astimezone(tz).isoformat(" ", "minutes")[:16]  # YYYY-MM-DD HH:MM
 
 
 def _yes(flag):
@@ -57,7 +57,7 @@ REGISTRATION_HEADER = ["Besöks-id", "Datum", "Planerad start", "Planerad slut",
 
 def registrations_csv(rows, tz):
     return _rows_to_csv(REGISTRATION_HEADER, (
-        [r["visit_id"], r["planned_start"].astimezone(tz).strftime("%Y-%m-%d"), _local(r["planned_start"], tz),
+        [r["visit_id"], _local(r["planned_start"], tz)[:10], _local(r["planned_start"], tz),
          _local(r["planned_end"], tz), r["client"], r["worker"], r["username"], _local(r["started_at"], tz),
          _local(r["ended_at"], tz), "" if r["minutes"] is None else r["minutes"], SOURCE_LABELS[r["source"]],
          _yes(r["clock_skew"]), _yes(r["conflict"]), _yes(r["quarantined"])] for r in rows))
