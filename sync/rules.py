@@ -393,7 +393,7 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
     # -- which policy applies to the outage as a whole (rules 2, 5, 6)
     if outage.decided_policy is not None:
         policy, rule = outage.decided_policy, RULE_MANAGEMENT_POLICY
-        why_sv = f"Driftstoppet {lasted_sv} {dur_sv}. Enhetens ledning har beslutat att"
+        why_sv = f"Driftstoppet {lasted_sv} {dur_sv}. Enligt enhetens lednings beslut"
         why_en = f"The outage {lasted_en} {dur_en}. The unit's management decided that"
     elif outage.kind == PLANNED and outage.announced_policy is not None:
         policy, rule = outage.announced_policy, RULE_PLANNED_ANNOUNCED
@@ -401,8 +401,8 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
         why_en = "Planned outage. As announced beforehand,"
     elif outage.kind == PLANNED:
         policy, rule = Policy(ROUTE_SELF), RULE_PLANNED_SELF
-        why_sv = "Planerat driftstopp utan annat besked:"
-        why_en = "Planned outage with no other instruction:"
+        why_sv = "Planerat driftstopp utan annat besked. Därför"
+        why_en = "Planned outage with no other instruction, so"
     elif not a.long:
         policy = Policy(ROUTE_SELF)
         rule = RULE_SHORT_ONGOING if a.ongoing else RULE_SHORT_SELF

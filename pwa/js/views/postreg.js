@@ -136,10 +136,10 @@ function registrationForm(gap, ctx) {
       h('option', { value: 'done' }, say('done')), h('option', { value: 'not_done' }, say('notDone')));
     const reason = h('select', { id: `${id}-i${i.id}-reason` },
       NOT_DONE_REASONS.map((r) => h('option', { value: r }, t(`reason.${r}`))));
+    const reasonBox = h('div', { hidden: true }, h('label', { for: `${id}-i${i.id}-reason` }, say('reason')), reason);
+    status.addEventListener('change', () => { reasonBox.hidden = status.value !== 'not_done'; });
     return { i, status, reason,
-      node: h('li', { class: 'intervention' },
-        h('label', { for: `${id}-i${i.id}` }, i.title), status,
-        h('label', { for: `${id}-i${i.id}-reason` }, say('reason')), reason) };
+      node: h('li', { class: 'intervention' }, h('label', { for: `${id}-i${i.id}` }, i.title), status, reasonBox) };
   });
   return h('form', {
     class: 'form', id: `${id}-form`,
