@@ -1,6 +1,7 @@
 """The device API: login, pull of the shift package, push of recorded events. Thin: parse, call, answer."""
 from flask import Blueprint, current_app, g, jsonify, request
 
+from .access_log import log_denied
 from .auth import check_login, issue_token, require_auth, token_expiry
 from .errors import ApiError
 from .extensions import db
@@ -85,6 +86,9 @@ def revoke_device(device_id):
     """Block a lost phone: its tokens stop working; its unsynced records are still taken (to quarantine)."""
     device = db.session.get(Device, device_id)
     if device is None or device.unit_id != g.user.unit_id:
+        if device is not None:  # another unit's phone: answered like a missing one, but the attempt is logged
+            log_denied(g.user, None, f"{request.method} {request.path}", device_id=g.device.id, detail="other_unit")
+            db.session.commit()
         raise ApiError(404, "not_found", "Enheten finns inte i din enhet.")
     if device.revoked_at is None:
         device.revoked_at = utcnow()

@@ -191,6 +191,17 @@ def test_revoking_one_phone_leaves_the_workers_other_phone_working(app, auth, cl
     assert client.get("/api/sync/pull", headers=kept.headers).status_code == 200
 
 
+def test_revoking_another_units_phone_is_a_404_and_the_attempt_is_logged(app, auth, client):
+    south_phone = auth.login("worker7")
+    admin = auth.login("admin1")
+    r = admin.post(f"/api/devices/{south_phone.device_id}/revoke")
+    assert r.status_code == 404
+    assert client.get("/api/sync/pull", headers=south_phone.headers).status_code == 200
+    with app.app_context():
+        row = db.session.query(AccessLog).filter_by(outcome="denied").one()
+        assert row.user_id == admin.user["id"] and row.detail == "other_unit" and south_phone.device_id in row.action
+
+
 # -- a lost phone: revoked, told to wipe, but only after what it recorded is delivered ------------------
 
 
