@@ -67,3 +67,21 @@ def test_background_sync_delivers_the_outbox_with_no_page_open(pwa, live_server,
         page.wait_for_timeout(200)
     assert live_server.query("SELECT count(*) AS n FROM events WHERE id = :id", id=entry["id"])[0]["n"] == 1
     assert pwa.pending() == []
+
+
+def test_logging_out_erases_the_readable_copy_but_keeps_unsynced_records(pwa, context):
+    page = pwa.page
+    pwa.enrol("worker5", PIN)
+    context.set_offline(True)
+    visit = pwa.visit_ids()[0]
+    pwa.go(f"#/visit/{visit}")
+    page.click("#start-visit")
+    (entry,) = pwa.wait_pending(1)
+    pwa.go("#/sync")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#logout")
+    page.wait_for_selector("#username")
+    assert "1 osynkade poster väntar" in page.inner_text("main")
+    dump = pwa.dump_indexeddb()["hemvard"]
+    assert dump["vault"]["values"] == [] and dump["journal"]["values"] == []
+    assert [e["id"] for e in dump["outbox"]["values"]] == [entry["id"]]

@@ -17,8 +17,10 @@ export function render() {
       e.preventDefault();
       error.textContent = '';
       submit.disabled = true;
+      const renewing = session.state() === 'unlocked';
       try {
         await session.login(username.value.trim(), password.value);
+        if (renewing) location.hash = '#/today';
       } catch (err) {
         error.textContent = t(`login.error.${err.code}`) === `login.error.${err.code}` ? t('login.error.other') : t(`login.error.${err.code}`);
         submit.disabled = false;

@@ -2,6 +2,7 @@
 import { fmtDateTime, fmtTime, h } from '../dom.js';
 import { has, t } from '../i18n.js';
 import * as outbox from '../outbox.js';
+import * as session from '../session.js';
 import * as shift from '../shift.js';
 
 export function describe(event) {
@@ -57,5 +58,12 @@ export function render(ctx) {
       h('span', { class: `badge ${r.state}` }, t(`sync.state.${r.state}`)),
       h('span', {}, r.text),
       r.state === 'rejected' ? h('span', { class: 'reason' }, `${t('sync.reason')}: ${reason(r.entry)}`) : null)))
-      : h('p', {}, t('sync.no_records')));
+      : h('p', {}, t('sync.no_records')),
+    h('div', { class: 'card' },
+      h('h2', {}, t('logout.title')),
+      h('p', {}, t('logout.help')),
+      h('button', {
+        type: 'button', id: 'logout',
+        onclick: async () => { if (window.confirm(t('logout.confirm'))) await session.logout(); },
+      }, t('logout.button'))));
 }
