@@ -51,18 +51,23 @@ class VisitTimePayload(StrictSchema):
     post_registration = fields.Boolean()
 
 
-class InterventionPayload(StrictSchema):
-    visit_id = fields.Integer(required=True, strict=True, validate=ID)
+class InterventionOutcomeSchema(StrictSchema):
+    """Done / not done (with why) for one planned intervention — from a device or an administrator."""
+
     intervention_id = fields.Integer(required=True, strict=True, validate=ID)
     status = fields.String(required=True, validate=validate.OneOf(("done", "not_done")))
     reason = fields.String(validate=validate.OneOf(ev.NOT_DONE_REASONS))
     comment = SafeString(validate=validate.Length(max=2000))
-    post_registration = fields.Boolean()
 
     @validates_schema
     def _reason_when_not_done(self, data, **kwargs):
         if data.get("status") == "not_done" and not data.get("reason"):
             raise ValidationError("Ange varför insatsen inte blev utförd.", "reason")
+
+
+class InterventionPayload(InterventionOutcomeSchema):
+    visit_id = fields.Integer(required=True, strict=True, validate=ID)
+    post_registration = fields.Boolean()
 
 
 class NotePayload(StrictSchema):

@@ -1,11 +1,10 @@
 """marshmallow schemas of the outage area: what the endpoints accept (loaded at the edge) and answer."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from sync import events as ev
 from sync import rules
 from sync.outages import FAULT_TYPES
 
-from ..schemas import ID, SafeString, StrictSchema
+from ..schemas import ID, InterventionOutcomeSchema, SafeString, StrictSchema
 
 INFORMATION_SOURCES = ("paper_form", "phone_call", "worker_in_person", "other")
 
@@ -142,16 +141,8 @@ class DecisionOut(Schema):
     decided_at = fields.AwareDateTime()
 
 
-class InterventionIn(StrictSchema):
-    intervention_id = fields.Integer(required=True, strict=True, validate=ID)
-    status = fields.String(required=True, validate=validate.OneOf(("done", "not_done")))
-    reason = fields.String(validate=validate.OneOf(ev.NOT_DONE_REASONS))
-    comment = SafeString(validate=validate.Length(max=2000))
-
-    @validates_schema
-    def _reason_when_not_done(self, data, **kwargs):
-        if data.get("status") == "not_done" and not data.get("reason"):
-            raise ValidationError("Ange varför insatsen inte blev utförd.", "reason")
+class InterventionIn(InterventionOutcomeSchema):
+    """One intervention of a backfill: the same fields and rule as a device's `intervention_recorded`."""
 
 
 class BackfillIn(StrictSchema):
