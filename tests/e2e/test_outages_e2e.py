@@ -45,7 +45,7 @@ def axe_violations(page):
         .violations.filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)""")
 
 
-def test_after_an_outage_the_worker_self_registers_a_missed_visit_offline_and_it_syncs(pwa, live_server, context, shots):
+def test_after_an_outage_the_worker_self_registers_a_missed_visit_offline_hands_one_over_and_both_sync(pwa, live_server, context, shots):
     page = pwa.page
     outage, gaps = declare(live_server, local(-1, 7), local(-1, 12))
     worker1 = live_server.query("SELECT id FROM users WHERE username = 'worker1'")[0]["id"]
@@ -71,7 +71,13 @@ def test_after_an_outage_the_worker_self_registers_a_missed_visit_offline_and_it
     page.click(f"#g{gap['id']}-save")
     page.wait_for_selector(f"{card} .ok-text")
     assert "väntar på synk" in page.inner_text(card)
-    expected = 2 + len(gap["visit"]["interventions"])
+    other = mine[1]
+    page.click(f"#g{other['id']}-handover")
+    page.fill(f"#g{other['id']}-handover-reason", "Ledig i morgon")
+    page.click(f"#g{other['id']}-handover-confirm")
+    page.wait_for_function("(id) => document.querySelector('#gap-' + id).textContent.includes('Lämnat till administratör')",
+                           arg=other["id"])
+    expected = 2 + len(gap["visit"]["interventions"]) + 1
     pwa.wait_pending(expected)
     shots(page, "postreg-offline", full_page=False)
 
@@ -83,7 +89,9 @@ def test_after_an_outage_the_worker_self_registers_a_missed_visit_offline_and_it
                            ".count(); q.onsuccess = () => { r.result.close(); res(q.result); }; }; })) === 0")
     rows = live_server.query("SELECT type, payload FROM events WHERE visit_id = :v AND user_id = :w",
                              v=gap["visit"]["id"], w=worker1)
-    assert sorted(r["type"] for r in rows).count("visit_started") == 1 and len(rows) == expected
+    assert sorted(r["type"] for r in rows).count("visit_started") == 1 and len(rows) == expected - 1
+    handed = live_server.query("SELECT route, rule FROM outage_gaps WHERE id = :g", g=other["id"])[0]
+    assert (handed["route"], handed["rule"]) == ("admin", "handed_over")
     state = live_server.query("SELECT state, rule FROM outage_gaps WHERE id = :g", g=gap["id"])[0]
     assert (state["state"], state["rule"]) == ("closed", "registered")
     started = live_server.query("SELECT started_at FROM registrations WHERE visit_id = :v AND worker_id = :w",
