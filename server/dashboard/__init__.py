@@ -17,9 +17,10 @@ DEFAULTS = {
 def init_app(app):
     for name, default in DEFAULTS.items():
         app.config.setdefault(name, int(os.environ.get(name, default)))
-    from .views import bp, pages
+    from .views import bp, pages, register_openapi
     app.register_blueprint(bp)
     app.register_blueprint(pages)
+    register_openapi()
 
     @app.cli.command("dashboard-snapshot")
     def snapshot_command():

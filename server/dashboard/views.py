@@ -298,3 +298,40 @@ def _csv_response(chunks, filename):
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def register_openapi():
+    """Add the dashboards to the OpenAPI document (query parameters straight from the schemas above)."""
+    from .. import openapi
+
+    openapi.EXTRA_SCHEMAS.update({"AccessCheckIn": AccessCheckIn})
+
+    def op(summary, query=None, csv=False, body=None, ok="200"):
+        content = {"text/csv": {"schema": {"type": "string"}}} if csv else \
+            {"application/json": {"schema": {"type": "object"}}}
+        operation = {"summary": summary, "security": [{"bearer": []}],
+                     "responses": {ok: {"description": "OK", "content": content},
+                                   **{str(c): {"description": "Error", "content": {
+                                       "application/json": {"schema": "Error"}}} for c in (400, 401, 403, 422)}}}
+        if query is not None:
+            operation["parameters"] = [{"in": "query", "schema": query}]
+        if body:
+            operation["requestBody"] = openapi._json_body(body)
+        return operation
+
+    openapi.EXTRA_PATHS.update({
+        "/api/dashboard/backlog": {"get": op("Unsynced records on the unit's phones, silent phones, gaps", ListQuery)},
+        "/api/dashboard/trends": {"get": op("Backlog and sync delay per local day, with SVG charts", TrendQuery)},
+        "/api/dashboard/readiness": {"get": op("Offline-copy age and shift coverage per phone; who would be "
+                                               "without data", ListQuery)},
+        "/api/dashboard/people": {"get": op("The unit's clients and staff (for the log search)", UnitQuery)},
+        "/api/dashboard/access-log": {"get": op("Access-log review (HSLF-FS 2016:40); the review is logged",
+                                                AccessLogQuery)},
+        "/api/dashboard/access-log.csv": {"get": op("The same as CSV (UTF-8 with BOM, ';')", AccessLogQuery, csv=True)},
+        "/api/dashboard/access-checks": {
+            "get": op("Documented access-log checks and when the next is due", UnitQuery),
+            "post": op("Record that the access log was checked, with the finding", UnitQuery, body="AccessCheckIn",
+                       ok="201")},
+        "/api/dashboard/registrations.csv": {"get": op("Registrations per period with source and flags (billing)",
+                                                       PeriodQuery, csv=True)},
+    })
