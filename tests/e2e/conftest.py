@@ -5,6 +5,7 @@ Fixtures:
   subprocess. `.url`, `.stop()` (kill: a crash or an outage), `.start()` (same database),
   `.query(sql, **params)` (rows from its database), `.login(username, device_id)` (token answer via HTTP).
 * `browser` — Chromium (session-wide). Without /usr/bin/chromium: skipped, or failed when `CI` is set.
+  `playwright_driver` — Playwright itself, and `launch_options`, for a browser of your own (persistent profile).
 * `context` / `page` — 360 px wide phone, Swedish locale, Stockholm time. `page` fails the test on
   uncaught JavaScript errors and Content-Security-Policy violations.
 * `pwa` — a `PwaDriver` for the worker app (login, PIN, unlock, wait for the service worker, dump IndexedDB).
@@ -144,7 +145,8 @@ def live_server(tmp_path, demo_instance):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright_driver():
+    """Playwright itself, for tests that need their own browser (e.g. a persistent profile)."""
     if not os.path.exists(CHROMIUM):
         message = "Browser tests need Chromium at /usr/bin/chromium: install it with `apt-get install chromium`."
         if os.environ.get("CI"):
@@ -152,9 +154,20 @@ def browser():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def launch_options():
+    """Keyword arguments for launching Debian's Chromium the way every test here does."""
+    return {"executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver):
+    instance = playwright_driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield instance
+    instance.close()
 
 
 @pytest.fixture

@@ -38,3 +38,20 @@ def test_manifest_makes_the_app_installable_in_swedish():
         data = (PWA / icon["src"].lstrip("/")).read_bytes()
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and f"{width}x{height}" == icon["sizes"]
+
+
+def test_chromium_finds_the_app_installable(playwright_driver, launch_options, live_server, tmp_path):
+    # Installability is only judged outside incognito, so this needs a persistent profile.
+    context = playwright_driver.chromium.launch_persistent_context(
+        str(tmp_path / "profile"), viewport={"width": 360, "height": 740}, **launch_options)
+    try:
+        page = context.pages[0] if context.pages else context.new_page()
+        page.goto(live_server.url + "/")
+        page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        page.reload()
+        page.wait_for_function("Boolean(navigator.serviceWorker.controller)")
+        cdp = context.new_cdp_session(page)
+        assert cdp.send("Page.getAppManifest").get("errors") == []
+        assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
+    finally:
+        context.close()
