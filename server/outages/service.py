@@ -324,6 +324,7 @@ def create_outage(user, data, now):
         raise InvalidInput("Bara planerade driftstopp har en meddelad policy.",
                            errors={"announced_policy": ["Endast för planerade driftstopp."]})
     _check_times(data["started_at"], data.get("ended_at"), data.get("expected_end"))
+    _check_unit_exists(data.get("discovered_by_unit_id"), "discovered_by_unit_id")
     outage = Outage(kind=kind, status="confirmed", title=data.get("title") or _default_title(kind),
                     description=data.get("description"), started_at=data["started_at"],
                     ended_at=data.get("ended_at"), expected_end=data.get("expected_end"),
@@ -331,8 +332,6 @@ def create_outage(user, data, now):
                     announced_policy=_policy(data.get("announced_policy")),
                     reporter_name=data.get("reporter_name"), discovered_by_unit_id=data.get("discovered_by_unit_id"),
                     fault_type=data.get("fault_type"), created_by=user.id, created_at=now, updated_at=now)
-    if outage.discovered_by_unit_id is not None and db.session.get(Unit, outage.discovered_by_unit_id) is None:
-        raise InvalidInput("Okänd enhet.", errors={"discovered_by_unit_id": ["Enheten finns inte."]})
     outage.units = units
     db.session.add(outage)
     db.session.flush()
@@ -353,6 +352,7 @@ def update_outage(user, outage, data, now):
         raise Conflict("Driftstoppet är avfärdat.", code="outage_dismissed")
     if "unit_ids" in data:
         outage.units = _units(user, data["unit_ids"])
+    _check_unit_exists(data.get("discovered_by_unit_id"), "discovered_by_unit_id")
     for name in ("title", "description", "reporter_name", "fault_type", "discovered_by_unit_id"):
         if name in data:
             setattr(outage, name, data[name])
@@ -411,8 +411,11 @@ def confirm_outage(user, outage, now):
 
 
 def dismiss_outage(user, outage, reason, now):
-    if outage.status != "proposed":
-        raise Conflict("Bara förslag kan avfärdas.", code="not_a_proposal")
+    """Dismiss a proposal, or call off a planned outage that has not begun (the announcement was wrong)."""
+    called_off = outage.status == "confirmed" and outage.kind == rules.PLANNED and outage.started_at > now
+    if outage.status != "proposed" and not called_off:
+        raise Conflict("Bara förslag och planerade driftstopp som inte har börjat kan avfärdas.",
+                       code="not_a_proposal")
     outage.status, outage.dismissed_reason, outage.updated_at = "dismissed", reason, now
     return outage
 
@@ -438,6 +441,11 @@ def assessment(outage, user, now):
     settings = rule_settings()
     unit_rules = settings.for_unit(user.unit_id)
     return rules.assess_outage(outage_facts(outage), unit_rules, now), unit_rules
+
+
+def _check_unit_exists(unit_id, name):
+    if unit_id is not None and db.session.get(Unit, unit_id) is None:
+        raise InvalidInput("Okänd enhet.", errors={name: ["Enheten finns inte."]})
 
 
 def _check_times(started_at, ended_at, expected_end):
@@ -677,6 +685,8 @@ def backfill(admin, data, now):
     if errors:
         raise InvalidInput("Insatsen är inte planerad för besöket.", errors=errors)
     _check_lock(visit.unit_id, started or ended or visit.planned_start)
+    if data.get("outage_id") is not None:
+        get_outage(admin, data["outage_id"])  # 404 / 403: the reference must be one of the unit's outages
     base = data.get("request_id") or uuid.uuid4()
     meta = {"information_source": data["information_source"], "note": data.get("note"), "recorded_by": admin.id,
             "on_behalf_of": worker.id, "outage_id": data.get("outage_id"), "entered_at": _iso(now)}

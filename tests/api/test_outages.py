@@ -387,3 +387,21 @@ def test_proposals_make_no_gaps_until_confirmed(app, admin):
     assert admin.get(f"/api/outages/{oid}/gaps").json["gaps"]
     with app.app_context():
         assert db.session.get(Outage, oid).status == "confirmed"
+
+
+def test_a_planned_outage_that_has_not_begun_can_be_called_off_but_not_a_real_one(app, admin):
+    start = datetime.now(timezone.utc) + timedelta(days=8)
+    planned = admin.post("/api/outages", json={"kind": "planned", "started_at": iso(start),
+                                               "expected_end": iso(start + timedelta(hours=2))}).json
+    assert planned["short_notice"] is False
+    called_off = admin.post(f"/api/outages/{planned['id']}/dismiss", json={"reason": "Uppgraderingen är flyttad"})
+    assert called_off.status_code == 200 and called_off.json["status"] == "dismissed"
+    unplanned_one = declare(admin, at(-1, 7), at(-1, 9))
+    refused = admin.post(f"/api/outages/{unplanned_one['id']}/dismiss", json={"reason": "ångrar mig"})
+    assert refused.status_code == 409
+
+
+def test_patching_to_an_unknown_discovering_unit_is_422(admin):
+    outage = declare(admin, at(-1, 7), at(-1, 9))
+    response = patch(admin, f"/api/outages/{outage['id']}", {"discovered_by_unit_id": 999})
+    assert response.status_code == 422 and "discovered_by_unit_id" in response.json["errors"]

@@ -220,6 +220,7 @@ def test_an_administrator_backfills_for_a_worker_and_the_gap_closes(app, admin, 
     (lambda b, g: b.update(started_at=None, ended_at=None, interventions=[]), 422, "started_at"),
     (lambda b, g: b.update(visit_id=999999), 404, None),
     (lambda b, g: b.update(started_at="08:00"), 422, "started_at"),
+    (lambda b, g: b.update(outage_id=999999), 404, None),
 ])
 def test_bad_backfills_are_rejected_and_store_nothing(app, admin, worker, outage, change, status, field):
     gap = first_gap(worker)
@@ -400,3 +401,10 @@ def test_a_quarantined_record_is_dismissed_with_a_reason_and_scope_holds(app, ad
         assert q.resolution_note.startswith("Registrerat") and q.resolved_by == admin.user["id"]
         assert db.session.get(Unit, 1) is not None and db.session.get(Visit, gap["visit"]["id"]) is not None
     assert admin.get("/api/quarantine?state=bogus").status_code == 422
+
+
+def test_a_backfill_cannot_cite_another_units_outage(admin, admin2, worker, outage):
+    south = declare(admin2, at(-1, 7), at(-1, 9))
+    gap = first_gap(worker)
+    response = admin.post("/api/backfills", json=backfill_body(gap, worker.user["id"], outage_id=south["id"]))
+    assert response.status_code == 403
