@@ -312,18 +312,19 @@ class SimulatedDevice:
                            "app_version": "soak"}}
 
     def take(self, results):
-        applied = duplicates = rejected = 0
+        applied = duplicates = rejected = newly_acknowledged = 0
         for r in results:
             if r["status"] in ("applied", "duplicate"):
                 if r["id"] in self.outbox:
                     self.acknowledged[r["id"]] = self.outbox.pop(r["id"])
+                    newly_acknowledged += 1
                 applied += r["status"] == "applied"
                 duplicates += r["status"] == "duplicate"
             else:
                 assert r["code"] and r["message"], r
                 self.rejected[r["id"]] = (r["code"], r["message"])
                 rejected += 1
-        return applied, duplicates, rejected
+        return applied, duplicates, rejected, newly_acknowledged
 
 
 def _public_key(jwk):
@@ -391,10 +392,10 @@ def drive(device, url, figures, plan, total, acked_counter, max_rounds=2000):
                 figures.unexpected.append((device.device_id, response.status_code, response.text[:300]))
             return
         backoff = 0.05
-        applied, duplicates, rejected = device.take(response.json()["results"])
+        applied, duplicates, rejected, newly_acknowledged = device.take(response.json()["results"])
         figures.add(applied=applied, duplicates_absorbed=duplicates, rejected_answers=rejected)
         with acked_counter["lock"]:
-            acked_counter["n"] += applied
+            acked_counter["n"] += newly_acknowledged
             progress = acked_counter["n"] / total
         fault = plan.due(progress)
         if fault:
@@ -519,16 +520,17 @@ def run(devices=200, events_per_device=50, gunicorn_workers=2, drop_rate=0.05, k
             sims = list(pool.map(enrol, range(devices)))
         figures.events_generated = sum(len(d.outbox) for d in sims)
 
+        # Early enough that plenty of load follows each fault (a slow restart must not outlast the run).
         marks = []
         if kill_worker:
-            marks.append((0.2, "kill -9 gunicorn worker", lambda: f"pid {server.kill_a_worker(rng)}"))
+            marks.append((0.15, "kill -9 gunicorn worker", lambda: f"pid {server.kill_a_worker(rng)}"))
         if restart_pg:
-            marks.append((0.45, "PostgreSQL restart", lambda: restart_postgresql() or None))
+            marks.append((0.3, "PostgreSQL restart", lambda: restart_postgresql() or None))
         if kill_worker:
-            marks.append((0.7, "kill -9 gunicorn worker", lambda: f"pid {server.kill_a_worker(rng)}"))
+            marks.append((0.5, "kill -9 gunicorn worker", lambda: f"pid {server.kill_a_worker(rng)}"))
         plan = FaultPlan(marks)
         acked = {"n": 0, "lock": threading.Lock()}
-        expected_total = max(1, int(figures.events_generated * (1 - bad_rate)))
+        expected_total = max(1, int(figures.events_generated * (1 - bad_rate)))  # progress: share acknowledged
         log(f"soak: {devices} devices × {events_per_device} events, {gunicorn_workers} gunicorn workers, "
             f"{'PostgreSQL' if database.is_pg else 'SQLite'}, drop rate {drop_rate:.0%}")
         started = time.monotonic()
