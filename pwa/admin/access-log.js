@@ -114,8 +114,8 @@ async function loadChecks() {
   const body = await api('/api/dashboard/access-checks');
   const status = document.getElementById('checks-status');
   status.replaceChildren(body.overdue
-    ? el('span', { class: 'message error' }, t('log.overdue', { n: body.interval_days }))
-    : el('span', {}, t('log.nextDue', { date: fmtDateTime(body.next_due_at) })));
+    ? el('p', { class: 'message error' }, t('log.overdue', { n: body.interval_days }))
+    : el('p', {}, t('log.nextDue', { date: fmtDateTime(body.next_due_at) })));
   const box = document.getElementById('checks');
   box.replaceChildren(body.checks.length ? el('table', {}, el('caption', { class: 'visually-hidden' }, t('log.checksTitle')),
     el('thead', {}, el('tr', {}, ['col.checkedAt', 'col.checkedBy', 'col.period', 'col.rows', 'col.note']

@@ -145,13 +145,13 @@ def line_chart(chart_id: str, title: str, labels: Sequence[str], series: Sequenc
 
 
 def bar_chart(chart_id: str, title: str, bars: Sequence[tuple], *, unit: str = "",
-              width: int = 480, bar_height: int = 22) -> str:
+              width: int = 500, bar_height: int = 22) -> str:
     """Horizontal bars for a few categories (e.g. gaps by route); bars = (label, value[, tone]).
 
     tone is a CSS suffix (`ok`, `warn`, `alert`, `neutral`); the value is written next to each bar, so
     colour never carries meaning alone.
     """
-    label_width, value_width, gap = 170, 60, 6
+    label_width, value_width, gap = 190, 60, 6
     height = max(1, len(bars)) * (bar_height + gap) + gap
     plot_left, plot_right = label_width, width - value_width
     largest = max((b[1] for b in bars if isinstance(b[1], _NUMERIC)), default=0)

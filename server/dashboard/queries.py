@@ -190,14 +190,12 @@ def trends(unit_id, now, days, today_totals=None):
     out = []
     for day in labels:
         snap = snaps.get(day)
-        if day == today:
-            backlog = today_totals or {}
-            n, avg, longest = stats[today]
-        else:
-            backlog = {k: getattr(snap, k) for k in ("pending_records", "devices_with_pending", "silent_devices")} \
-                if snap is not None else {}
-            n, avg, longest = stats[day] if day in stats else (snap.synced_records, snap.avg_sync_delay_seconds,
-                                                               snap.max_sync_delay_seconds)
+        backlog = {k: getattr(snap, k) for k in ("pending_records", "devices_with_pending", "silent_devices")} \
+            if snap is not None else {}
+        if day == today and today_totals is not None:
+            backlog = today_totals
+        n, avg, longest = stats[day] if day in stats else (snap.synced_records, snap.avg_sync_delay_seconds,
+                                                           snap.max_sync_delay_seconds)
         out.append({
             "day": day.isoformat(),
             "pending_records": backlog.get("pending_records"),
@@ -211,7 +209,11 @@ def trends(unit_id, now, days, today_totals=None):
 
 
 def _coming_shifts(unit_id, now):
-    """Per worker: the visits of the coming shift (now … now + READINESS_SHIFT_HOURS), as a subquery."""
+    """Per worker: the visits of the coming shift (now … now + READINESS_SHIFT_HOURS), as a subquery.
+
+    Visits in progress count too; one that started more than a shift's length ago is not looked for, which
+    bounds the (unit, planned_start) index range instead of reading the unit's whole history.
+    """
     horizon = now + timedelta(hours=current_app.config["READINESS_SHIFT_HOURS"])
     return (select(visit_workers.c.worker_id.label("worker_id"),
                    func.min(Visit.planned_start).label("shift_start"),
