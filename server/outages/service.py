@@ -534,7 +534,9 @@ def gaps_of(outage, user, route=None, state=None):
         query = query.where(Gap.route == route)
     if state:
         query = query.where(Gap.state == state)
-    return list(db.session.scalars(query.order_by(Gap.deadline.is_(None), Gap.deadline, Gap.visit_id)))
+    query = query.join(Visit, Visit.id == Gap.visit_id)
+    return list(db.session.scalars(query.order_by(Gap.deadline.is_(None), Gap.deadline, Visit.planned_start,
+                                                  Gap.worker_id)))
 
 
 def get_gap(user, gap_id):
@@ -563,7 +565,9 @@ def backfill_queue(user, now, outage_id=None, worker_id=None, overdue=None, rout
         query = query.where(Gap.worker_id == worker_id)
     if overdue is True:
         query = query.where(Gap.deadline.is_not(None), Gap.deadline <= now)
-    return list(db.session.scalars(query.order_by(Gap.deadline.is_(None), Gap.deadline, Gap.visit_id)))
+    query = query.join(Visit, Visit.id == Gap.visit_id)
+    return list(db.session.scalars(query.order_by(Gap.deadline.is_(None), Gap.deadline, Visit.planned_start,
+                                                  Gap.worker_id)))
 
 
 def my_gaps(user, now):
@@ -572,7 +576,8 @@ def my_gaps(user, now):
     gaps = db.session.scalars(select(Gap).join(Outage, Outage.id == Gap.outage_id).where(
         Gap.worker_id == user.id, Outage.status == "confirmed",
         or_(Gap.state == rules.STATE_OPEN, Gap.decided_at >= now - timedelta(days=1)))
-        .order_by(Gap.state.desc(), Gap.deadline.is_(None), Gap.deadline, Gap.visit_id)).all()
+        .join(Visit, Visit.id == Gap.visit_id)
+        .order_by(Gap.state.desc(), Gap.deadline.is_(None), Gap.deadline, Visit.planned_start)).all()
     for client_id in sorted({g.visit.client_id for g in gaps}):
         log_access(user, client_id, "post_registration_list")
     return gaps
