@@ -9,6 +9,7 @@ import { ageText, clear, fmtTime, h, toast } from './dom.js';
 import { LANGS, lang, loadCatalogs, setLang, t } from './i18n.js';
 import { onReachability, reachable } from './api.js';
 import * as outbox from './outbox.js';
+import * as push from './push.js';
 import * as session from './session.js';
 import * as shift from './shift.js';
 import * as login from './views/login.js';
@@ -139,6 +140,7 @@ async function onSession(state) {
     await outbox.loadJournal();
     await render(true);
     pull();
+    push.refresh(session.token(), lang()); // the subscription follows this login
   } else {
     shift.forget();
     await outbox.refresh();

@@ -6,6 +6,8 @@
  *   subscribe(token, lang) → Promise<void>; throws PushError(code): 'denied' | 'unsupported' | 'offline' | 'server'
  *   unsubscribe(token) → Promise<void> (this browser forgets the subscription even if the server is not reached)
  *   rememberLang(lang) — the service worker shows notifications in the language the worker chose
+ *   refresh(token, lang) — after a login: if this browser is subscribed, tie the subscription to this login
+ *     (a phone handed to a colleague must not get the previous worker's notifications); never throws
  * Works for the worker app and the admin pages alike: it takes the Bearer token and does its own fetch.
  */
 const META_KEY = 'push';
@@ -111,4 +113,17 @@ export async function unsubscribe(token) {
   // The browser no longer receives anything; tell the server too so it stops sending (410 would do it later).
   await call('/api/push/subscriptions', { method: 'DELETE', body: endpoint ? { endpoint } : {}, token })
     .catch(() => null);
+}
+
+export async function refresh(token, lang = 'sv') {
+  try {
+    if (support() !== 'ok' || Notification.permission !== 'granted' || !navigator.onLine) return false;
+    const sub = await (await registration()).pushManager.getSubscription();
+    if (!sub) return false;
+    await call('/api/push/subscriptions', { method: 'POST', body: sub.toJSON(), token });
+    await putMeta({ lang, endpoint: sub.endpoint });
+    return true;
+  } catch (e) {
+    return false; // offline or the server is busy: the next login tries again
+  }
 }
