@@ -96,23 +96,34 @@ def fan_out(now=None, batch=200):
     return made
 
 
-def _claim(now, lease, batch):
-    """Lease due deliveries; a conditional UPDATE per row so two workers never hold the same one."""
-    free = or_(PushDelivery.locked_until.is_(None), PushDelivery.locked_until < now)
-    ids = db.session.scalars(select(PushDelivery.id)
-                             .where(PushDelivery.state == "pending", PushDelivery.next_attempt_at <= now, free)
-                             .order_by(PushDelivery.next_attempt_at, PushDelivery.id).limit(batch)).all()
-    claimed = []
-    for delivery_id in ids:
-        result = db.session.execute(update(PushDelivery)
-                                    .where(and_(PushDelivery.id == delivery_id, PushDelivery.state == "pending",
-                                                free))
-                                    .values(locked_until=now + timedelta(seconds=lease),
-                                            attempts=PushDelivery.attempts + 1))
-        if result.rowcount == 1:
-            claimed.append(delivery_id)
+def _free(now):
+    return or_(PushDelivery.locked_until.is_(None), PushDelivery.locked_until < now)
+
+
+def _due(now, batch):
+    return db.session.scalars(select(PushDelivery.id)
+                              .where(PushDelivery.state == "pending", PushDelivery.next_attempt_at <= now,
+                                     _free(now))
+                              .order_by(PushDelivery.next_attempt_at, PushDelivery.id).limit(batch)).all()
+
+
+def _claim_one(delivery_id, now, lease):
+    """Lease one delivery just before sending it: a conditional UPDATE, so two workers never hold the same row.
+
+    The lease runs from the moment of the claim, so a long pass cannot outlive the leases of its last rows.
+    """
+    result = db.session.execute(update(PushDelivery)
+                                .where(and_(PushDelivery.id == delivery_id, PushDelivery.state == "pending",
+                                            _free(now)))
+                                .values(locked_until=max(now, utcnow()) + timedelta(seconds=lease),
+                                        attempts=PushDelivery.attempts + 1))
     db.session.commit()
-    return claimed
+    return result.rowcount == 1
+
+
+def _claim(now, lease, batch):
+    """Lease up to `batch` due deliveries (what a worker holds when it dies between claim and send)."""
+    return [i for i in _due(now, batch) if _claim_one(i, now, lease)]
 
 
 def backoff_seconds(attempts, cfg):
@@ -124,7 +135,9 @@ def deliver_due(signer, now=None, batch=50, http_session=None):
     cfg = current_app.config
     now = now or utcnow()
     counts = {}
-    for delivery_id in _claim(now, cfg["PUSH_LEASE_SECONDS"], batch):
+    for delivery_id in _due(now, batch):
+        if not _claim_one(delivery_id, now, cfg["PUSH_LEASE_SECONDS"]):
+            continue  # another worker took it
         delivery = db.session.get(PushDelivery, delivery_id)
         result = _deliver_one(delivery, signer, cfg, now, http_session)
         counts[result] = counts.get(result, 0) + 1
