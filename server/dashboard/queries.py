@@ -18,7 +18,8 @@ from . import outage_figures
 from .models import AccessCheck, BacklogSnapshot
 
 
-def _tz():
+def zone():
+    """The configured time zone: calendar days, trend buckets and CSV times are local."""
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
@@ -35,13 +36,13 @@ def seconds_between(later, earlier):
 
 def local_days(now, days):
     """The last `days` calendar days in the configured zone, oldest first, ending today."""
-    today = now.astimezone(_tz()).date()
+    today = now.astimezone(zone()).date()
     return [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
 
 
 def day_start_utc(day):
     """Midnight of a local calendar day as a UTC instant (a DST day is 23 or 25 hours long)."""
-    return datetime.combine(day, time(0), tzinfo=_tz()).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), tzinfo=zone()).astimezone(timezone.utc)
 
 
 def day_bucket(column, days):
@@ -122,7 +123,7 @@ def backlog_devices(unit_id, now, limit):
 
 def record_snapshot(unit_id, now, totals, min_interval_seconds=300):
     """Keep today's backlog figures for the trend (at most every few minutes; the last one of a day stays)."""
-    day = now.astimezone(_tz()).date()
+    day = now.astimezone(zone()).date()
     snap = db.session.execute(select(BacklogSnapshot).where(BacklogSnapshot.unit_id == unit_id,
                                                             BacklogSnapshot.day == day)).scalar_one_or_none()
     if snap is not None and (now - snap.taken_at).total_seconds() < min_interval_seconds:

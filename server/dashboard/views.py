@@ -107,7 +107,7 @@ def _check_client_and_user(args, unit, action):
 
 def _period(args, default_days):
     """[start, end) in UTC from inclusive local dates; default: the last `default_days` days up to today."""
-    today = utcnow().astimezone(queries._tz()).date()
+    today = utcnow().astimezone(queries.zone()).date()
     last = args.get("date_to") or today
     first = args.get("date_from") or (last - timedelta(days=default_days - 1))
     return first, last, queries.day_start_utc(first), queries.day_start_utc(last + timedelta(days=1))
@@ -231,7 +231,7 @@ def access_log_csv():
     log_access(g.user, args["client_id"], "access_log_export", device_id=g.device.id, detail=f"{first}..{last}")
     db.session.commit()
     name = f"atkomstlogg-{csvexport.slug(unit.name)}-{first}-{last}.csv"
-    return _csv_response(csvexport.access_log_csv(queries.access_log_rows(or_(*parts)), queries._tz()), name)
+    return _csv_response(csvexport.access_log_csv(queries.access_log_rows(or_(*parts)), queries.zone()), name)
 
 
 @bp.get("/access-checks")
@@ -282,7 +282,7 @@ def registrations_csv():
     name = f"registreringar-{csvexport.slug(unit.name)}-{first}-{last}.csv"
     in_period = queries.visits_in_period(unit.id, start, end)
     rows = queries.registration_rows(unit.id, start, end, outage_figures.open_conflict_pairs(g.user, in_period))
-    return _csv_response(csvexport.registrations_csv(rows, queries._tz()), name)
+    return _csv_response(csvexport.registrations_csv(rows, queries.zone()), name)
 
 
 @pages.get("/admin")
