@@ -65,3 +65,24 @@ def test_a_worker_killed_mid_send_is_replaced_and_the_message_arrives_exactly_on
     [message] = push_service.messages_for(phone.subscriber)
     assert message["payload"]["title"] == "Systemet är tillbaka"
     assert delivery(push_app) == ("delivered", 2)
+
+
+def test_two_workers_side_by_side_send_each_message_once(push_app, subscribe, push_service, tmp_path):
+    phones = [subscribe(u) for u in ("worker1", "worker2", "worker3", "worker4", "worker5", "worker6")]
+    log = tmp_path / "workers.log"
+    workers = [start_worker(push_app, log), start_worker(push_app, log)]
+    try:
+        with push_app.app_context():
+            for kind in ("outage_started", "outage_ended"):
+                enqueue(kind, [p.user["id"] for p in phones])
+                db.session.commit()
+            db.session.remove()
+        assert push_service.wait_until(lambda s: len(s.accepted) >= 12, timeout=60), log.read_text()
+        time.sleep(1.5)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        assert [w.wait(timeout=20) for w in workers] == [0, 0], log.read_text()
+    for phone in phones:
+        assert sorted(m["payload"]["kind"] for m in push_service.messages_for(phone.subscriber)) == \
+            ["outage_ended", "outage_started"]
