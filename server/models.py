@@ -235,7 +235,7 @@ class AccessLog(db.Model):
     user_id = db.Column(db.ForeignKey("users.id"))
     unit_id = db.Column(db.ForeignKey("units.id"))
     client_id = db.Column(Integer)
-    action = db.Column(String(48), nullable=False)
+    action = db.Column(String(200), nullable=False)  # "METHOD /path" of a refused request fits
     outcome = db.Column(String(16), nullable=False, default="allowed")
     device_id = db.Column(String(64))
     offline = db.Column(db.Boolean, nullable=False, default=False)  # recorded on the phone, synced later
