@@ -4,7 +4,7 @@ import os
 from flask import Blueprint, current_app, request, send_from_directory
 from sqlalchemy import text
 from werkzeug.exceptions import NotFound
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from .extensions import db
 
@@ -61,8 +61,17 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(url_map, *args, **kwargs)
 
 
+class TextConverter(UnicodeConverter):
+    """`<name>` in routes without NUL, which PostgreSQL cannot compare: such a path is a 404/405, not a 500."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        super().__init__(url_map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", "[^/\\x00]")
+
+
 def init_app(app):
     app.url_map.converters["int"] = BoundedIntConverter  # before any blueprint adds its rules
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
     @app.after_request
     def security_headers(response):
         h = response.headers
