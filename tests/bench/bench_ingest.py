@@ -49,6 +49,29 @@ def check_answers(result):
     return statuses
 
 
+class CpuMeter:
+    """CPU seconds the serving processes spend during one run: a figure the other load on a shared machine
+    barely moves (unlike wall-clock throughput). Processes born during the run count from zero."""
+
+    def __init__(self, pids):
+        self.pids = pids
+        self.before = {pid: harness.cpu_seconds([pid]) for pid in pids()}
+
+    def stop(self):
+        return sum(harness.cpu_seconds([pid]) - self.before.get(pid, 0.0) for pid in self.pids())
+
+
+def cpu_us_per_event(result):
+    cpu = getattr(result, "cpu_seconds", None)
+    return round(cpu / result.events * 1e6) if cpu and result.events else None
+
+
+def capacity(result, cores=2):
+    """Events/s the serving processes could sustain on `cores` idle cores at the measured CPU cost."""
+    us = cpu_us_per_event(result)
+    return round(cores * 1e6 / us) if us else None
+
+
 def latency_ms(result, p):
     return round(harness.percentile(result.latencies, p) * 1000, 1) if result.latencies else None
 
@@ -63,13 +86,17 @@ def seed(env):
 def measure_ours(engine, env, batches_by_size, phones_here, public_key):
     """Serve with gunicorn and push every planned batch; then count what the log holds."""
     results = {}
-    with harness.gunicorn(env) as (base, _):
+    url = env["DATABASE_URL"]
+    with harness.gunicorn(env) as (base, master):
         now = datetime.now(timezone.utc)
         run(base, our_requests([(p, p.shift_events(2, now)) for p in phones_here[:8]], phones_here, public_key),
             THREADS)
         for batch, batches in batches_by_size.items():
             reqs = our_requests(batches, phones_here, public_key)
+            meter = CpuMeter(lambda: harness.children(master.pid)
+                             + (harness.postgres_backends(url) if url.startswith("postgresql") else []))
             result = run(base, reqs, THREADS, keep_answers=True)
+            result.cpu_seconds = meter.stop()
             result.statuses = check_answers(result)
             results[batch] = result
             print(f"  ours/{engine} batch {batch}: {result.events_per_second:,.0f} events/s, "
@@ -85,7 +112,7 @@ def measure_ours(engine, env, batches_by_size, phones_here, public_key):
 def main():
     report = Report("ingest")
     if not harness.pg_available():
-        report.note("PostgreSQL is not reachable (BENCH_PG_URL): ingest figures skipped.")
+        report.note(f"PostgreSQL is not reachable (BENCH_PG_URL): ingest figures skipped ({harness.PG_PROBLEM}).")
         report.save()
         return
     with harness.postgres_database() as pg_url, harness.instance(pg_url) as pg_env, \
@@ -106,11 +133,13 @@ def main():
 
         peer = {}
         if peers.pouchdb_installed():
-            with peers.pouchdb_server() as pbase:
+            with peers.pouchdb_server() as (pbase, node):
                 run(pbase, peers.pouch_requests([(p, p.shift_events(2, datetime.now(timezone.utc)))
                                                  for p in phones[:8]]), THREADS)
                 for batch, batches in batches_by_size.items():
+                    meter = CpuMeter(lambda: [node.pid] + harness.children(node.pid))
                     peer[batch] = run(pbase, peers.pouch_requests(batches), THREADS)
+                    peer[batch].cpu_seconds = meter.stop()
                     print(f"  pouchdb-server batch {batch}: {peer[batch].events_per_second:,.0f} docs/s, "
                           f"errors {len(peer[batch].errors)}", flush=True)
         else:
@@ -141,6 +170,13 @@ def main():
         report.figure(f"floor_b{batch}", f"Plain multi-row INSERT (PostgreSQL), batch {batch}",
                       round(f.events_per_second), "rows/s",
                       detail=f"one COMMIT per batch; p99 {latency_ms(f, 99)} ms")
+        report.figure(f"cpu_pg_b{batch}", f"CPU cost per event, ours on PostgreSQL, batch {batch}",
+                      cpu_us_per_event(r), "µs", better="lower",
+                      peer=cpu_us_per_event(p) if p else None, floor=cpu_us_per_event(f),
+                      detail=f"gunicorn workers + PostgreSQL backends; at this cost 2 idle cores would take "
+                             f"{capacity(r) or 0:,} events/s (peer {capacity(p) if p else '–'}, "
+                             f"floor {capacity(f) or 0:,}; SQLite {capacity(s) or 0:,}, "
+                             f"{cpu_us_per_event(s)} µs/event)")
     sent = sum(r.events for r in pg.values()) + 16
     report.figure("ingest_pg_exactly_once", "PostgreSQL: events stored / distinct ids / sent", pg_stored, "rows",
                   detail=f"distinct {pg_distinct}, sent {sent}")

@@ -40,15 +40,18 @@ def municipality_gaps(start, rng):
 
 
 def evaluate(outage, gaps, settings, now):
-    best, routes = None, {}
+    """Best of three: wall-clock seconds and CPU seconds of this process (on a busy shared machine the
+    CPU time is what the evaluation costs on an idle core; wall time adds the wait for one)."""
+    best, best_cpu, routes = None, None, {}
     for _ in range(3):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         decisions = [r.decide(outage, gap, settings, now) for gap in gaps]
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - c
         best = seconds if best is None else min(best, seconds)
+        best_cpu = cpu if best_cpu is None else min(best_cpu, cpu)
     for d in decisions:
         routes[d.route or d.state] = routes.get(d.route or d.state, 0) + 1
-    return best, routes
+    return best, best_cpu, routes
 
 
 def main():
@@ -62,10 +65,13 @@ def main():
              ("long", r.OutageFacts(2, r.UNPLANNED, start, start + timedelta(hours=11)), start + timedelta(hours=12)),
              ("ongoing", r.OutageFacts(3, r.UNPLANNED, start, None), start + timedelta(hours=6))]
     for name, outage, now in cases:
-        seconds, routes = evaluate(outage, gaps, settings, now)
+        seconds, cpu, routes = evaluate(outage, gaps, settings, now)
         report.figure(f"rules_{name}", f"Rule engine, {name} outage: {WORKERS:,} workers / {len(gaps):,} visits",
                       round(seconds, 3), "s", goal=GOAL_SECONDS, better="lower",
                       detail=f"{len(gaps) / seconds:,.0f} decisions/s; {routes}")
+        report.figure(f"rules_{name}_cpu", f"Rule engine, {name} outage: CPU time of the same evaluation",
+                      round(cpu, 3), "s", goal=GOAL_SECONDS, better="lower",
+                      detail="process CPU seconds, best of three (less sensitive to other load on the machine)")
     report.save()
 
 

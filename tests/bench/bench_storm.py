@@ -78,7 +78,7 @@ def count_log(env):
 def main():
     report = Report("storm")
     if not harness.pg_available():
-        report.note("PostgreSQL is not reachable (BENCH_PG_URL): storm skipped.")
+        report.note(f"PostgreSQL is not reachable (BENCH_PG_URL): storm skipped ({harness.PG_PROBLEM}).")
         report.save()
         return
     with harness.postgres_database() as url, harness.instance(url) as env:

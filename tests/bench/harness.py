@@ -33,13 +33,54 @@ def percentile(values, p):
     return ordered[k]
 
 
-def pg_available():
-    try:
-        import psycopg
-        with psycopg.connect(_libpq(PG_ADMIN_URL), connect_timeout=3):
-            return True
-    except Exception:
-        return False
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by these processes (Linux /proc; gone processes count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / CLOCK_TICKS
+
+
+def children(pid):
+    """Direct child processes (gunicorn's workers, node's helpers)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            out.extend(int(x) for x in task.read_text().split())
+        except OSError:
+            pass
+    return out
+
+
+def postgres_backends(url):
+    """The server processes serving connections to this benchmark's database (for their CPU time)."""
+    import psycopg
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(_libpq(PG_ADMIN_URL), autocommit=True) as conn:
+        return [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+
+
+PG_PROBLEM = []  # why the last pg_available() said no
+
+
+def pg_available(attempts=5):
+    """Can we reach the PostgreSQL server? Retried: a busy shared server may be briefly out of connections."""
+    import psycopg
+    for attempt in range(attempts):
+        try:
+            with psycopg.connect(_libpq(PG_ADMIN_URL), connect_timeout=10):
+                return True
+        except Exception as exc:  # any reason at all means "not now"; the last one is reported
+            PG_PROBLEM[:] = [f"{type(exc).__name__}: {str(exc).strip()[:200]}"]
+            time.sleep(2 + 2 * attempt)
+    return False
 
 
 def _libpq(url):
@@ -130,7 +171,7 @@ def gunicorn(env, workers=GUNICORN_WORKERS, threads=GUNICORN_THREADS, log=None):
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=out if log else None)
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_http(base + "/api/sync/outbox-key", proc=proc)
+        wait_http(base + "/api/sync/outbox-key", timeout=180, proc=proc)  # a busy machine starts slowly
         yield base, proc
     finally:
         proc.terminate()

@@ -52,7 +52,7 @@ def run(base, requests, threads=4, keep_answers=False):
     def lane(items):
         conn = _connect(base)
         latencies, errors, answers, events = [], [], [], 0
-        start_gate.wait()
+        start_gate.wait(timeout=600)
         for req in items:
             t0 = time.perf_counter()
             try:
@@ -81,7 +81,7 @@ def run(base, requests, threads=4, keep_answers=False):
     start_gate = threading.Barrier(len(workers) + 1)
     for w in workers:
         w.start()
-    start_gate.wait()
+    start_gate.wait(timeout=600)
     t0 = time.perf_counter()
     for w in workers:
         w.join()

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .harness import REPO, _libpq, free_port, wait_http
+from .harness import REPO, _libpq, cpu_seconds, free_port, wait_http
 from .load import LoadResult, Request
 
 NODE_DIR = REPO / "tests" / "bench" / "node"
@@ -33,7 +33,7 @@ def pouchdb_server():
     try:
         wait_http(base + "/", timeout=60, proc=proc)
         urllib.request.urlopen(urllib.request.Request(base + "/bench", method="PUT"), timeout=10).read()
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
@@ -99,9 +99,11 @@ def run_floor(url, batches_rows, threads=4):
         return statements[n]
 
     def lane(items):
-        conn = psycopg.connect(_libpq(url))
+        try:
+            conn = psycopg.connect(_libpq(url))
+        finally:
+            gate.wait(timeout=600)  # reached even when the connection fails, so no lane waits forever
         latencies, rows_done = [], 0
-        gate.wait()
         for rows in items:
             now = datetime.now(timezone.utc)
             t0 = time.perf_counter()
@@ -110,8 +112,10 @@ def run_floor(url, batches_rows, threads=4):
             conn.commit()
             latencies.append(time.perf_counter() - t0)
             rows_done += len(rows)
+        backend_cpu = cpu_seconds([conn.info.backend_pid])  # a fresh backend: all its CPU is this run's
         conn.close()
         with lock:
+            result.cpu_seconds = getattr(result, "cpu_seconds", 0.0) + backend_cpu
             result.latencies.extend(latencies)
             result.events += rows_done
             result.requests += len(items)
@@ -119,7 +123,7 @@ def run_floor(url, batches_rows, threads=4):
     workers = [threading.Thread(target=lane, args=(items,)) for items in lanes if items]
     for w in workers:
         w.start()
-    gate.wait()
+    gate.wait(timeout=600)
     t0 = time.perf_counter()
     for w in workers:
         w.join()
