@@ -88,7 +88,9 @@ function ageBadge() {
   const minutes = (Date.now() - new Date(copyAsOf).getTime()) / 60000;
   const s = session.settings();
   const level = minutes > s.copy_age_alert_minutes ? 'alert' : minutes > s.copy_age_warn_minutes ? 'warn' : 'fresh';
-  const text = t('age.copy', { time: fmtTime(copyAsOf), age: ageText(copyAsOf) });
+  const sameDay = new Date(copyAsOf).toDateString() === new Date().toDateString();
+  const text = sameDay ? t('age.copy', { time: fmtTime(copyAsOf), age: ageText(copyAsOf) })
+    : t('age.copy_old', { date: new Date(copyAsOf).toLocaleDateString(lang() === 'en' ? 'en-GB' : 'sv-SE', { day: 'numeric', month: 'short' }), time: fmtTime(copyAsOf), age: ageText(copyAsOf) });
   const suffix = level === 'alert' ? ` – ${t('age.alert')}` : level === 'warn' ? ` – ${t('age.warn')}` : '';
   return [level, text + suffix];
 }
@@ -105,7 +107,6 @@ function renderChrome() {
       s.pending ? t('pending.some', { n: s.pending }) : t('pending.none')),
     s.rejected ? h('a', { class: 'pill rejected', href: '#/sync' }, t('pending.rejected', { n: s.rejected })) : null,
     session.needsLogin() ? h('a', { class: 'pill alert', href: '#/login', id: 'relogin' }, t('net.relogin')) : null,
-    persisted === false ? h('span', { class: 'pill warn', id: 'persist-refused' }, t('storage.refused')) : null,
   ].filter(Boolean));
   const unlocked = session.state() === 'unlocked';
   const nav = document.getElementById('nav');
@@ -181,6 +182,7 @@ async function askPersistence() {
   if (!navigator.storage || !navigator.storage.persist) return;
   persisted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
   document.documentElement.dataset.persisted = String(persisted);
+  if (!persisted) toast(t('storage.refused')); // the details stay on the Sync screen
 }
 
 async function boot() {

@@ -1,7 +1,7 @@
 /* Texts in Swedish (default) and English from i18n/<lang>.json.
  *
- * Exports: loadCatalogs(), t(key, vars) — "{name}" placeholders are filled from vars; a missing key falls
- * back to Swedish, then to the key itself; lang(), setLang(code) (remembered in localStorage), LANGS.
+ * Exports: loadCatalogs(), t(key, vars) — "{name}" placeholders are filled from vars; `key_one` is used when
+ * vars.n is 1 and exists; a missing key falls back to Swedish, then to the key itself; lang(), setLang(code) (remembered in localStorage), LANGS.
  */
 export const LANGS = ['sv', 'en'];
 const catalogs = {};
@@ -31,6 +31,7 @@ export function has(key) {
 }
 
 export function t(key, vars = {}) {
+  if (vars.n === 1 && has(`${key}_one`)) key = `${key}_one`; // singular forms: "1 osynkad", "2 osynkade"
   const text = (catalogs[current] || {})[key] ?? (catalogs.sv || {})[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
 }

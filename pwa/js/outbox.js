@@ -127,9 +127,19 @@ function backoff(failures) {
 }
 
 let inflight = null;
+let again = false; // something was recorded or asked for while a delivery was under way
 
 function attempt(force) {
-  if (!inflight) inflight = run(force).finally(() => { inflight = null; });
+  if (inflight) {
+    again = true;
+    return inflight;
+  }
+  inflight = run(force).finally(() => {
+    inflight = null;
+    // Records enqueued during that delivery were not in its batch: go again, unless we are backing off.
+    if (again && !(syncState.failures > 0)) schedule(0);
+    again = false;
+  });
   return inflight;
 }
 

@@ -81,7 +81,7 @@ def test_logging_out_erases_the_readable_copy_but_keeps_unsynced_records(pwa, co
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#logout")
     page.wait_for_selector("#username")
-    assert "1 osynkade poster väntar" in page.inner_text("main")
+    assert "1 osynkad post väntar" in page.inner_text("main")
     dump = pwa.dump_indexeddb()["hemvard"]
     assert dump["vault"]["values"] == [] and dump["journal"]["values"] == []
     assert [e["id"] for e in dump["outbox"]["values"]] == [entry["id"]]

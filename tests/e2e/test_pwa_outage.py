@@ -78,6 +78,10 @@ def test_indexeddb_holds_no_names_personal_numbers_or_note_text(pwa, live_server
     page.click("text=Visa brukarens uppgifter")
     for tab in ("person_card", "care_plan", "medication_list"):
         page.click(f"#tab-{tab}")
+    for _ in range(100):  # note, deviation, four record views: all in the journal before the dump
+        if len(pwa.dump_indexeddb()["hemvard"]["journal"]["values"]) >= 6:
+            break
+        page.wait_for_timeout(100)
     pwa.wait_pending(0)
 
     shift = live_server.request("/api/sync/pull", token=live_server.login("worker2", "inspector-device")["token"])[1]

@@ -32,6 +32,7 @@ def test_a_response_lost_after_the_server_committed_is_retried_without_a_duplica
     visit = pwa.visit_ids()[0]
     pwa.go(f"#/visit/{visit}")
     pwa.page.click("#start-visit")
+    pwa.page.wait_for_selector("#end-visit:not([disabled])")  # recorded
     pwa.wait_pending(0)
 
     (event_id,) = [e["id"] for e in json.loads(seen[0])["events"]]
@@ -57,7 +58,7 @@ def test_server_errors_make_the_phone_back_off_and_lose_nothing(pwa, live_server
     visit = pwa.visit_ids()[0]
     pwa.go(f"#/visit/{visit}")
     pwa.page.click("#start-visit")
-    pwa.page.wait_for_selector("text=osynkade")
+    pwa.page.wait_for_selector("text=osynkad")
     pwa.wait_pending(0, timeout=60)
 
     assert len(failures) == 3
@@ -105,7 +106,7 @@ def test_a_rejected_record_stays_visible_with_its_reason_and_the_others_sync(pwa
     rejected = page.locator("#sync-records li[data-state=rejected]")
     assert rejected.count() == 1
     assert "Besöket är inte (längre) schemalagt för dig." in rejected.inner_text()
-    assert "1 avvisade" in pwa.status_text()
+    assert "1 avvisad" in pwa.status_text()
     shots(page, "sync-rejected", full_page=False)
     # Syncing again keeps it: rejected is not a state that a retry or a new sync silently clears.
     page.click("#sync-now")
