@@ -200,6 +200,7 @@ class Figures:
     stored: int = 0
     quarantined: int = 0
     dropped_after_commit: int = 0
+    acknowledged_batches_resent: int = 0
     seconds: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -220,7 +221,8 @@ class Figures:
             f"events sent (w/ resends){self.events_sent:>7}   in {self.requests} requests",
             f"events stored           {self.stored}",
             f"applied answers         {self.applied}",
-            f"duplicates absorbed     {self.duplicates_absorbed}",
+            f"duplicates absorbed     {self.duplicates_absorbed}   "
+            f"({self.acknowledged_batches_resent} acknowledged batches resent verbatim)",
             f"rejected (quarantined)  {self.quarantined}   ({self.rejected_answers} rejected answers)",
             f"errors seen             {dict(self.errors) or 0}",
             f"errors recovered        {recovered}",
@@ -243,6 +245,7 @@ class SimulatedDevice:
         self.outbox = {}  # id -> event, in recording order
         self.acknowledged = {}  # id -> event
         self.rejected = {}  # id -> (code, message)
+        self.last_acknowledged_batch = None  # resent verbatim now and then: must be all duplicates
         self._package, self._seq, self._bad_rate = package, 0, bad_rate
 
     def record(self, count):
@@ -360,12 +363,34 @@ def _post(url, token, body):
                                   "Connection": "close"})
 
 
+def resend_acknowledged(device, url, figures):
+    """Send a whole batch the server already acknowledged, verbatim: every answer must be `duplicate`."""
+    batch = device.last_acknowledged_batch
+    figures.add(requests=1, events_sent=len(batch))
+    try:
+        response = _post(url, device.token, device.body(batch))
+    except requests.RequestException:
+        figures.error("connection")
+        return
+    if response.status_code >= 500:
+        figures.error(f"http_{response.status_code}")
+        return
+    statuses = [r["status"] for r in response.json().get("results", [])] if response.status_code == 200 else []
+    if statuses != ["duplicate"] * len(batch):
+        with figures.lock:
+            figures.unexpected.append((device.device_id, response.status_code, f"resend answered {statuses}"))
+        return
+    figures.add(duplicates_absorbed=len(batch), acknowledged_batches_resent=1)
+
+
 def drive(device, url, figures, plan, total, acked_counter, max_rounds=2000):
     """Push until the outbox holds only rejected events, retrying every transient failure."""
     backoff = 0.05
     for _ in range(max_rounds):
         if not device.pending():
             return
+        if device.last_acknowledged_batch and device.rng.random() < 0.1:
+            resend_acknowledged(device, url, figures)
         batch = device.next_batch()
         body = device.body(batch)
         if device.rng.random() < 0.05:  # a client that retries although it got nothing wrong
@@ -392,7 +417,10 @@ def drive(device, url, figures, plan, total, acked_counter, max_rounds=2000):
                 figures.unexpected.append((device.device_id, response.status_code, response.text[:300]))
             return
         backoff = 0.05
-        applied, duplicates, rejected, newly_acknowledged = device.take(response.json()["results"])
+        results = response.json()["results"]
+        if all(r["status"] != "rejected" for r in results):
+            device.last_acknowledged_batch = batch
+        applied, duplicates, rejected, newly_acknowledged = device.take(results)
         figures.add(applied=applied, duplicates_absorbed=duplicates, rejected_answers=rejected)
         with acked_counter["lock"]:
             acked_counter["n"] += newly_acknowledged

@@ -21,4 +21,4 @@ def test_nothing_is_lost_or_doubled_through_killed_workers_dropped_answers_and_a
     assert any("PostgreSQL restart" in f for f in figures.faults) == restart_pg
     assert figures.dropped_after_commit > 0 and figures.errors, "the proxy dropped answers; devices saw it"
     assert figures.stored + figures.quarantined == figures.events_generated
-    assert figures.duplicates_absorbed > 0
+    assert figures.duplicates_absorbed > 0 and figures.acknowledged_batches_resent > 0
