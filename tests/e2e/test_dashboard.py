@@ -155,3 +155,21 @@ def test_a_worker_is_turned_away_and_a_missing_login_goes_to_the_login_page(page
     page.wait_for_selector("body[data-loaded=true]")
     assert "Hemtjänst Söder" in page.locator(".admin-header .who").inner_text()
     assert page.evaluate("sessionStorage.getItem('hemvard-admin-session') !== null")
+
+
+def test_english_is_one_click_away_and_stays_accessible(browser, live_server, page_problems):
+    context = browser.new_context(viewport=DESKTOP, locale="sv-SE", timezone_id="Europe/Stockholm")
+    try:
+        page = page_problems.watch(context.new_page())
+        login(page, live_server)
+        wait_loaded(page)
+        assert page.locator("h1").inner_text() == "Osynkat och luckor"
+        page.click(".admin-header button[lang=en]")
+        wait_loaded(page)
+        page.wait_for_function("document.documentElement.lang === 'en'")
+        assert page.locator("h1").inner_text() == "Unsynced records and gaps"
+        assert page.locator(".admin-nav a[aria-current=page]").inner_text() == "Unsynced"
+        assert run_axe(page) == []
+    finally:
+        context.close()
+    assert not page_problems.items, page_problems.items
