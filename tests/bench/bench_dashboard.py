@@ -22,7 +22,7 @@ from tests.bench.harness import app_context, gunicorn, instance, migrate, percen
 from tests.bench.report import Report, quick  # noqa: E402
 
 GOAL_P95_MS = 150
-REQUESTS = int(os.environ.get("BENCH_DASHBOARD_REQUESTS", "60"))
+REQUESTS = int(os.environ.get("BENCH_DASHBOARD_REQUESTS", "150"))
 WARMUP = 5
 
 
