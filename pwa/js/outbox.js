@@ -152,6 +152,7 @@ async function run(force) {
     setReachable(true);
     syncState = await updateMeta('sync', { failures: 0, next_retry_at: null, last_error: outcome.state === 'auth' ? outcome.code : null });
     if (outcome.state === 'auth') session.requireLogin();
+    if (outcome.state === 'busy') schedule(1000); // the service worker is sending; look again shortly
   } catch (err) {
     if (!(err instanceof sender.TransientError)) throw err;
     setReachable(false);
