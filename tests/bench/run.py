@@ -114,8 +114,10 @@ def render(runs, quick_run):
         out.append("")
         if run["process"] is None:  # not run this time (--only): the last results file, said so
             seconds, code, lines = data["seconds"], 0, []
+            load = data.get("load_average")
             out.append(f"_From an earlier run ({data['finished_at']}{', quick' if data.get('quick') else ''}); "
-                       f"{seconds:.0f} s_")
+                       f"{seconds:.0f} s" + (f"; load average before/after {load[0]}/{load[1]}" if load else "")
+                       + "_")
         else:
             seconds, code, lines, before, after = run["process"]
             out.append(f"_{seconds:.0f} s; load average before/after {before[0]:.1f}/{after[0]:.1f}"
@@ -162,6 +164,9 @@ def main():
         process = run_one(name, env)
         path = RESULTS / f"{name}.json"
         data = json.loads(path.read_text()) if path.exists() else None
+        if data is not None:  # keep how busy the machine was with the figures, for later reruns of others
+            data["load_average"] = [round(process[3][0], 1), round(process[4][0], 1)]
+            path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str))
         runs[name] = {"process": process, "data": data}
     print(f"\n━━ Summary ({time.time() - started:.0f} s)")
     for name, run in runs.items():
