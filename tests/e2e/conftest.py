@@ -1,7 +1,7 @@
 """Browser tests as users meet the app: the real server as its own process, Debian's Chromium via Playwright.
 
 Fixtures:
-* `live_server` — a fresh instance folder with `flask init` + `flask demo`, served by `flask run` in a
+* `live_server` (and `live_server_factory(pwa_dir=None)`) — a fresh instance folder with `flask init` + `flask demo`, served by `flask run` in a
   subprocess. `.url`, `.stop()` (kill: a crash or an outage), `.start()` (same database),
   `.query(sql, **params)` (rows from its database), `.login(username, device_id)` (token answer via HTTP).
 * `browser` — Chromium (session-wide). Without /usr/bin/chromium: skipped, or failed when `CI` is set.
@@ -46,11 +46,22 @@ def _free_port():
         return s.getsockname()[1]
 
 
+# Serves the PWA from another folder (a test's copy it may change, e.g. a new service worker version).
+BOOT_WITH_PWA_DIR = """
+import sys
+import server.web
+server.web.PWA_DIR = sys.argv[1]
+from server import create_app
+create_app().run(host="127.0.0.1", port=int(sys.argv[2]), use_reloader=False, threaded=True)
+"""
+
+
 class LiveServer:
     """The app in its own process, so a test can kill it like a real outage and start it again."""
 
-    def __init__(self, instance: Path):
+    def __init__(self, instance: Path, pwa_dir: Path | None = None):
         self.instance = instance
+        self.pwa_dir = pwa_dir
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.database_url = f"sqlite:///{instance / 'e2e.db'}"
@@ -67,9 +78,12 @@ class LiveServer:
 
     def start(self):
         log = open(self.log_path, "ab")
+        command = [sys.executable, "-m", "flask", "--app", "server", "run", "--host", "127.0.0.1",
+                   "--port", str(self.port), "--no-reload"]
+        if self.pwa_dir:
+            command = [sys.executable, "-c", BOOT_WITH_PWA_DIR, str(self.pwa_dir), str(self.port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "server", "run", "--host", "127.0.0.1",
-             "--port", str(self.port), "--no-reload"],
+            command,
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         deadline = time.monotonic() + 30
@@ -137,13 +151,23 @@ def demo_instance(tmp_path_factory):
 
 
 @pytest.fixture
-def live_server(tmp_path, demo_instance):
-    instance = tmp_path / "instance"
-    shutil.copytree(demo_instance, instance)
-    server = LiveServer(instance)
-    server.start()
-    yield server
-    server.close()
+def live_server_factory(tmp_path, demo_instance):
+    """live_server_factory(pwa_dir=None): a started server on a fresh copy of the demo instance."""
+    servers = []
+
+    def make(pwa_dir=None):
+        instance = tmp_path / f"instance{len(servers) or ''}"
+        shutil.copytree(demo_instance, instance)
+        servers.append(LiveServer(instance, pwa_dir=pwa_dir).start())
+        return servers[-1]
+    yield make
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def live_server(live_server_factory):
+    return live_server_factory()
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,10 @@
-"""The app around the records: the age of the offline copy, auto-lock, Background Sync."""
+"""The app around the records: the age of the offline copy, auto-lock, a new version, Background Sync."""
+import shutil
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 PIN = "2580"
+PWA = Path(__file__).resolve().parents[2] / "pwa"
 
 SET_COPY_AGE = """(iso) => new Promise((res) => { const r = indexedDB.open('hemvard'); r.onsuccess = () => {
   const tx = r.result.transaction('meta', 'readwrite'); const store = tx.objectStore('meta');
@@ -85,3 +88,28 @@ def test_logging_out_erases_the_readable_copy_but_keeps_unsynced_records(pwa, co
     dump = pwa.dump_indexeddb()["hemvard"]
     assert dump["vault"]["values"] == [] and dump["journal"]["values"] == []
     assert [e["id"] for e in dump["outbox"]["values"]] == [entry["id"]]
+
+
+def test_a_new_version_is_offered_and_reloads_the_page_once(pwa, live_server_factory, tmp_path):
+    copy = tmp_path / "pwa"
+    shutil.copytree(PWA, copy)
+    pwa.server = live_server_factory(pwa_dir=copy)
+    page = pwa.page
+    pwa.enrol("worker3", PIN)
+    sw = copy / "sw.js"
+    sw.write_text(sw.read_text().replace("const VERSION = '", "const VERSION = 'next-"))  # a deploy
+
+    loads = []
+    page.on("load", lambda _: loads.append(1))
+    page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+    page.wait_for_selector("#update-now")
+    assert "En ny version finns" in page.inner_text("#update")
+    with page.expect_navigation():
+        page.click("#update-now")
+    page.wait_for_selector("#pin")  # reloaded: the data key was only in memory
+    page.wait_for_timeout(1000)
+    assert len(loads) == 1
+    names = [n for n in page.evaluate("caches.keys()") if n.startswith("app-static-")]
+    assert names == [n for n in names if n.startswith("app-static-next-")] and len(names) == 1
+    pwa.unlock(PIN)
+    page.wait_for_selector(".visit-link")
