@@ -161,14 +161,21 @@ GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
 GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
 
 
+SERVER_LOG = REPO / "tests" / "bench" / "results" / "server.log"  # every bench server's stderr, appended
+
+
 @contextmanager
 def gunicorn(env, workers=GUNICORN_WORKERS, threads=GUNICORN_THREADS, log=None):
+    """The app under gunicorn on a free port; its log goes to SERVER_LOG and its errors are counted."""
     port = free_port()
+    log = log or SERVER_LOG
+    Path(log).parent.mkdir(exist_ok=True)
+    start = Path(log).stat().st_size if Path(log).exists() else 0
     cmd = [str(BIN / "gunicorn"), "--workers", str(workers), "--threads", str(threads),
            "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--backlog", "4096",
            "--timeout", "120", "--keep-alive", "30", "--log-level", "warning", "server:create_app()"]
-    out = open(log, "ab") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=out if log else None)
+    out = open(log, "ab")
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(base + "/api/sync/outbox-key", timeout=180, proc=proc)  # a busy machine starts slowly
@@ -180,5 +187,9 @@ def gunicorn(env, workers=GUNICORN_WORKERS, threads=GUNICORN_THREADS, log=None):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if log:
-            out.close()
+        out.close()
+        with open(log, "rb") as fh:
+            fh.seek(start)
+            errors = sum(1 for line in fh if b"ERROR in app" in line or b"[ERROR]" in line)
+        if errors:
+            print(f"  server log: {errors} error entries from this server in {log}", flush=True)
