@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -126,16 +127,20 @@ def lighthouse(report, base):
     if not LIGHTHOUSE.exists():
         report.note("Lighthouse is not installed (make bench installs it into tests/bench/node).")
         return
-    out = Path(tempfile.mkdtemp(prefix="hv_lh_")) / "report.json"
+    folder = tempfile.mkdtemp(prefix="hv_lh_")
+    out = Path(folder) / "report.json"
     env = {**os.environ, "CHROME_PATH": CHROMIUM}
-    proc = subprocess.run([str(LIGHTHOUSE), base + "/", "--quiet", "--output=json", f"--output-path={out}",
-                           "--only-categories=performance,accessibility,best-practices",
-                           "--chrome-flags=--headless=new --no-sandbox --disable-gpu"],
-                          env=env, capture_output=True, text=True, timeout=240)
-    if proc.returncode != 0 or not out.exists():
-        report.note(f"Lighthouse failed here: {proc.stderr.strip()[-300:]}")
-        return
-    data = json.loads(out.read_text())
+    try:
+        proc = subprocess.run([str(LIGHTHOUSE), base + "/", "--quiet", "--output=json", f"--output-path={out}",
+                               "--only-categories=performance,accessibility,best-practices",
+                               "--chrome-flags=--headless=new --no-sandbox --disable-gpu"],
+                              env=env, capture_output=True, text=True, timeout=240)
+        if proc.returncode != 0 or not out.exists():
+            report.note(f"Lighthouse failed here: {proc.stderr.strip()[-300:]}")
+            return
+        data = json.loads(out.read_text())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     cats = data["categories"]
     audits = data["audits"]
     perf = round(cats["performance"]["score"] * 100)

@@ -3,6 +3,7 @@ instance, the real server under gunicorn as its own process, and latency statist
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+
+# A benchmark stopped with SIGTERM (the runner's timeout, a kill by hand) still drops its databases and
+# stops its servers: turn the signal into SystemExit so every `finally` runs.
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
 BIN = Path(sys.executable).parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

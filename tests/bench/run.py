@@ -50,7 +50,11 @@ def run_one(name, env):
             lines.append(line.rstrip("\n"))
         code = proc.wait(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        proc.terminate()  # SIGTERM first: the benchmark drops its databases and stops its servers
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
         code = "timeout"
     return time.time() - t0, code, lines, load_before, os.getloadavg()
 
