@@ -19,6 +19,7 @@ from sync.outages import EVIDENCE_FAILED_SYNCS, EVIDENCE_HEARTBEAT, DeviceFailur
     heartbeat_gap
 
 from ..access_log import log_access
+from ..dbutil import insert
 from ..extensions import db
 from ..models import Device, Event, QuarantinedEvent, Registration, Unit, User, Visit, utcnow, visit_workers
 from .models import ConflictResolution, Gap, GapDecision, Heartbeat, Outage, UnitRuleSettings, WorkerAbsence
@@ -474,17 +475,19 @@ def heartbeat(now=None, name="web"):
     """Write the server's pulse; on the first beat after a silence, propose the silence as an outage."""
     now = now or utcnow()
     cfg = current_app.config
-    row = db.session.get(Heartbeat, name)
-    gap = heartbeat_gap(row.beat_at if row else None, now, timedelta(seconds=cfg["OUTAGE_HEARTBEAT_MAX_SILENCE"]))
+    # Every server process beats under the same name: the first insert wins, and the row lock makes a
+    # second process wait and then see the fresh beat, so one silence is proposed once, not per worker.
+    db.session.execute(insert(Heartbeat.__table__).values(name=name, beat_at=now)
+                       .on_conflict_do_nothing(index_elements=["name"]))
+    row = db.session.execute(select(Heartbeat).where(Heartbeat.name == name).with_for_update()
+                             .execution_options(populate_existing=True)).scalar_one()
+    gap = heartbeat_gap(row.beat_at, now, timedelta(seconds=cfg["OUTAGE_HEARTBEAT_MAX_SILENCE"]))
     proposal = None
     if gap is not None:
         unit_ids = db.session.scalars(select(Unit.id).order_by(Unit.id)).all()
         proposal = _propose(unit_ids, gap.start, gap.end, {"kind": EVIDENCE_HEARTBEAT, "last_beat": gap.start.isoformat(),
                                                           "next_beat": gap.end.isoformat()}, "technical")
-    if row is None:
-        db.session.add(Heartbeat(name=name, beat_at=now))
-    else:
-        row.beat_at = now
+    row.beat_at = max(row.beat_at, now)
     return proposal
 
 
