@@ -121,12 +121,19 @@ def backlog_devices(unit_id, now, limit):
     return out
 
 
-def record_snapshot(unit_id, now, totals, min_interval_seconds=300):
-    """Keep today's backlog figures for the trend (at most every few minutes; the last one of a day stays)."""
+_UNSET = object()
+
+
+def record_snapshot(unit_id, now, totals, min_interval_seconds=300, snap=_UNSET):
+    """Keep today's backlog figures for the trend (at most every few minutes; the last one of a day stays).
+
+    `snap`: today's row if the caller has already read it (None: there is none yet)."""
     day = now.astimezone(zone()).date()
-    snap = db.session.execute(select(BacklogSnapshot).where(BacklogSnapshot.unit_id == unit_id,
-                                                            BacklogSnapshot.day == day)).scalar_one_or_none()
-    if snap is not None and (now - snap.taken_at).total_seconds() < min_interval_seconds:
+    if snap is _UNSET:
+        snap = db.session.execute(select(BacklogSnapshot).where(BacklogSnapshot.unit_id == unit_id,
+                                                                BacklogSnapshot.day == day)).scalar_one_or_none()
+    if snap is not None and snap.taken_at is not None and snap.pending_records is not None \
+            and (now - snap.taken_at).total_seconds() < min_interval_seconds:
         return snap
     if snap is None:
         snap = BacklogSnapshot(unit_id=unit_id, day=day)
@@ -183,6 +190,8 @@ def trends(unit_id, now, days, today_totals=None):
     snaps = dict(db.session.execute(
         select(BacklogSnapshot.day, BacklogSnapshot)
         .where(BacklogSnapshot.unit_id == unit_id, BacklogSnapshot.day >= labels[0])).all())
+    if today_totals is not None:  # today's point of the trend is kept as it is looked at
+        snaps[today] = record_snapshot(unit_id, now, today_totals, snap=snaps.get(today))
     unsettled = [d for d in labels[:-1] if snaps.get(d) is None or snaps[d].synced_records is None]
     stats = _delay_stats(unit_id, labels[labels.index(unsettled[0]) if unsettled else -1:])
     final = {d: stats[d] for d in unsettled}

@@ -124,7 +124,6 @@ def backlog():
     args = ListQuery().load(request.args)
     unit, now, cfg = _unit(args, "dashboard_backlog"), utcnow(), current_app.config
     totals = queries.backlog_totals(unit.id, now)
-    queries.record_snapshot(unit.id, now, totals)
     gap_figures = queries.gaps(g.user, now)
     body = {"as_of": now, "unit": _unit_json(unit),
             "settings": {"silent_after_minutes": cfg["DEVICE_SILENT_MINUTES"]},

@@ -97,7 +97,7 @@ def test_silent_threshold_is_a_setting(app, aby, manager):
     assert manager.get("/api/dashboard/backlog").json["totals"]["silent_devices"] == 4
 
 
-def test_backlog_keeps_a_daily_snapshot_that_the_trend_shows(app, aby, manager):
+def test_the_trend_keeps_a_daily_snapshot_of_the_backlog(app, aby, manager):
     plant_backlog(app, aby)
 
     def older_snapshot():
@@ -106,10 +106,13 @@ def test_backlog_keeps_a_daily_snapshot_that_the_trend_shows(app, aby, manager):
                                        devices=4, pending_records=40, devices_with_pending=3, silent_devices=1,
                                        oldest_pending_seconds=7200, quarantined_open=0))
     _in_app(app, older_snapshot)
-    manager.get("/api/dashboard/backlog")
-    manager.get("/api/dashboard/backlog")  # the same day again updates, never duplicates
+    manager.get("/api/dashboard/trends?days=4")
+    manager.get("/api/dashboard/trends?days=4")  # the same day again updates, never duplicates
     with app.app_context():
-        assert db.session.query(BacklogSnapshot).filter_by(unit_id=aby.ids["unit"]).count() == 2
+        today = aby.now.astimezone(STOCKHOLM).date()
+        rows = {s.day: s.pending_records for s in db.session.query(BacklogSnapshot).filter_by(unit_id=aby.ids["unit"])}
+        assert rows[today] == 7 and rows[today - timedelta(days=3)] == 40
+        assert len(rows) == 4  # today, and the three finished days whose delay figures are now kept
     body = manager.get("/api/dashboard/trends?days=4").json
     assert [d["pending_records"] for d in body["days"]] == [40, None, None, 7]
     assert [d["devices_with_pending"] for d in body["days"]] == [3, None, None, 2]
@@ -135,7 +138,8 @@ def test_trend_sync_delay_is_the_average_wait_of_device_records_per_local_day(ap
         kept = {s.day: (s.synced_records, s.avg_sync_delay_seconds) for s in
                 db.session.query(BacklogSnapshot).filter_by(unit_id=aby.ids["unit"])}
     today = aby.now.astimezone(STOCKHOLM).date()
-    assert kept == {today - timedelta(days=2): (0, None), today - timedelta(days=1): (1, 7200.0)}
+    assert kept == {today - timedelta(days=2): (0, None), today - timedelta(days=1): (1, 7200.0),
+                    today: (None, None)}  # today's row holds the backlog; its delays stay live
     assert manager.get("/api/dashboard/trends?days=3").json["days"] == days
 
 
