@@ -10,6 +10,7 @@ Durations are elapsed time: both ends are converted to UTC before subtracting, b
 two datetimes that share a ZoneInfo as wall-clock times (a DST night would be 10 h instead of 9 or 11).
 """
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -282,15 +283,18 @@ def elapsed(start: datetime, end: datetime) -> timedelta:
     return _utc(end) - _utc(start)
 
 
+@lru_cache(maxsize=4096)
 def local_date(moment: datetime, tz) -> date:
     return moment.astimezone(tz).date()
 
 
+@lru_cache(maxsize=4096)
 def end_of_day(day: date, tz) -> datetime:
     """The first instant after the local calendar day `day`, in UTC (an exclusive deadline)."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc)
 
 
+@lru_cache(maxsize=4096)
 def last_day(deadline: datetime, tz) -> date:
     """The local calendar day an exclusive deadline ends."""
     return local_date(deadline - timedelta(microseconds=1), tz)
@@ -303,6 +307,7 @@ def in_window(outage: OutageFacts, planned_start: datetime, planned_end: datetim
         and _utc(planned_start) <= _utc(now)
 
 
+@lru_cache(maxsize=1024)
 def assess_outage(outage: OutageFacts, rules: UnitRules, now: datetime) -> OutageAssessment:
     ongoing = outage.ended_at is None
     spent = elapsed(outage.started_at, now if ongoing else outage.ended_at)
@@ -320,6 +325,7 @@ _MONTHS_SV = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "au
               "oktober", "november", "december")
 
 
+@lru_cache(maxsize=4096)
 def format_duration_sv(span: timedelta) -> str:
     minutes = int(span.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
@@ -331,16 +337,19 @@ def format_duration_sv(span: timedelta) -> str:
     return " ".join(parts)
 
 
+@lru_cache(maxsize=4096)
 def format_duration_en(span: timedelta) -> str:
     minutes = int(span.total_seconds() // 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
+@lru_cache(maxsize=4096)
 def format_day_sv(day: date) -> str:
     return f"{_WEEKDAYS_SV[day.weekday()]} {day.day} {_MONTHS_SV[day.month - 1]} {day.year}"
 
 
+@lru_cache(maxsize=4096)
 def format_day_en(day: date) -> str:
     return day.strftime("%A %d %B %Y")
 
@@ -445,7 +454,7 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
     # after the outage is no help to a worker who is absent today.
     first = max(local_date(ended if ended is not None else now, tz), local_date(now, tz))
     last = last_day(self_deadline, tz) if self_deadline is not None else first + timedelta(days=rules.self_deadline_days)
-    window = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    window = _days_between(first, last)
     inputs["self_days"] = [d.isoformat() for d in window]
     absent = [d for d in window if d in gap.absent_dates]
     on_duty = window if gap.duty_dates is None else [d for d in window if d in gap.duty_dates]
@@ -512,6 +521,13 @@ def next_change_at(outage: OutageFacts, decision: Decision, settings: RuleSettin
 
 # ---------------------------------------------------------------------------------------------- helpers
 
+@lru_cache(maxsize=1024)
+def _days_between(first: date, last: date) -> tuple:
+    """The calendar days from `first` to `last`, both included."""
+    return tuple(first + timedelta(days=i) for i in range((last - first).days + 1))
+
+
+@lru_cache(maxsize=4096)
 def _iso(moment: Optional[datetime]) -> Optional[str]:
     if moment is None:
         return None
