@@ -58,9 +58,13 @@ function screenFor(state) {
   return [today, {}];
 }
 
+let renders = 0;
+
 async function render(fresh = false) {
+  const ticket = ++renders;
   const [mod, params] = screenFor(session.state());
   const node = await mod.render({ params, fresh, navigate, rerender: () => render(false) });
+  if (ticket !== renders) return; // a newer render (another screen, say) started meanwhile: it wins
   const el = main();
   const scroll = fresh ? 0 : window.scrollY;
   clear(el).append(node);

@@ -99,7 +99,7 @@ export async function enqueue({ type, payload }) {
   await idb.tx(['outbox', 'journal'], 'readwrite', async (t) => {
     await idb.req(t.objectStore('outbox').put({
       id: event.id, device_seq: event.device_seq, created_at: event.occurred_at, sealed, state: 'pending',
-      kid: dev.outbox_key.kid,
+      kid: dev.outbox_key.kid, user_id: dev.user_id,
     }));
     await idb.req(t.objectStore('journal').put({ id: event.id, device_seq: event.device_seq, status: 'pending', box }));
   });

@@ -66,25 +66,46 @@ async function ensureDevice() {
   return deviceData;
 }
 
-export async function login(username, password) {
-  const dev = await ensureDevice();
-  let res;
+async function requestToken(username, password, deviceId) {
   try {
-    res = await api('/api/auth/token', {
-      method: 'POST', body: { username, password, device_id: dev.device_id, device_name: 'Hemvård PWA' },
+    return await api('/api/auth/token', {
+      method: 'POST', body: { username, password, device_id: deviceId, device_name: 'Hemvård PWA' },
     });
   } catch (e) {
     if (e instanceof Unreachable) throw new LoginError('offline');
     throw e;
   }
+}
+
+export async function login(username, password) {
+  const dev = await ensureDevice();
+  let deviceId = dev.device_id;
+  let res = await requestToken(username, password, deviceId);
+  if (res.status === 409 && res.body.code === 'device_id_taken') {
+    // The id belongs to a colleague (shared phone) or was revoked: this worker gets a new one.
+    deviceId = crypto.randomUUID();
+    res = await requestToken(username, password, deviceId);
+  }
   if (res.status !== 200) throw new LoginError(res.body.code || `http_${res.status}`);
   const b = res.body;
   if (b.user.role !== 'worker') throw new LoginError('not_worker');
+  const workers = { ...(dev.workers || {}) };
+  if (dev.user_id !== undefined && dev.user_id !== b.user.id && dev.push_token) {
+    // Keep the previous worker's credentials: their unsynced records still go out under their name.
+    workers[dev.user_id] = { device_id: dev.device_id, push_token: dev.push_token };
+  }
+  delete workers[b.user.id];
   deviceData = await updateMeta('device', {
-    device_id: b.device_id || dev.device_id, push_token: b.push_token, outbox_key: b.outbox_key,
-    settings: b.settings, user_id: b.user.id,
+    device_id: b.device_id || deviceId, push_token: b.push_token, outbox_key: b.outbox_key,
+    settings: b.settings, user_id: b.user.id, workers,
   });
+  const sameWorker = Boolean(sessionData && sessionData.user && sessionData.user.id === b.user.id);
   sessionData = { token: b.token, expires_at: b.expires_at, user: b.user };
+  if (key && !sameWorker) {
+    // Another worker on an unlocked phone: the previous worker's readable copy must not stay.
+    key = null;
+    await wipeReadable();
+  }
   if (key) {
     await saveSession();
     relogin = false;

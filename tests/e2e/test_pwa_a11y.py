@@ -2,6 +2,8 @@
 (tests/e2e/screenshots/, gitignored) for a human to look at."""
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
+
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PIN = "2580"
@@ -57,5 +59,11 @@ def test_every_screen_passes_axe_wcag21_aa_at_360px(pwa, context, shots):
     page.wait_for_selector("#print-now", state="attached")
     page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
     shots(page, "print-paper-first-page", full_page=False)
-    shots(page.locator(".form-sheet").first, "print-paper-registration-form")
+    for attempt in range(3):  # a pull that lands now redraws the print view: take the new one
+        try:
+            shots(page.locator(".form-sheet").first, "print-paper-registration-form")
+            break
+        except PlaywrightError:
+            if attempt == 2:
+                raise
     assert found == {}

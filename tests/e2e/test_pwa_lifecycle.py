@@ -72,7 +72,7 @@ def test_background_sync_delivers_the_outbox_with_no_page_open(pwa, live_server,
     assert pwa.pending() == []
 
 
-def test_logging_out_erases_the_readable_copy_but_keeps_unsynced_records(pwa, context):
+def test_logging_out_erases_the_readable_copy_but_keeps_unsynced_records(pwa, live_server, context):
     page = pwa.page
     pwa.enrol("worker5", PIN)
     context.set_offline(True)
@@ -88,6 +88,15 @@ def test_logging_out_erases_the_readable_copy_but_keeps_unsynced_records(pwa, co
     dump = pwa.dump_indexeddb()["hemvard"]
     assert dump["vault"]["values"] == [] and dump["journal"]["values"] == []
     assert [e["id"] for e in dump["outbox"]["values"]] == [entry["id"]]
+
+    # A colleague takes over the phone: the first worker's record still goes out, under the first worker's name.
+    context.set_offline(False)
+    pwa.login("worker6").set_pin("1357")
+    page.wait_for_selector(".visit-link")
+    pwa.wait_pending(0)
+    (row,) = live_server.query("SELECT u.username FROM events e JOIN users u ON u.id = e.user_id WHERE e.id = :id",
+                               id=entry["id"])
+    assert row["username"] == "worker5"
 
 
 def test_a_new_version_is_offered_and_reloads_the_page_once(pwa, live_server_factory, tmp_path):

@@ -10,6 +10,8 @@
  *
  * Rules: an entry leaves the outbox only when the server answered applied/duplicate; rejected entries stay
  * with their code; 413 and 422 halve the batch until the culprit is alone (then it is kept as rejected).
+ * A shared phone: each entry goes out with the device id and push token of the worker who recorded it
+ * (meta.device.workers), since the server binds a device id to one worker.
  */
 (function (global) {
   'use strict';
@@ -61,9 +63,9 @@
     try {
       res = await fetch('/api/sync/push', {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ctx.device.push_token}` },
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ctx.token}` },
         body: JSON.stringify({
-          protocol: PROTOCOL, device_id: ctx.device.device_id,
+          protocol: PROTOCOL, device_id: ctx.deviceId,
           events: slice.map((e) => ({ id: e.id, sealed: e.sealed })), status: ctx.status,
         }),
       });
@@ -138,22 +140,47 @@
     });
   }
 
+  /** Entries by the worker who recorded them: each goes out with that worker's own push token. */
+  function byWorker(entries, device) {
+    const groups = new Map();
+    for (const e of entries) {
+      const uid = e.user_id === undefined || e.user_id === null ? device.user_id : e.user_id;
+      if (!groups.has(uid)) groups.set(uid, []);
+      groups.get(uid).push(e);
+    }
+    return groups;
+  }
+
+  /** {deviceId, token} the server knows that worker by on this phone (device ids are per worker). */
+  function credentialsFor(device, uid) {
+    if (uid === device.user_id) return { deviceId: device.device_id, token: device.push_token };
+    const other = (device.workers || {})[uid];
+    return other ? { deviceId: other.device_id, token: other.push_token } : null;
+  }
+
   async function drainLocked({ appVersion, forceStatus }) {
     const device = await get('meta', 'device');
     if (!device || !device.push_token) return { state: 'no_token', applied: 0, rejected: 0 };
     const entries = await pendingEntries();
     const sync = (await get('meta', 'sync')) || {};
-    const ctx = { device, status: statusBlock(entries, sync, appVersion) };
+    const status = statusBlock(entries, sync, appVersion);
     const outcome = { state: 'done', applied: 0, rejected: 0 };
     const now = Date.now();
+    const size = Math.min((device.settings && device.settings.max_batch) || HARD_MAX_BATCH, HARD_MAX_BATCH);
     try {
       if (!entries.length) {
         if (!forceStatus && now - (sync.last_status_at || 0) < STATUS_EVERY_MS) return { ...outcome, state: 'idle' };
-        await post([], ctx); // status only; a refusal of an empty batch changes nothing on the phone
+        await post([], { status, deviceId: device.device_id, token: device.push_token }); // status only
       }
-      const size = Math.min((device.settings && device.settings.max_batch) || HARD_MAX_BATCH, HARD_MAX_BATCH);
-      for (let i = 0; i < entries.length; i += size) {
-        await deliver(entries.slice(i, i + size), ctx, outcome);
+      for (const [uid, mine] of byWorker(entries, device)) {
+        const credentials = credentialsFor(device, uid);
+        if (!credentials) continue; // no token for that worker on this phone: the records wait for their login
+        try {
+          for (let i = 0; i < mine.length; i += size) await deliver(mine.slice(i, i + size), { status, ...credentials }, outcome);
+        } catch (err) {
+          if (err instanceof AuthStop && uid !== device.user_id) continue; // that user's token ran out
+          throw err;
+        }
       }
     } catch (err) {
       if (err instanceof AuthStop) return { ...outcome, state: 'auth', code: err.code };
