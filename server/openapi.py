@@ -51,6 +51,13 @@ def build_spec():
         "summary": "Deliver recorded events; exactly-once by event id", "security": auth,
         "requestBody": _json_body("PushRequest"),
         "responses": _responses("PushResponse", 400, 401, 403, 413, 422)}})
+    spec.path("/api/devices/{device_id}/revoke", operations={"post": {
+        "summary": "Block a lost phone of your unit: reads stop, its records still arrive (to quarantine)",
+        "security": auth,
+        "parameters": [{"name": "device_id", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}],
+        "responses": _responses({"type": "object", "properties": {
+            "id": {"type": "string"}, "revoked_at": {"type": "string", "format": "date-time"}}}, 401, 403, 404)}})
     spec.path("/api/clients/{client_id}", operations={"get": {
         "summary": "One client's record, unit-scoped and access-logged", "security": auth,
         "parameters": [{"name": "client_id", "in": "path", "required": True, "schema": {"type": "integer"}}],

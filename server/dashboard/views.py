@@ -18,6 +18,8 @@ pages = Blueprint("dashboard_pages", __name__)  # the pages themselves are stati
 
 STAFF = ("manager", "admin")
 ID = validate.Range(min=1, max=2**31 - 1)
+# Calendar days a period can mean; outside, date arithmetic overflows (found by fuzzing: year 9999 → 500).
+DAY = validate.Range(min=date(2000, 1, 1), max=date(2999, 12, 31), error="Datumet måste ligga mellan {min} och {max}.")
 
 
 def jsonable(value):
@@ -49,8 +51,8 @@ class TrendQuery(UnitQuery):
 
 
 class PeriodQuery(UnitQuery):
-    date_from = fields.Date(data_key="from", load_default=None)
-    date_to = fields.Date(data_key="to", load_default=None)  # inclusive, a local calendar day
+    date_from = fields.Date(data_key="from", load_default=None, validate=DAY)
+    date_to = fields.Date(data_key="to", load_default=None, validate=DAY)  # inclusive, a local calendar day
 
     @validates_schema
     def _ordered(self, data, **kwargs):
@@ -67,8 +69,8 @@ class AccessLogQuery(PeriodQuery):
 
 
 class AccessCheckIn(Schema):
-    date_from = fields.Date(data_key="from", required=True)
-    date_to = fields.Date(data_key="to", required=True)
+    date_from = fields.Date(data_key="from", required=True, validate=DAY)
+    date_to = fields.Date(data_key="to", required=True, validate=DAY)
     client_id = fields.Integer(validate=ID, load_default=None)
     user_id = fields.Integer(validate=ID, load_default=None)
     note = fields.String(required=True, validate=validate.Length(min=3, max=4000))

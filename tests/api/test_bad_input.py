@@ -226,10 +226,19 @@ def test_hostile_path_parameters_are_404_or_4xx_never_5xx(auth, path):
 
 
 @pytest.mark.parametrize("query", ["unit_id=1%20OR%201=1", "from=yesterday", "from=2026-02-30", "to=2026-01-01&from=2026-02-01",
+                                   "to=9999-12-31", "from=0001-01-01",
                                    "client_id=abc", "user_id=-5", "unit_id=99999999999999999999"])
 def test_hostile_dashboard_queries_are_4xx_with_field_messages(auth, query):
+    """(Years 1 and 9999 overflowed the date arithmetic into a 500; schemathesis found it.)"""
     manager = auth.login("manager1")
     r = manager.get(f"/api/dashboard/access-log?{query}")
     assert r.status_code in (403, 422), (query, r.status_code)
     if r.status_code == 422:
         assert r.json["errors"]
+
+
+def test_an_access_check_for_an_impossible_period_is_422(auth):
+    manager = auth.login("manager1")
+    r = manager.post("/api/dashboard/access-checks", json={"from": "9999-12-31", "to": "9999-12-31",
+                                                          "note": "Stickprov."})
+    assert r.status_code == 422 and "from" in r.json["errors"] and "to" in r.json["errors"]

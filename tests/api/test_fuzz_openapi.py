@@ -7,6 +7,7 @@ documented, content type documented, body and headers conform to the document's 
 exist), so a valid-looking request may rightly be refused with a 4xx.
 """
 import os
+import re
 
 import pytest
 import schemathesis
@@ -51,6 +52,17 @@ def test_fuzzing_every_documented_operation_finds_no_server_error_and_no_undocum
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:1500]}")
     assert operations >= 5
     assert failures == [], "\n\n".join(failures)
+
+
+def test_every_api_endpoint_is_in_the_document_so_it_is_fuzzed(app, client):
+    doc = client.get("/api/openapi.json").json
+    documented = {(re.sub(r"\{[^}]+\}", "{}", path), method.upper())
+                  for path, operations in doc["paths"].items() for method in operations}
+    missing = sorted(f"{method} {rule.rule}" for rule in app.url_map.iter_rules()
+                     if rule.rule.startswith("/api/") and rule.endpoint != "openapi.openapi_json"
+                     for method in rule.methods - {"HEAD", "OPTIONS"}
+                     if (re.sub(r"<[^>]+>", "{}", rule.rule), method) not in documented)
+    assert missing == [], "describe these in the OpenAPI document (server/openapi.py EXTRA_PATHS)"
 
 
 def test_the_document_is_valid_openapi_and_describes_the_error_shape(client):
