@@ -263,12 +263,26 @@ class WindowOut(Schema):
     end = fields.AwareDateTime()
 
 
+class InterventionOutcomeOut(Schema):
+    intervention_id = fields.Integer()
+    status = fields.String()
+    reason = fields.String(allow_none=True)
+
+
+class OwnRegistrationOut(Schema):
+    visit_id = fields.Integer()
+    started_at = fields.AwareDateTime(allow_none=True)
+    ended_at = fields.AwareDateTime(allow_none=True)
+    interventions = fields.List(fields.Nested(InterventionOutcomeOut))
+
+
 class PullResponseSchema(Schema):
     as_of = fields.AwareDateTime()
     cursor = fields.String()
     full = fields.Boolean()
     window = fields.Nested(WindowOut)
     visit_ids = fields.List(fields.Integer())
+    registrations = fields.List(fields.Nested(OwnRegistrationOut))  # always complete, like visit_ids
     visits = fields.List(fields.Nested(VisitOut))
     clients = fields.List(fields.Nested(ClientOut))
 

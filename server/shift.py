@@ -11,7 +11,7 @@ from sync.errors import NotFound, OutOfScope
 
 from .access_log import log_access, log_denied, log_reads
 from .extensions import db
-from .models import Client, Visit, utcnow, visit_workers
+from .models import Client, InterventionRecord, Registration, Visit, utcnow, visit_workers
 
 
 def _cursor_serializer():
@@ -61,6 +61,25 @@ def visit_out(v):
             "workers": [{"id": w.id, "display_name": w.display_name} for w in v.workers]}
 
 
+def own_registrations(user, visit_ids):
+    """What the server already holds of this worker's registrations for these visits (the projection), so a
+    phone that lost its records (a PIN wipe, a new phone) still shows what is done and nobody registers twice."""
+    if not visit_ids:
+        return []
+    regs = {r.visit_id: {"visit_id": r.visit_id, "started_at": r.started_at, "ended_at": r.ended_at,
+                         "interventions": []}
+            for r in db.session.scalars(select(Registration).where(Registration.worker_id == user.id,
+                                                                   Registration.visit_id.in_(visit_ids)))}
+    for rec in db.session.scalars(select(InterventionRecord).where(InterventionRecord.worker_id == user.id,
+                                                                   InterventionRecord.visit_id.in_(visit_ids))
+                                  .order_by(InterventionRecord.intervention_id)):
+        entry = regs.setdefault(rec.visit_id, {"visit_id": rec.visit_id, "started_at": None, "ended_at": None,
+                                               "interventions": []})
+        entry["interventions"].append({"intervention_id": rec.intervention_id, "status": rec.status,
+                                       "reason": rec.reason})
+    return [regs[k] for k in sorted(regs)]
+
+
 def shift_package(user, device, cursor):
     now = utcnow()
     start, end = window(now)
@@ -97,6 +116,7 @@ def shift_package(user, device, cursor):
         "cursor": _cursor_serializer().dumps({"u": user.id, "t": now.isoformat(), "e": end.isoformat()}),
         "window": {"start": start, "end": end},
         "visit_ids": [v.id for v in visits],
+        "registrations": own_registrations(user, [v.id for v in visits]),
         "visits": [visit_out(v) for v in sent_visits],
         "clients": [client_out(c) for c in clients],
     }

@@ -1,13 +1,21 @@
-/* What the worker's own records say about a visit (from the decrypted journal): started, ended, interventions.
+/* What is known of the worker's registration of a visit: what the server already holds (from the last pull —
+ * so a wiped or new phone still shows what is done), overlaid with this phone's own records (the journal).
  *
  * Exports: visitState(visitId) → {startedAt, endedAt, interventions: Map(id → record), unsynced, rejected,
  * phase: 'not_started' | 'ongoing' | 'done'}. Later records (by device_seq) win, as in the server projection.
  */
 import { journal } from './outbox.js';
+import { registration } from './shift.js';
 
 export function visitState(visitId) {
   const id = Number(visitId);
   const state = { startedAt: null, endedAt: null, interventions: new Map(), unsynced: false, rejected: false, handedOver: false };
+  const held = registration(id);
+  if (held) {
+    state.startedAt = held.started_at;
+    state.endedAt = held.ended_at;
+    for (const i of held.interventions || []) state.interventions.set(i.intervention_id, i);
+  }
   for (const e of journal()) {
     if (!e.payload || Number(e.payload.visit_id) !== id) continue;
     if (e.status === 'pending') state.unsynced = true;

@@ -1,7 +1,8 @@
 /* The offline copy of the worker's shift: pulled from /api/sync/pull, kept encrypted in the vault.
  *
  * Exports: load() (decrypt from the vault after unlock), refresh() → 'ok' | 'offline' | 'auth' | 'error',
- * visits() (sorted by planned start), visit(id), client(id), partners(visit), copyAsOf(), forget().
+ * visits() (sorted by planned start), visit(id), client(id), registration(visitId), partners(visit), copyAsOf(),
+ * forget().
  */
 import { api, Unreachable } from './api.js';
 import { decryptJSON, encryptJSON } from './crypto.js';
@@ -26,6 +27,9 @@ export const visit = (id) => (pkg ? pkg.visits.find((v) => v.id === Number(id)) 
 export const client = (id) => (pkg ? pkg.clients.find((c) => c.id === Number(id)) : undefined);
 export const clients = () => (pkg ? pkg.clients : []);
 export const hasCopy = () => Boolean(pkg);
+/** What the server already holds of my registration of a visit (from the last pull), or undefined. */
+export const registration = (id) =>
+  (pkg && pkg.registrations ? pkg.registrations.find((r) => r.visit_id === Number(id)) : undefined);
 
 export function partners(v) {
   const me = session.user() ? session.user().id : (session.device() || {}).user_id;

@@ -90,3 +90,24 @@ def test_empty_window_is_a_valid_package(app, auth):
         db.session.commit()
     body = s.pull()
     assert body["visits"] == [] and body["clients"] == [] and body["visit_ids"] == []
+
+
+def test_the_package_says_what_the_server_already_holds_of_my_registrations(auth):
+    s = auth.login("worker1")
+    first = s.pull()
+    assert first["registrations"] == []
+    visit = first["visits"][0]
+    intervention = visit["interventions"][0]["id"]
+    s.push([s.event("visit_started", {"visit_id": visit["id"]}),
+            s.event("intervention_recorded", {"visit_id": visit["id"], "intervention_id": intervention,
+                                              "status": "not_done", "reason": "declined"}),
+            s.event("visit_ended", {"visit_id": visit["id"]})])
+    # a new phone (or the same one after a PIN wipe) learns it from an incremental pull too
+    again = auth.login("worker1").pull()
+    later = s.pull(first["cursor"])
+    for body in (again, later):
+        [reg] = body["registrations"]
+        assert reg["visit_id"] == visit["id"] and reg["started_at"] and reg["ended_at"]
+        assert reg["interventions"] == [{"intervention_id": intervention, "status": "not_done", "reason": "declined"}]
+    partner_view = auth.login("worker2").pull()
+    assert all(r["visit_id"] != visit["id"] for r in partner_view["registrations"]), "only my own registrations"

@@ -1,8 +1,12 @@
 """A whole shift through a real outage: the server process is killed, the app keeps working from the
 service worker and IndexedDB, and everything recorded reaches the database exactly once afterwards."""
 import json
+import re
+from pathlib import Path
 
 PIN = "2580"
+APP_VERSION = re.search(r"APP_VERSION = '([^']+)'",
+                        (Path(__file__).parents[2] / "pwa" / "js" / "config.js").read_text()).group(1)
 
 
 def events_by_id(server, ids):
@@ -58,7 +62,7 @@ def test_visits_recorded_while_the_server_is_down_arrive_exactly_once(pwa, live_
 
     (device,) = live_server.query("SELECT d.status_pending, d.status_app_version, d.status_oldest_pending_at "
                                   "FROM devices d JOIN users u ON u.id = d.user_id WHERE u.username = 'worker1'")
-    assert device["status_pending"] == expected and device["status_app_version"] == "1.0.0"
+    assert device["status_pending"] == expected and device["status_app_version"] == APP_VERSION
     assert device["status_oldest_pending_at"] is not None  # the status block travelled with the batch
 
     again.wait_for_function("() => document.querySelector('#pending-count').textContent.includes('Allt synkat')")

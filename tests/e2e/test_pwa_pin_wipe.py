@@ -45,3 +45,11 @@ def test_wrong_pins_wipe_readable_data_and_the_records_still_arrive_after_a_new_
              for r in stored if r["type"] == "note_added"]
     assert [n["text"] for n in notes] == [note]
     assert pwa.pending() == []
+
+    # The new copy says what the server already holds of the worker's records: the visit started before
+    # the wipe shows as ongoing (end enabled), not as not started — nobody registers it twice.
+    pwa.go("#/sync")
+    page.click("#sync-now")
+    page.wait_for_function("() => { const b = document.querySelector('#sync-now'); return b && !b.disabled; }")
+    pwa.go(f"#/visit/{visit}")
+    page.wait_for_selector("#end-visit:not([disabled])")
