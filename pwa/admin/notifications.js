@@ -52,6 +52,7 @@ addMessages({
 const user = await startPage({ page: 'notifications.html' });
 const byId = (id) => document.getElementById(id);
 const button = byId('push-toggle');
+button.textContent = t('push.on'); // named at once: the state below takes a moment, and a button is never empty
 const message = byId('push-message');
 
 byId('push-what').replaceChildren(...[user.role === 'admin' ? 'push.what.admin' : 'push.what.manager',
