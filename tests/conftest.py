@@ -208,3 +208,24 @@ class Session:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+# Logged-in demo users of Hemtjänst Norr (admin2 is Söder's administrator, for cross-unit checks).
+@pytest.fixture
+def admin(auth):
+    return auth.login("admin1")
+
+
+@pytest.fixture
+def admin2(auth):
+    return auth.login("admin2")
+
+
+@pytest.fixture
+def manager(auth):
+    return auth.login("manager1")
+
+
+@pytest.fixture
+def worker(auth):
+    return auth.login("worker1")

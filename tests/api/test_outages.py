@@ -52,26 +52,6 @@ def unplanned(start, end=None, **extra):
     return body
 
 
-@pytest.fixture
-def admin(auth):
-    return auth.login("admin1")
-
-
-@pytest.fixture
-def admin2(auth):
-    return auth.login("admin2")
-
-
-@pytest.fixture
-def manager(auth):
-    return auth.login("manager1")
-
-
-@pytest.fixture
-def worker(auth):
-    return auth.login("worker1")
-
-
 def patch(session, path, json):
     return session.client.patch(path, json=json, headers=session.headers)
 

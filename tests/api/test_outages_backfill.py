@@ -16,21 +16,6 @@ REASON = "Efterregistrering efter driftstopp"
 
 
 @pytest.fixture
-def admin(auth):
-    return auth.login("admin1")
-
-
-@pytest.fixture
-def admin2(auth):
-    return auth.login("admin2")
-
-
-@pytest.fixture
-def worker(auth):
-    return auth.login("worker1")
-
-
-@pytest.fixture
 def outage(admin):
     return declare(admin, at(-1, 7), at(-1, 12))
 
