@@ -4,8 +4,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from tests.support.axe import axe_violations
 
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 DESKTOP = {"width": 1280, "height": 900}
 PAGES = ["index.html", "readiness.html", "access-log.html", "exports.html"]
 
@@ -29,14 +29,6 @@ def unit_with_backlog(live_server):
     live_server.login("worker3", "e2e-phone-worker3")
     return live_server
 
-
-def run_axe(page):
-    page.evaluate(AXE.read_text())
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
-        return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' '))}));
-    }""")
-    return result
 
 
 def login(page, server, username="manager1"):
@@ -74,7 +66,7 @@ def test_dashboard_pages_render_with_charts_and_pass_axe(browser, unit_with_back
                 page.wait_for_url(f"**/admin/{name}")
                 wait_loaded(page)
             assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} scrolls sideways"
-            violations = run_axe(page)
+            violations = axe_violations(page)
             assert violations == [], (name, violations)
             shots(page, f"dashboard-{name.split('.')[0]}-{width}")
         page.click(".admin-nav a[href='readiness.html']")
@@ -169,7 +161,7 @@ def test_english_is_one_click_away_and_stays_accessible(browser, live_server, pa
         page.wait_for_function("document.documentElement.lang === 'en'")
         assert page.locator("h1").inner_text() == "Unsynced records and gaps"
         assert page.locator(".admin-nav a[aria-current=page]").inner_text() == "Unsynced"
-        assert run_axe(page) == []
+        assert axe_violations(page) == []
     finally:
         context.close()
     assert not page_problems.items, page_problems.items

@@ -1,13 +1,12 @@
 """Outages end to end in real Chromium against a real server process: a worker self-registers a missed visit
 offline and it syncs; an administrator backfills for an absent worker; a manager decides a long outage."""
 from datetime import datetime, time, timedelta, timezone
-from pathlib import Path
 from zoneinfo import ZoneInfo
+from tests.support.axe import axe_violations
 
 STHLM = ZoneInfo("Europe/Stockholm")
 PIN = "2580"
 DESKTOP = {"width": 1280, "height": 900}
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
 
 def local(day_offset, hour, minute=0):
@@ -38,11 +37,6 @@ def staff_page(browser, page_problems, server, username, path):
     page.wait_for_selector("body[data-loaded=true]")
     return context, page
 
-
-def axe_violations(page):
-    page.evaluate(AXE.read_text())
-    return page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
-        .violations.filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)""")
 
 
 def test_after_an_outage_the_worker_self_registers_a_missed_visit_offline_hands_one_over_and_both_sync(pwa, live_server, context, shots):

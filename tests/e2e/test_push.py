@@ -5,14 +5,13 @@ through CDP `ServiceWorker.deliverPushMessage`.
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from support.push_service import PushService
+from tests.support.axe import axe_violations
 
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 ROOT_ENV = {"PUSH_ALLOW_HTTP": "1", "PUSH_ENDPOINT_HOSTS": "127.0.0.1"}
 
 # PushManager.subscribe is refused in headless Chromium; this stand-in returns the subscription of a phone at
@@ -54,11 +53,6 @@ def push_server(live_server):
     live_server.env.update(ROOT_ENV)
     return live_server.start()
 
-
-def axe_violations(page):
-    page.evaluate(AXE.read_text())
-    return page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
-        .violations.filter(v => ['serious', 'critical'].includes(v.impact)).map(v => v.id)""")
 
 
 def run_in_app(server, code):

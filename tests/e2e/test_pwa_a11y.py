@@ -1,29 +1,19 @@
 """Every screen of the worker app passes axe-core's WCAG 2.1 A/AA rules at 360 px, and gets a screenshot
 (tests/e2e/screenshots/, gitignored) for a human to look at."""
-from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
+from tests.support.axe import axe_violations
 
-AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PIN = "2580"
-
-RUN_AXE = """async (tags) => {
-  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
-  return result.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' '))}));
-}"""
-
 
 def check(page, shots, name, ready):
     page.wait_for_selector(ready)
     page.wait_for_timeout(300)  # let the toast and status bar settle before judging contrast
     shots(page, f"a11y-{name}", full_page=False)
-    return {name: violations} if (violations := page.evaluate(RUN_AXE, WCAG_21_AA)) else {}
+    return {name: violations} if (violations := axe_violations(page)) else {}
 
 
 def test_every_screen_passes_axe_wcag21_aa_at_360px(pwa, context, shots):
-    context.add_init_script(path=str(AXE))  # init scripts are exempt from the page's CSP
     page = pwa.page
     found = {}
     pwa.open().wait_for_service_worker()
