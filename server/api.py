@@ -1,4 +1,7 @@
 """The device API: login, pull of the shift package, push of recorded events. Thin: parse, call, answer."""
+import json
+import zlib
+
 from flask import Blueprint, current_app, g, jsonify, request
 
 from .access_log import log_denied
@@ -14,10 +17,31 @@ from .shift import client_for, shift_package
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def json_body():
+def _gunzipped(data):
+    """A request body the phone gzipped (`Content-Encoding: gzip`), inflated to at most MAX_CONTENT_LENGTH."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
     try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # nesting deeper than the parser goes: not JSON we could ever accept
+        out = inflater.decompress(data, limit)
+    except zlib.error:
+        raise ApiError(400, "invalid_encoding", "Begärans gzip-data är trasig.", {"_body": ["Ogiltig gzip."]})
+    if inflater.unconsumed_tail:
+        raise ApiError(413, "too_large", "Begäran är för stor uppackad.", max_bytes=limit)
+    if not inflater.eof:
+        raise ApiError(400, "invalid_encoding", "Begärans gzip-data är ofullständig.", {"_body": ["Ogiltig gzip."]})
+    return out
+
+
+def json_body():
+    encoding = (request.content_encoding or "identity").lower()
+    if encoding not in ("identity", "gzip"):
+        raise ApiError(415, "unsupported_encoding", "Bara gzip stöds som Content-Encoding.")
+    try:
+        if encoding == "gzip":
+            body = json.loads(_gunzipped(request.get_data(cache=False))) if request.is_json else None
+        else:
+            body = request.get_json(silent=True)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         body = None
     if body is None:
         raise ApiError(400, "invalid_json", "Begäran måste vara JSON.", {"_body": ["Ogiltig eller saknad JSON."]})

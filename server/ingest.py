@@ -24,8 +24,10 @@ from .errors import ApiError
 from .extensions import db
 from .models import (Client, Event, InterventionRecord, QuarantinedEvent, Registration, Unit, Visit,
                      utcnow, visit_interventions, visit_workers)
-from .schemas import EventSchema, Plausibility, PushRequestSchema, SealedEventSchema
-from .sealing import UnsealError, unseal
+from .schemas import Plausibility, PushRequestSchema, SealedEventSchema, event_loader
+from .sealing import UnsealError, unseal, unseal_v2
+
+_PUSH_REQUEST, _SEALED_EVENT = PushRequestSchema(), SealedEventSchema()  # stateless: one each, for every thread
 
 # Hooks other areas register to react in the same transaction as events are applied (e.g. outages
 # re-evaluating a gap). Per event: hook(seq, event, user). Per stored batch, after the projection is
@@ -87,19 +89,22 @@ def parse_batch(body, device, scope, now):
     if isinstance(body, dict) and isinstance(body.get("events"), list) and len(body["events"]) > cfg["MAX_BATCH"]:
         raise ApiError(413, "batch_too_large", f"Högst {cfg['MAX_BATCH']} händelser per begäran.",
                        max_batch=cfg["MAX_BATCH"])
-    request = PushRequestSchema().load(body if isinstance(body, dict) else {"_": body})
+    request = _PUSH_REQUEST.load(body if isinstance(body, dict) else {"_": body})
     if request["device_id"] != device.id:
         raise ApiError(403, "device_mismatch", "Inloggningen hör till en annan enhet.")
-    plausibility = Plausibility(now, cfg["MAX_EVENT_AGE_DAYS"], cfg["MAX_EVENT_FUTURE_HOURS"])
-    schema, sealed_schema = EventSchema(plausibility=plausibility), SealedEventSchema()
+    schema = event_loader(Plausibility(now, cfg["MAX_EVENT_AGE_DAYS"], cfg["MAX_EVENT_FUTURE_HOURS"]))
+    outbox_key, keys = current_app.extensions["outbox_key"], request.get("keys") or {}
     parsed, errors = [], {}
     for i, item in enumerate(request["events"]):
         try:
             sealed = "sealed" in item
             if sealed:
-                outer = sealed_schema.load(item)
+                outer = _SEALED_EVENT.load(item)
+                if "k" in outer and outer["k"] not in keys:
+                    raise ValidationError({"k": ["Nyckeln finns inte i begärans keys."]})
                 try:
-                    raw = unseal(current_app.extensions["outbox_key"], outer["sealed"], str(outer["id"]))
+                    raw = unseal_v2(outbox_key, keys[outer["k"]], outer["sealed"], str(outer["id"])) \
+                        if "k" in outer else unseal(outbox_key, outer["sealed"], str(outer["id"]))
                 except UnsealError as exc:
                     raise ValidationError({"sealed": [f"Kunde inte öppna den förseglade posten ({exc})."]})
             elif scope != "full":

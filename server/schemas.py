@@ -1,4 +1,5 @@
 """marshmallow schemas: the boundary of the API (input is loaded here) and the source of the OpenAPI document."""
+import threading
 from datetime import timedelta
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -7,6 +8,7 @@ from sync import events as ev
 from sync.protocol import PROTOCOL_VERSION, plausible
 
 DEVICE_ID = validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$", error="8–64 tecken: bokstäver, siffror, - och _.")
+KEY_REF = validate.Regexp(r"^[A-Za-z0-9_-]{1,16}$", error="1–16 tecken: bokstäver, siffror, - och _.")
 ID = validate.Range(min=1, max=2**31 - 1)
 
 
@@ -139,9 +141,25 @@ class EventSchema(StrictSchema):
             raise ValidationError({"payload": {"adjust_reason": ["En ändrad tid behöver en orsak."]}})
 
 
+_local = threading.local()
+
+
+def event_loader(plausibility):
+    """An EventSchema for this thread, checking against `plausibility` (building one per push cost more
+    than loading its events)."""
+    schema = getattr(_local, "event_schema", None)
+    if schema is None:
+        schema = _local.event_schema = EventSchema()
+    schema.plausibility = plausibility
+    return schema
+
+
 class SealedEventSchema(StrictSchema):
+    """An event sealed to the server's outbox key (docs/protocol.md): v1 alone, v2 naming its session key."""
+
     id = fields.UUID(required=True)
-    sealed = fields.String(required=True, validate=validate.Length(min=120, max=64_000))
+    k = fields.String(validate=KEY_REF)  # v2: which of the request's `keys` sealed it
+    sealed = fields.String(required=True, validate=validate.Length(min=40, max=64_000))
 
 
 class StatusSchema(StrictSchema):
@@ -162,6 +180,9 @@ class PushRequestSchema(StrictSchema):
     device_id = fields.String(required=True, validate=DEVICE_ID)
     # Each item is an Event or a SealedEvent; the push service loads them one by one (it unseals first).
     events = fields.List(fields.Dict(), required=True)
+    # v2 sealing: the ephemeral public keys (base64url X9.62 points) of the sessions that sealed the events
+    keys = fields.Dict(keys=fields.String(validate=KEY_REF), values=fields.String(validate=validate.Length(min=40, max=100)),
+                       validate=validate.Length(max=64))
     status = fields.Nested(StatusSchema, required=True)
 
 
