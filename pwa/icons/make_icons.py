@@ -2,6 +2,9 @@
 
 Run from this folder: `python3 make_icons.py`. Writes icon-192.png, icon-512.png (purpose "any", rounded
 square) and maskable-512.png (full bleed, the drawing inside the 80 % safe zone).
+The committed PNGs were then recompressed losslessly (same pixels; the app shell is counted in gzip bytes):
+`pip install pyoxipng` and `oxipng.optimize(f, level=6, strip=oxipng.StripChunks.safe(),
+deflate=oxipng.Deflaters.zopfli(15))` for each file — do the same after redrawing.
 """
 import struct
 import zlib
