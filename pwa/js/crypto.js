@@ -4,8 +4,10 @@
  *   createLock(pin, iterations) → {lock, dataKey}   new random AES-GCM-256 data key wrapped by PBKDF2(PIN)
  *   openLock(lock, pin) → dataKey                   throws WrongPin when the PIN does not unwrap it
  *   encryptJSON(key, value, aad) → {iv, ct}         decryptJSON(key, box, aad) → value
- *   seal(event, jwk) → base64url(epk ‖ iv ‖ ct)     ECDH P-256 + HKDF-SHA256 + AES-GCM (docs/protocol.md)
- *   b64url(bytes), fromB64url(text)
+ *   seal(event, jwk) → base64url(epk ‖ iv ‖ ct)     v1: one ECDH P-256 per event + HKDF-SHA256 + AES-GCM
+ *   openSealer(outboxKey), closeSealer()            v2 session key: made at unlock, dropped at lock/wipe
+ *   sealEvent(event, outboxKey) → {sealed, epk}     v2 (deflate-raw, event id as AAD); {sealed} = v1 fallback
+ *   b64url(bytes), fromB64url(text)                 (formats: docs/protocol.md, "Push")
  */
 const subtle = crypto.subtle;
 const encoder = new TextEncoder();
@@ -71,22 +73,73 @@ export async function decryptJSON(key, box, aad) {
   return JSON.parse(decoder.decode(plain));
 }
 
-export async function seal(event, jwk) {
+const ECDH = { name: 'ECDH', namedCurve: 'P-256' };
+
+/** An ephemeral key pair (private half not extractable) → AES key = HKDF(ECDH with the server), epk. */
+async function ephemeralKey(jwk, info) {
   const server = await subtle.importKey('jwk', { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y, ext: true },
-    { name: 'ECDH', namedCurve: 'P-256' }, false, []);
-  const ephemeral = await subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, false, ['deriveBits']);
-  const shared = await subtle.deriveBits({ name: 'ECDH', public: server }, ephemeral.privateKey, 256);
+    ECDH, false, []);
+  const pair = await subtle.generateKey(ECDH, false, ['deriveBits']);
+  const shared = await subtle.deriveBits({ name: 'ECDH', public: server }, pair.privateKey, 256);
   const ikm = await subtle.importKey('raw', shared, 'HKDF', false, ['deriveKey']);
   const key = await subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: encoder.encode('hemvard-outbox-v1') },
-    ikm, AES, false, ['encrypt']);
+    { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: encoder.encode(info) }, ikm, AES, false, ['encrypt']);
+  return { key, epk: new Uint8Array(await subtle.exportKey('raw', pair.publicKey)) };
+}
+
+async function gcm(key, id, plain) {
   const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ct = new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(event.id) },
-    key, encoder.encode(JSON.stringify(event))));
-  const epk = new Uint8Array(await subtle.exportKey('raw', ephemeral.publicKey));
-  const out = new Uint8Array(epk.length + iv.length + ct.length);
-  out.set(epk, 0);
-  out.set(iv, epk.length);
-  out.set(ct, epk.length + iv.length);
-  return b64url(out);
+  const ct = new Uint8Array(await subtle.encrypt({ name: 'AES-GCM', iv, additionalData: encoder.encode(id) }, key,
+    plain));
+  const out = new Uint8Array(12 + ct.length);
+  out.set(iv);
+  out.set(ct, 12);
+  return out;
+}
+
+function concat(a, b) {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+export async function seal(event, jwk) {
+  const { key, epk } = await ephemeralKey(jwk, 'hemvard-outbox-v1');
+  return b64url(concat(epk, await gcm(key, event.id, encoder.encode(JSON.stringify(event)))));
+}
+
+// v2 needs CompressionStream('deflate-raw') (Chromium 103+, Firefox 113+, Safari 16.4+); older: v1.
+const V2 = (() => {
+  try { return Boolean(new CompressionStream('deflate-raw')); } catch (e) { return false; }
+})();
+let sealer = null; // the unlocked session's Promise<{kid, key, epk}>, in memory only
+
+async function deflateRaw(bytes) {
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream('deflate-raw'));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Called at unlock: a fresh session key for the server's outbox key ({kid, jwk}). */
+export function openSealer(outboxKey) {
+  if (!V2 || !outboxKey) return null;
+  const made = ephemeralKey(outboxKey.jwk, 'hemvard-outbox-v2')
+    .then(({ key, epk }) => ({ kid: outboxKey.kid, key, epk: b64url(epk) }));
+  sealer = made;
+  made.catch(() => { if (sealer === made) sealer = null; });
+  return made;
+}
+
+/** Called at lock, log out and wipe: what was sealed can no longer be opened on the phone. */
+export function closeSealer() {
+  sealer = null;
+}
+
+export async function sealEvent(event, outboxKey) {
+  if (!V2) return { sealed: await seal(event, outboxKey.jwk) };
+  let s = sealer && await sealer.catch(() => null);
+  if (!s || s.kid !== outboxKey.kid) s = await openSealer(outboxKey);
+  const { id, ...rest } = event;
+  const packed = await deflateRaw(encoder.encode(JSON.stringify(rest)));
+  return { sealed: b64url(await gcm(s.key, id, packed)), epk: s.epk };
 }

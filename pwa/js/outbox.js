@@ -2,8 +2,8 @@
  *
  * Exports (for every view, including views/postreg.js):
  *   enqueue({type, payload}) → the Event as sent ({id, type, occurred_at, device_seq, payload}).
- *       Stores it sealed in the outbox (sendable even after a PIN wipe) and encrypted in the journal
- *       (readable while unlocked), then asks for a sync. Needs an unlocked session.
+ *       Stores it sealed in the outbox (v2, with its session's epk; sendable even after a PIN wipe) and
+ *       encrypted in the journal (readable while unlocked), then asks for a sync. Needs an unlocked session.
  *   syncNow({force}) → outcome of one delivery attempt (resets the backoff; used by "Synka nu").
  *   start() — the triggers: now, `online`, `visibilitychange`, a timer, Background Sync, SW messages.
  *   loadJournal(), journal() → own events, newest last, each with .status 'pending' | 'sent' | 'rejected'
@@ -12,7 +12,7 @@
  *   onChange(fn), isoLocal(date)
  */
 import { APP_VERSION, JOURNAL_KEEP_DAYS, RETRY_BASE_MS, RETRY_MAX_MS, SYNC_EVERY_MS } from './config.js';
-import { decryptJSON, encryptJSON, seal } from './crypto.js';
+import { closeSealer, decryptJSON, encryptJSON, sealEvent } from './crypto.js';
 import './core/sender.js';
 import * as session from './session.js';
 import { setReachable } from './api.js';
@@ -94,12 +94,13 @@ export async function enqueue({ type, payload }) {
   if (!key || !dev || !dev.outbox_key) throw new Error('enqueue needs an unlocked, enrolled device');
   const event = { id: crypto.randomUUID(), type, occurred_at: sender.isoLocal(), device_seq: await nextSeq(), payload };
   // Crypto first: nothing but IndexedDB requests may be awaited inside the transaction.
-  const sealed = await seal(event, dev.outbox_key.jwk);
+  const { sealed, epk } = await sealEvent(event, dev.outbox_key);
+  if (!session.dataKey()) closeSealer(); // locked meanwhile: no session key may outlive the lock
   const box = await encryptJSON(key, event, event.id);
   await idb.tx(['outbox', 'journal'], 'readwrite', async (t) => {
     await idb.req(t.objectStore('outbox').put({
       id: event.id, device_seq: event.device_seq, created_at: event.occurred_at, sealed, state: 'pending',
-      kid: dev.outbox_key.kid, user_id: dev.user_id,
+      kid: dev.outbox_key.kid, user_id: dev.user_id, ...(epk ? { epk } : {}),
     }));
     await idb.req(t.objectStore('journal').put({ id: event.id, device_seq: event.device_seq, status: 'pending', box }));
   });

@@ -1,6 +1,6 @@
 /* Who is using the phone and whether the offline copy is readable: login, PIN, unlock, auto-lock, wipe.
  *
- * The data key lives only in memory while unlocked. Exports:
+ * The data key and the outbox session key (crypto.js, v2 sealing) live only in memory while unlocked. Exports:
  *   init() → state            state(): 'login' | 'setpin' | 'locked' | 'unlocked'
  *   login(username, password) → resolves, or throws LoginError(code)
  *   setPin(pin), unlock(pin) → throws WrongPinError({remaining}) or WipedError after the last attempt
@@ -8,7 +8,7 @@
  *   device(), onChange(fn), needsLogin(), requireLogin(), checkIdle(), wipedNotice() (true once after a PIN wipe), touch() (activity for auto-lock)
  */
 import { api, Unreachable } from './api.js';
-import { createLock, decryptJSON, encryptJSON, openLock, WrongPin } from './crypto.js';
+import { closeSealer, createLock, decryptJSON, encryptJSON, openLock, openSealer, WrongPin } from './crypto.js';
 import { DEFAULT_SETTINGS } from './config.js';
 import { getMeta, idb, putMeta, updateMeta, wipeReadable } from './store.js';
 
@@ -104,6 +104,7 @@ export async function login(username, password) {
   if (key && !sameWorker) {
     // Another worker on an unlocked phone: the previous worker's readable copy must not stay.
     key = null;
+    closeSealer();
     await wipeReadable();
   }
   if (key) {
@@ -122,6 +123,7 @@ async function saveSession() {
 export async function setPin(pin) {
   const { lock: lockRecord, dataKey: fresh } = await createLock(pin, settings().pbkdf2_iterations);
   key = fresh;
+  openSealer(deviceData && deviceData.outbox_key);
   await putMeta('lock', { ...lockRecord, failed: 0 });
   await saveSession();
   touch();
@@ -144,6 +146,7 @@ export async function unlock(pin) {
     }
     throw new WrongPinError(remaining);
   }
+  openSealer(deviceData && deviceData.outbox_key);
   await updateMeta('lock', { failed: 0 });
   const box = await idb.get('vault', 'session');
   sessionData = box ? await decryptJSON(key, box, 'session') : null;
@@ -153,6 +156,7 @@ export async function unlock(pin) {
 
 async function wipe() {
   key = null;
+  closeSealer();
   sessionData = null;
   await wipeReadable();
   wiped = true;
@@ -162,6 +166,7 @@ async function wipe() {
 export function lock() {
   if (current !== 'unlocked') return;
   key = null;
+  closeSealer();
   sessionData = null;
   go('locked');
 }

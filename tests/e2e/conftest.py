@@ -10,7 +10,9 @@ Fixtures:
   uncaught JavaScript errors and Content-Security-Policy violations.
 * `pwa` — a `PwaDriver` for the worker app (login, PIN, unlock, wait for the service worker, dump IndexedDB).
 * `shots` — `shots(page_or_locator, name)` saves a screenshot under tests/e2e/screenshots/ (gitignored).
+* `push_body` — `push_body(request)`: the JSON of a Playwright request to /api/sync/push (the app gzips it).
 """
+import gzip
 import json
 import os
 import shutil
@@ -228,6 +230,19 @@ def page(context, page_problems):
     p = page_problems.watch(context.new_page())
     yield p
     assert not page_problems.items, page_problems.items
+
+
+def read_push_body(request):
+    """The JSON of a Playwright request to /api/sync/push; the app sends it gzipped (Content-Encoding)."""
+    data = request.post_data_buffer or b""
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return json.loads(data or b"{}")
+
+
+@pytest.fixture
+def push_body():
+    return read_push_body
 
 
 @pytest.fixture

@@ -2,25 +2,29 @@
 rejected record stays on the phone with its reason."""
 import json
 
+import pytest
+
 PIN = "2580"
 
 
-def carries_events(request):
-    return request.method == "POST" and json.loads(request.post_data or "{}").get("events")
+@pytest.fixture
+def carries_events(push_body):
+    return lambda request: request.method == "POST" and push_body(request).get("events")
 
 
 def count_events(server, event_id):
     return server.query("SELECT count(*) AS n FROM events WHERE id = :id", id=event_id)[0]["n"]
 
 
-def test_a_response_lost_after_the_server_committed_is_retried_without_a_duplicate(pwa, live_server, context):
+def test_a_response_lost_after_the_server_committed_is_retried_without_a_duplicate(pwa, live_server, context,
+                                                                                    carries_events, push_body):
     pwa.enrol("worker2", PIN)
     seen = []
 
     def drop_first_answer(route):
         if not carries_events(route.request):
             return route.continue_()
-        seen.append(route.request.post_data)
+        seen.append(push_body(route.request))
         if len(seen) == 1:
             route.fetch()  # the server receives and commits the batch …
             return route.abort("connectionreset")  # … and the phone never hears the answer
@@ -35,21 +39,21 @@ def test_a_response_lost_after_the_server_committed_is_retried_without_a_duplica
     pwa.page.wait_for_selector("#end-visit:not([disabled])")  # recorded
     pwa.wait_pending(0)
 
-    (event_id,) = [e["id"] for e in json.loads(seen[0])["events"]]
-    assert json.loads(seen[1])["events"][0]["id"] == event_id  # the same event was sent again
+    (event_id,) = [e["id"] for e in seen[0]["events"]]
+    assert seen[1]["events"][0]["id"] == event_id  # the same event was sent again
     assert seen[2]["results"] == [{"id": event_id, "status": "duplicate", "code": "already_applied",
                                    "message": seen[2]["results"][0]["message"]}]
     assert count_events(live_server, event_id) == 1
     assert pwa.pending() == []
 
 
-def test_server_errors_make_the_phone_back_off_and_lose_nothing(pwa, live_server, context):
+def test_server_errors_make_the_phone_back_off_and_lose_nothing(pwa, live_server, context, carries_events, push_body):
     pwa.enrol("worker3", PIN)
     failures = []
 
     def fail_three_times(route):
         if carries_events(route.request) and len(failures) < 3:
-            failures.append(route.request.post_data)
+            failures.append(push_body(route.request))
             return route.fulfill(status=500, content_type="application/json",
                                  body=json.dumps({"code": "internal", "status": 500, "message": "Boom", "errors": {}}))
         route.continue_()
@@ -62,7 +66,7 @@ def test_server_errors_make_the_phone_back_off_and_lose_nothing(pwa, live_server
     pwa.wait_pending(0, timeout=60)
 
     assert len(failures) == 3
-    ids = {e["id"] for body in failures for e in json.loads(body)["events"]}
+    ids = {e["id"] for body in failures for e in body["events"]}
     assert len(ids) == 1
     assert count_events(live_server, ids.pop()) == 1
     sync = pwa.page.evaluate("""() => new Promise((res) => { const r = indexedDB.open('hemvard');
@@ -114,7 +118,7 @@ def test_a_rejected_record_stays_visible_with_its_reason_and_the_others_sync(pwa
     assert [e["code"] for e in pwa.pending()] == ["not_your_visit"]
 
 
-def test_too_large_batches_are_halved_and_a_malformed_record_is_isolated(pwa, live_server, context):
+def test_too_large_batches_are_halved_and_a_malformed_record_is_isolated(pwa, live_server, context, push_body):
     pwa.enrol("worker5", PIN)
     page = pwa.page
     visit = pwa.visit_ids()[0]
@@ -126,7 +130,7 @@ def test_too_large_batches_are_halved_and_a_malformed_record_is_isolated(pwa, li
     sizes = []
 
     def picky_server(route):
-        events = json.loads(route.request.post_data or "{}").get("events") or []
+        events = push_body(route.request).get("events") or []
         sizes.append(len(events))
         if len(events) > 2:
             return route.fulfill(status=413, content_type="application/json", body=json.dumps(

@@ -8,6 +8,8 @@
  *       throws TransientError on network errors, 429 and 5xx: the caller backs off and tries again.
  *   TransientError, isoLocal(date), pendingEntries()
  *
+ * Sealed v2 entries carry their session's `epk`, named once per request in `keys`; v1 entries (sealed before
+ * app 1.2.0) go as they are. The body is gzipped (Content-Encoding) where CompressionStream exists.
  * Rules: an entry leaves the outbox only when the server answered applied/duplicate; rejected entries stay
  * with their code; 413 and 422 halve the batch until the culprit is alone (then it is kept as rejected).
  * A shared phone: each entry goes out with the device id and push token of the worker who recorded it
@@ -22,6 +24,7 @@
   const get = (store, key) => global.hvIdb.get(store, key);
   const PROTOCOL = 1;
   const HARD_MAX_BATCH = 100;
+  const MAX_KEYS = 64; // session keys (v2) named in one request
   const STATUS_EVERY_MS = 5 * 60 * 1000; // status-only pushes keep the managers' readiness view fresh
   const LOCK_NAME = 'hemvard-outbox';
 
@@ -58,17 +61,40 @@
     try { return await res.json(); } catch (e) { return {}; }
   }
 
+  /** The request: v2 entries name their session key by a short ref into `keys`; v1 entries carry their own. */
+  function pushBody(slice, ctx) {
+    const keys = {};
+    const refs = new Map();
+    const events = slice.map((e) => {
+      if (!e.epk) return { id: e.id, sealed: e.sealed };
+      if (!refs.has(e.epk)) {
+        refs.set(e.epk, String(refs.size));
+        keys[refs.get(e.epk)] = e.epk;
+      }
+      return { id: e.id, k: refs.get(e.epk), sealed: e.sealed };
+    });
+    const body = { protocol: PROTOCOL, device_id: ctx.deviceId, events, status: ctx.status };
+    if (refs.size) body.keys = keys;
+    return JSON.stringify(body);
+  }
+
+  /** gzip where CompressionStream exists (pages and workers alike); null → send it as it is. */
+  async function gzip(text) {
+    try {
+      return await new Response(new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+    } catch (e) {
+      return null;
+    }
+  }
+
   async function post(slice, ctx) {
     let res;
+    const json = pushBody(slice, ctx);
+    const packed = await gzip(json);
+    const headers = { 'Content-Type': 'application/json', Authorization: `Bearer ${ctx.token}` };
+    if (packed) headers['Content-Encoding'] = 'gzip';
     try {
-      res = await fetch('/api/sync/push', {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ctx.token}` },
-        body: JSON.stringify({
-          protocol: PROTOCOL, device_id: ctx.deviceId,
-          events: slice.map((e) => ({ id: e.id, sealed: e.sealed })), status: ctx.status,
-        }),
-      });
+      res = await fetch('/api/sync/push', { method: 'POST', headers, body: packed || json });
     } catch (e) {
       throw new TransientError('network');
     }
@@ -132,6 +158,24 @@
     await deliver(slice.slice(mid), ctx, outcome);
   }
 
+  /** Slices of at most `size` entries naming at most MAX_KEYS session keys. */
+  function batches(entries, size) {
+    const out = [];
+    let slice = [];
+    let keys = new Set();
+    for (const e of entries) {
+      if (slice.length === size || (e.epk && !keys.has(e.epk) && keys.size === MAX_KEYS)) {
+        out.push(slice);
+        slice = [];
+        keys = new Set();
+      }
+      slice.push(e);
+      if (e.epk) keys.add(e.epk);
+    }
+    if (slice.length) out.push(slice);
+    return out;
+  }
+
   async function saveSync(patch) {
     await tx(['meta'], 'readwrite', async (t) => {
       const meta = t.objectStore('meta');
@@ -176,7 +220,7 @@
         const credentials = credentialsFor(device, uid);
         if (!credentials) continue; // no token for that worker on this phone: the records wait for their login
         try {
-          for (let i = 0; i < mine.length; i += size) await deliver(mine.slice(i, i + size), { status, ...credentials }, outcome);
+          for (const slice of batches(mine, size)) await deliver(slice, { status, ...credentials }, outcome);
         } catch (err) {
           if (err instanceof AuthStop && uid !== device.user_id) continue; // that user's token ran out
           throw err;
