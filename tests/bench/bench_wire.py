@@ -1,5 +1,7 @@
 """Bytes on the wire, over real HTTP from gunicorn: a typical worker's shift package as the phone receives
-it (gzip from Flask-Compress), and push bytes per event in a batch of 40, sealed (what the PWA sends) and plain.
+it (gzip from Flask-Compress), and push bytes per event in a batch of 40: sealed as the PWA sends it (v2, one
+session key, deflated plaintext, the body gzipped — tests/bench/municipality.py's phones, the same as
+tests/e2e/test_pwa_sealed_v2.py measures from Chromium), sealed v1 as app ≤ 1.1 sent it, and plain.
 
 The demo municipality is the data: about 15 visits of today and tomorrow morning per worker, with care
 plans, person cards and medication lists for every client in them.
@@ -60,14 +62,21 @@ def shift_events(package, count):
     return events[:count]
 
 
-def push_body(device_id, items):
-    return json.dumps({"protocol": 1, "device_id": device_id, "events": items,
-                       "status": {"pending": len(items), "device_clock": datetime.now(timezone.utc).isoformat(),
-                                  "app_version": "1.0.0"}}, separators=(",", ":")).encode()
+def wire_gzip(data):
+    """gzip as the PWA's CompressionStream does it (zlib's default level)."""
+    from tests.bench.municipality import GZIP_LEVEL
+    return gzip.compress(data, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def push_body(device_id, items, **extra):
+    return {"protocol": 1, "device_id": device_id, **extra, "events": items,
+            "status": {"pending": len(items), "device_clock": datetime.now(timezone.utc).isoformat(),
+                       "app_version": "1.2.0"}}
 
 
 def main():
-    from server.sealing import seal
+    from server.sealing import SessionSealer, seal
+    from tests.bench.municipality import dumps, wire as gzipped_push
     report = Report("wire")
     with harness.instance() as env:
         harness.migrate(env)
@@ -106,25 +115,39 @@ def main():
                                                    int.from_bytes(b64url_decode(jwk["y"]), "big"),
                                                    ec.SECP256R1()).public_key()
             device = login_answer["device_id"]
-            plain = push_body(device, events)
-            sealed = push_body(device, [{"id": e["id"], "sealed": seal(public, e)} for e in events])
-            response, answer = call(base, "POST", "/api/sync/push", sealed,
-                                    {"Content-Type": "application/json",
-                                     "Authorization": f"Bearer {login_answer['push_token']}"})
-            statuses = sorted({r["status"] for r in json.loads(answer)["results"]}) if response.status == 200 else \
-                [f"HTTP {response.status}"]
+            push_auth = {"Authorization": f"Bearer {login_answer['push_token']}"}
+
+            def send(body, headers):
+                response, answer = call(base, "POST", "/api/sync/push", body, {**headers, **push_auth})
+                return sorted({r["status"] for r in json.loads(answer)["results"]}) if response.status == 200 \
+                    else [f"HTTP {response.status}"]
+
+            plain = dumps(push_body(device, events))
+            sealer = SessionSealer(public)  # one unlocked session of the PWA: one ephemeral key
+            v2 = push_body(device, [{"id": e["id"], "k": "0", "sealed": sealer.seal(e)} for e in events],
+                           keys={"0": sealer.epk})
+            v2_json = dumps(v2)
+            v2_wire, v2_headers = gzipped_push(v2)
+            v1 = dumps(push_body(device, [{"id": e["id"], "sealed": seal(public, e)} for e in events]))
+            statuses = send(v2_wire, v2_headers)
+            v1_statuses = send(v1, {"Content-Type": "application/json"})  # the same event ids: duplicates
             n = len(events)
             report.figure("push_sealed_per_event", f"Push bytes per event, sealed, batch of {n}",
-                          round(len(sealed) / n), "B", goal=GOAL_PUSH_BYTES_PER_EVENT, better="lower",
-                          detail=f"request body {len(sealed):,} B (what the PWA sends); the server answered {statuses};"
-                                 f" gzip would make it {len(gzip.compress(sealed)) / n:.0f} B/event")
+                          round(len(v2_wire) / n), "B", goal=GOAL_PUSH_BYTES_PER_EVENT, better="lower",
+                          detail=f"what the PWA sends: sealed v2 (one session key, deflate-raw plaintext), "
+                                 f"body {len(v2_wire):,} B with Content-Encoding gzip ({len(v2_json):,} B JSON, "
+                                 f"{len(v2_json) / n:.0f} B/event); the server answered {statuses}")
+            report.figure("push_sealed_v1_per_event", f"Push bytes per event, sealed v1 (app ≤ 1.1), batch of {n}",
+                          round(len(v1) / n), "B", better="lower",
+                          detail=f"one ephemeral key per event, plain JSON body {len(v1):,} B as app 1.1 sent it; "
+                                 f"gzip would make it {len(wire_gzip(v1)) / n:.0f} B/event; the server answered "
+                                 f"{v1_statuses} (the same event ids again)")
             report.figure("push_plain_per_event", f"Push bytes per event, plain, batch of {n}",
                           round(len(plain) / n), "B", goal=GOAL_PUSH_BYTES_PER_EVENT, better="lower",
                           detail=f"request body {len(plain):,} B; gzip would make it "
-                                 f"{len(gzip.compress(plain)) / n:.0f} B/event")
-            response, answer = call(base, "POST", "/api/sync/push", sealed,
-                                    {"Content-Type": "application/json", "Accept-Encoding": "gzip",
-                                     "Authorization": f"Bearer {login_answer['push_token']}"})
+                                 f"{len(wire_gzip(plain)) / n:.0f} B/event")
+            response, answer = call(base, "POST", "/api/sync/push", v2_wire,
+                                    {**v2_headers, "Accept-Encoding": "gzip", **push_auth})
             report.figure("push_answer_per_event", f"Push answer bytes per event, batch of {n}",
                           round(len(answer) / n), "B", better="lower",
                           detail=f"{len(answer):,} B, Content-Encoding {response.getheader('Content-Encoding')}")

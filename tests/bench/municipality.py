@@ -3,7 +3,12 @@ simulated phones that record what a shift produces (visit started, interventions
 
 Bulk-inserted with Core (explicit ids on an empty database) so 1,000 workers are ready in seconds.
 Everyone is invented; personal numbers are born in the 1800s, like the routines' own test patient.
+
+Phones push what the PWA (app 1.2.0) pushes: events sealed v2 with one session key per phone, named once
+per request in `keys`, and the body gzipped — `municipality.wire(body)` gives those bytes with their
+headers; `municipality.dumps(body)` the JSON (uncompressed, for a target that cannot inflate).
 """
+import gzip
 import json
 import random
 import uuid
@@ -16,12 +21,15 @@ from sqlalchemy import text
 from server.auth import issue_token
 from server.extensions import db
 from server.models import CarePlanIntervention, Client, Device, Unit, User, Visit, visit_interventions, visit_workers
-from server.sealing import seal
+from server.sealing import SessionSealer, seal
 from sync.personnummer import make as make_personal_number
 
 WORKERS_PER_UNIT = 100
 CLIENTS_PER_WORKER = 2
 INTERVENTIONS_PER_CLIENT = 4
+# Chromium's CompressionStream('gzip') compresses at zlib's default level; so do these simulated phones.
+GZIP_LEVEL = 6
+GZIP_HEADERS = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
 TITLES = [("DUSCH", "Dusch", 25), ("FRUKOST", "Frukost", 20), ("LM", "Läkemedelsöverlämning", 10),
           ("TILLSYN", "Tillsyn", 10), ("MIDDAG", "Middag", 25), ("KVALL", "Kvällsrutin", 20)]
 
@@ -37,6 +45,13 @@ class Phone:
     visits: list
     seq: int = 0
     rng: random.Random = field(default_factory=random.Random)
+    _sealer: tuple = field(default=None, init=False, repr=False, compare=False)  # (outbox public key, its sealer)
+
+    def sealer(self, outbox_public_key):
+        """The phone's v2 session sealer (one ephemeral key, as between an unlock and the next lock)."""
+        if self._sealer is None or self._sealer[0] is not outbox_public_key:
+            self._sealer = (outbox_public_key, SessionSealer(outbox_public_key))
+        return self._sealer[1]
 
     def event(self, type_, payload, occurred_at):
         self.seq += 1
@@ -64,12 +79,20 @@ class Phone:
                 events.append(self.event(type_, payload, t))
         return events[:count]
 
-    def body(self, events, outbox_public_key=None, now=None):
-        """The push request a phone sends: sealed events (as the PWA does) when a key is given."""
-        items = [{"id": e["id"], "sealed": seal(outbox_public_key, e)} for e in events] \
-            if outbox_public_key is not None else events
+    def body(self, events, outbox_public_key=None, now=None, sealing=2):
+        """The push request a phone sends: with a key, sealed as the PWA does (v2: the phone's session key
+        named in `keys`; sealing=1: one ephemeral key per event, as app ≤ 1.1 did); without, plain events."""
+        extra = {}
+        if outbox_public_key is None:
+            items = events
+        elif sealing == 1:
+            items = [{"id": e["id"], "sealed": seal(outbox_public_key, e)} for e in events]
+        else:
+            sealer = self.sealer(outbox_public_key)
+            extra = {"keys": {"0": sealer.epk}}
+            items = [{"id": e["id"], "k": "0", "sealed": sealer.seal(e)} for e in events]
         clock = (now or datetime.now(timezone.utc)).isoformat()
-        return {"protocol": 1, "device_id": self.device_id, "events": items,
+        return {"protocol": 1, "device_id": self.device_id, **extra, "events": items,
                 "status": {"pending": len(events), "device_clock": clock, "app_version": "bench",
                            "oldest_pending_at": events[0]["occurred_at"] if events else None}}
 
@@ -143,3 +166,8 @@ def build(workers, visits_per_worker=8, seed=1802):
 
 def dumps(body):
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+def wire(body):
+    """(bytes, headers) of a push as the PWA sends it: the JSON gzipped, `Content-Encoding: gzip`."""
+    return gzip.compress(dumps(body), compresslevel=GZIP_LEVEL, mtime=0), dict(GZIP_HEADERS)
