@@ -211,3 +211,28 @@ def test_records_of_more_than_64_sessions_are_split_so_no_request_names_more_tha
     assert max(len(b["keys"]) for b in bodies) == 64 and all(len(b["keys"]) <= 64 for b in bodies)
     assert {e["id"] for b in bodies for e in b["events"]} == {e["id"] for e in pending}
     assert {e["id"] for e in pending} <= {r["id"] for r in live_server.query("SELECT id FROM events")}
+
+
+def test_locking_drops_the_session_key_and_the_next_unlock_makes_a_new_one(pwa, live_server, context):
+    pwa.enrol("worker4", PIN)
+    page = pwa.page
+    visit = pwa.visit_ids()[0]
+    context.set_offline(True)
+    record = """async (visitId) => { const outbox = await import('/js/outbox.js');
+      await outbox.enqueue({ type: 'visit_started', payload: { visit_id: visitId } }); }"""
+    page.evaluate(record, visit)
+    page.evaluate(record, visit)
+    page.evaluate("async () => (await import('/js/session.js')).lock()")  # what auto-lock does
+    page.wait_for_selector("#pin")
+    pwa.unlock(PIN)
+    page.wait_for_selector(".visit-link")
+    page.evaluate(record, visit)
+    ids = {e["id"] for e in pwa.wait_pending(3)}
+    epks = page.evaluate("""() => new Promise((res) => { const r = indexedDB.open('hemvard');
+      r.onsuccess = () => { const q = r.result.transaction('outbox').objectStore('outbox').index('device_seq').getAll();
+        q.onsuccess = () => { r.result.close(); res(q.result.map((e) => e.epk)); }; }; })""")
+    assert epks[0] == epks[1] != epks[2] and all(epks)
+    context.set_offline(False)
+    pwa.sync_now()
+    pwa.wait_pending(0)
+    assert ids <= {r["id"] for r in live_server.query("SELECT id FROM events")}  # both sessions' records applied
