@@ -4,6 +4,7 @@ from functools import wraps
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from .access_log import log_denied
@@ -40,7 +41,9 @@ def authenticate(token, scope_needed):
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
     if not isinstance(data, dict) or data.get("s") not in SCOPES:
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
-    device = db.session.get(Device, data.get("d"))
+    device_id = data.get("d")
+    device = db.session.get(Device, device_id, options=[joinedload(Device.user)]) \
+        if isinstance(device_id, str) else None  # the device and its user in one round trip
     if device is None or device.user_id != data.get("u") or device.token_generation != data.get("g"):
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
     if not device.user.active:
