@@ -10,7 +10,7 @@ from .errors import ApiError
 from .extensions import db
 from .ingest import push
 from .models import Device, utcnow
-from .schemas import (ClientOut, PullQuerySchema, PullResponseSchema, PushResponseSchema, TokenRequestSchema,
+from .schemas import (ClientOut, PullQuerySchema, PullResponseSchema, TokenRequestSchema,
                       TokenResponseSchema)
 from .shift import client_for, shift_package
 
@@ -94,7 +94,10 @@ def pull():
 @bp.post("/sync/push")
 @require_auth(roles=("worker",), scope="push", allow_revoked=True)
 def push_events():
-    return PushResponseSchema().dump(push(g.user, g.device, json_body(), g.token_scope))
+    # The body is already in PushResponseSchema's shape (the OpenAPI document; schemathesis checks answers
+    # against it): dumping 100 results through marshmallow again cost more than storing them.
+    body = push(g.user, g.device, json_body(), g.token_scope)
+    return dict(body, server_time=body["server_time"].isoformat())
 
 
 @bp.get("/clients/<int:client_id>")

@@ -23,10 +23,11 @@ from .dbutil import insert
 from .errors import ApiError
 from .extensions import db
 from .models import Event, Json, QuarantinedEvent, UTCDateTime, Unit, utcnow
-from .schemas import Plausibility, PushRequestSchema, SealedEventSchema, event_loader
+from .schemas import LeanLoader, Plausibility, PushRequestSchema, SealedEventSchema, event_loader
 from .sealing import UnsealError, unseal, unseal_v2
 
-_PUSH_REQUEST, _SEALED_EVENT = PushRequestSchema(), SealedEventSchema()  # stateless: one each, for every thread
+# Stateless, so one each for every thread.
+_PUSH_REQUEST, _SEALED_EVENT = LeanLoader(PushRequestSchema()), LeanLoader(SealedEventSchema())
 
 # Hooks other areas register to react in the same transaction as events are applied (e.g. outages
 # re-evaluating a gap). Per event: hook(seq, event, user). Per stored batch, after the projection is
