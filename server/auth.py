@@ -1,16 +1,19 @@
 """Signed device tokens (itsdangerous) bound to a user and a device, and the decorator that checks them."""
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import wraps
+from typing import Optional
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import text
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from .access_log import log_denied
 from .errors import ApiError
 from .extensions import db
-from .models import Device, LoginFailure, User, utcnow
+from .models import Device, LoginFailure, User, UTCDateTime, utcnow
 
 SCOPES = ("full", "push")
 
@@ -31,8 +34,50 @@ def _unauthorized(code, message, **extra):
     return ApiError(401, code, message, headers={"WWW-Authenticate": "Bearer"}, **extra)
 
 
-def authenticate(token, scope_needed):
-    """Return (user, device, scope) for a valid token, else raise a 401 that says exactly why."""
+@dataclass(frozen=True)
+class Principal:
+    """The user behind a token, as plain values (the `lite` path: no ORM object, no relationships)."""
+
+    id: int
+    unit_id: int
+    role: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class DeviceRef:
+    id: str
+    user_id: int
+    unit_id: int
+    revoked_at: Optional[datetime]
+    token_generation: int
+
+
+# The push endpoint runs this on every request: one plain query instead of loading two ORM objects.
+_DEVICE_AND_USER = text("""
+    SELECT d.id, d.user_id, d.unit_id, d.revoked_at, d.token_generation, u.unit_id AS user_unit_id, u.role, u.active
+    FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = :id
+""").columns(revoked_at=UTCDateTime)
+
+
+def _load(device_id, lite):
+    if not isinstance(device_id, str):
+        return None, None
+    if not lite:
+        device = db.session.get(Device, device_id, options=[joinedload(Device.user)])  # one round trip
+        return (device, device.user) if device is not None else (None, None)
+    row = db.session.execute(_DEVICE_AND_USER, {"id": device_id}).first()
+    if row is None:
+        return None, None
+    return (DeviceRef(row.id, row.user_id, row.unit_id, row.revoked_at, row.token_generation),
+            Principal(row.user_id, row.user_unit_id, row.role, bool(row.active)))
+
+
+def authenticate(token, scope_needed, lite=False):
+    """Return (user, device, scope) for a valid token, else raise a 401 that says exactly why.
+
+    `lite`: the user and device as plain values (Principal, DeviceRef) for views that only read ids,
+    unit, role and revocation — the push path."""
     try:
         data = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE"])
     except SignatureExpired:
@@ -41,20 +86,19 @@ def authenticate(token, scope_needed):
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
     if not isinstance(data, dict) or data.get("s") not in SCOPES:
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
-    device_id = data.get("d")
-    device = db.session.get(Device, device_id, options=[joinedload(Device.user)]) \
-        if isinstance(device_id, str) else None  # the device and its user in one round trip
+    device, user = _load(data.get("d"), lite)
     if device is None or device.user_id != data.get("u") or device.token_generation != data.get("g"):
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
-    if not device.user.active:
+    if not user.active:
         raise _unauthorized("token_invalid", "Kontot är inaktiverat.")
     if scope_needed == "full" and data["s"] != "full":
         raise _unauthorized("scope", "Den här inloggningen får bara lämna in registreringar.")
-    return device.user, device, data["s"]
+    return user, device, data["s"]
 
 
-def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revoked=False):
-    """Guard a view: valid token of the right scope, a live device, one of `roles` (else 403, logged)."""
+def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revoked=False, lite=False):
+    """Guard a view: valid token of the right scope, a live device, one of `roles` (else 403, logged).
+    With `lite`, g.user and g.device are plain values (see authenticate)."""
 
     def decorator(view):
         @wraps(view)
@@ -62,7 +106,7 @@ def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revok
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer "):
                 raise _unauthorized("token_missing", "Inloggning krävs.")
-            user, device, token_scope = authenticate(header[7:].strip(), scope)
+            user, device, token_scope = authenticate(header[7:].strip(), scope, lite)
             if device.revoked_at is not None and not allow_revoked:
                 raise _unauthorized("device_revoked", "Enheten är spärrad. Uppgifterna på den raderas.", wipe=True)
             if user.role not in roles:

@@ -36,8 +36,9 @@ def our_requests(batches, phones_here, public_key):
     out = []
     for phone, events in batches:
         here = by_device[phone.device_id]
-        out.append(Request("/api/sync/push", municipality.dumps(here.body(events, public_key)),
-                           {"Authorization": f"Bearer {here.push_token}"}, len(events)))
+        body, headers = municipality.wire(here.body(events, public_key))  # sealed v2, gzipped: as the PWA sends
+        out.append(Request("/api/sync/push", body, dict(headers, Authorization=f"Bearer {here.push_token}"),
+                           len(events)))
     return out
 
 
