@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import Date, Float, Integer, String, Text, bindparam, select, text
+from sqlalchemy import ARRAY, Date, Float, Integer, String, Text, bindparam, select, text
 
 from sync import events as ev
 from sync.projection import rank_key
@@ -46,24 +46,39 @@ class Parsed:
 # Everything a push must know before it decides, in one round trip: which ids are stored (with their
 # fingerprints) or quarantined, the batch's visits with their workers and planned interventions, the
 # clients it names, and the unit's lock date. One row shape for all of them (unused columns NULL).
-_FACTS = text("""
+def _facts_query(postgresql):
+    """The facts query; on PostgreSQL each id list is one array parameter (`= ANY`): 100 ids as separate
+    parameters made a statement psycopg parsed anew on every push."""
+    def among(name):
+        return f"= ANY(:{name})" if postgresql else f"IN :{name}"
+
+    stmt = text(f"""
     SELECT 'e' AS kind, id AS key, fingerprint AS t1, CAST(NULL AS TEXT) AS t2, CAST(NULL AS INTEGER) AS n1,
            CAST(NULL AS INTEGER) AS n2, CAST(NULL AS INTEGER) AS n3, CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS ts,
-           CAST(NULL AS DATE) AS d FROM events WHERE id IN :event_ids
+           CAST(NULL AS DATE) AS d FROM events WHERE id {among("event_ids")}
     UNION ALL SELECT 'q', id, code, message, NULL, NULL, NULL, NULL, NULL FROM quarantined_events
-           WHERE id IN :event_ids
+           WHERE id {among("event_ids")}
     UNION ALL SELECT 'v', NULL, NULL, NULL, id, unit_id, client_id, planned_start, NULL FROM visits
-           WHERE id IN :visit_ids
+           WHERE id {among("visit_ids")}
     UNION ALL SELECT 'w', NULL, NULL, NULL, visit_id, worker_id, NULL, NULL, NULL FROM visit_workers
-           WHERE visit_id IN :visit_ids
+           WHERE visit_id {among("visit_ids")}
     UNION ALL SELECT 'i', NULL, NULL, NULL, visit_id, intervention_id, NULL, NULL, NULL FROM visit_interventions
-           WHERE visit_id IN :visit_ids
-    UNION ALL SELECT 'c', NULL, NULL, NULL, id, unit_id, NULL, NULL, NULL FROM clients WHERE id IN :client_ids
-    UNION ALL SELECT 'u', NULL, NULL, NULL, id, NULL, NULL, NULL, lock_date FROM units WHERE id IN :unit_ids
-""").bindparams(bindparam("event_ids", expanding=True, type_=String),
-                *(bindparam(name, expanding=True, type_=Integer) for name in ("visit_ids", "client_ids", "unit_ids"))
-                ).columns(kind=String, key=String, t1=String, t2=Text, n1=Integer, n2=Integer, n3=Integer,
-                          ts=UTCDateTime, d=Date)
+           WHERE visit_id {among("visit_ids")}
+    UNION ALL SELECT 'c', NULL, NULL, NULL, id, unit_id, NULL, NULL, NULL FROM clients WHERE id {among("client_ids")}
+    UNION ALL SELECT 'u', NULL, NULL, NULL, id, NULL, NULL, NULL, lock_date FROM units WHERE id {among("unit_ids")}
+    """)
+    ints = ("visit_ids", "client_ids", "unit_ids")
+    if postgresql:
+        stmt = stmt.bindparams(bindparam("event_ids", type_=ARRAY(String)),
+                               *(bindparam(name, type_=ARRAY(Integer)) for name in ints))
+    else:
+        stmt = stmt.bindparams(bindparam("event_ids", expanding=True, type_=String),
+                               *(bindparam(name, expanding=True, type_=Integer) for name in ints))
+    return stmt.columns(kind=String, key=String, t1=String, t2=Text, n1=Integer, n2=Integer, n3=Integer,
+                        ts=UTCDateTime, d=Date)
+
+
+_FACTS = {True: _facts_query(True), False: _facts_query(False)}
 
 
 class DbFacts:
@@ -77,7 +92,7 @@ class DbFacts:
         workers, interventions, visits = {}, {}, []
         if not (visit_ids or client_ids or event_ids or unit_ids):
             return
-        rows = db.session.execute(_FACTS, {"event_ids": list(event_ids), "visit_ids": list(visit_ids),
+        rows = db.session.execute(_FACTS[db.engine.dialect.name == "postgresql"], {"event_ids": list(event_ids), "visit_ids": list(visit_ids),
                                            "client_ids": list(client_ids), "unit_ids": list(unit_ids)})
         for kind, key, t1, t2, n1, n2, n3, ts, d in rows:
             if kind == "e":

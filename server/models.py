@@ -152,12 +152,12 @@ class Event(db.Model):
     id = db.Column(String(36), nullable=False, unique=True)  # made on the device: exactly-once key
     type = db.Column(String(32), nullable=False)
     source = db.Column(String(16), nullable=False, default="device")
-    device_id = db.Column(String(64), index=True)
+    device_id = db.Column(String(64))
     user_id = db.Column(db.ForeignKey("users.id"), nullable=False, index=True)  # whose record it is
     recorded_by = db.Column(db.ForeignKey("users.id"))  # an administrator, for backfills
     unit_id = db.Column(db.ForeignKey("units.id"), nullable=False)
-    visit_id = db.Column(Integer, index=True)
-    client_id = db.Column(Integer, index=True)
+    visit_id = db.Column(Integer)  # indexed with user_id (ix_events_visit_user, dashboard/models.py)
+    client_id = db.Column(Integer)
     device_seq = db.Column(BigInteger)
     occurred_at = db.Column(UTCDateTime, nullable=False)
     occurred_at_raw = db.Column(String(40), nullable=False)  # exactly as the device wrote it

@@ -104,8 +104,9 @@ def test_access_log_search_check_and_csv_download(browser, unit_with_backlog, pa
         page.fill("#note", "Månadskontroll: stickprov på worker1, inga avvikelser.")
         page.click("#check-form button[type=submit]")
         page.wait_for_selector("#check-message .message.ok")
-        assert page.locator("#checks tbody tr").count() == 1
-        assert "Nästa kontroll senast" in page.locator("#checks-status").inner_text()
+        # the message shows before the list of checks has reloaded: wait for the row, do not count at once
+        page.wait_for_function("document.querySelectorAll('#checks tbody tr').length === 1")
+        page.wait_for_function("document.querySelector('#checks-status').innerText.includes('Nästa kontroll senast')")
     finally:
         context.close()
     assert not page_problems.items, page_problems.items

@@ -1,0 +1,20 @@
+"""The migrations build exactly the schema the models declare (what `flask db check` asks), on both engines —
+so an index dropped for speed (0008) or added for a dashboard cannot drift between the two."""
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from server.extensions import db
+
+
+def test_the_migrated_database_matches_the_models(app):
+    with app.app_context(), db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert diff == []
+
+
+def test_the_event_log_keeps_only_the_indexes_queries_use(app):
+    with app.app_context():
+        names = {ix["name"] for ix in inspect(db.engine).get_indexes("events")}
+    assert {"ix_events_visit_user", "ix_events_user_id", "ix_events_unit_received", "ix_events_unit_source"} <= names
+    assert not names & {"ix_events_visit_id", "ix_events_device_id", "ix_events_client_id"}
