@@ -275,7 +275,7 @@ class Decision:
 # ---------------------------------------------------------------------------------------------- time
 
 def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(timezone.utc)
+    return moment if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc)
 
 
 def elapsed(start: datetime, end: datetime) -> timedelta:
@@ -365,39 +365,42 @@ def _days_sv(days) -> str:
 
 # ---------------------------------------------------------------------------------------------- the engine
 
-def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: datetime) -> Decision:
-    """The route and deadline of one gap, with the rule that fired and why (rules 1–7 of DOMAIN.md)."""
-    tz = settings.tz
-    rules = settings.for_unit(gap.unit_id)
+@dataclass(frozen=True)
+class _Plan:
+    """What `decide` works out once per outage, unit rules and moment — the same for every gap of a unit
+    (45,000 gaps of one outage share 30 of these): the common inputs, the window, the applicable policy
+    with its explanation, the deadlines and the days the worker could post-register on."""
+
+    inputs: tuple                   # (key, value) pairs every decision's inputs start with
+    window: tuple                   # (start, end, now) in UTC: the visit must overlap [start, end) and have begun
+    policy: Optional[Policy]
+    rule: Optional[str]
+    why: tuple                      # (sv, en) explanation of the policy, or the whole text when waiting for one
+    self_deadline: Optional[datetime]
+    admin_deadline: Optional[datetime]
+    admin_by: tuple                 # (sv, en)
+    self_by: tuple                  # (sv, en)
+    deadline_passed: bool
+    days: tuple                     # the local days from today on the worker could do it
+    days_iso: tuple
+    texts: tuple = ()               # (sv, en) per route that reads the same for every gap: see _TEXT_*
+
+
+_TEXT_ADMIN, _TEXT_HANDED_OVER, _TEXT_DEADLINE_PASSED, _TEXT_SELF, _TEXT_SELF_PARTIAL = range(5)
+
+
+@lru_cache(maxsize=1024)
+def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_name: str) -> _Plan:
     a = assess_outage(outage, rules, now)
-    inputs = {
-        "outage_id": outage.id, "outage_kind": outage.kind, "started_at": _iso(outage.started_at),
-        "ended_at": _iso(outage.ended_at), "elapsed_minutes": int(a.elapsed.total_seconds() // 60),
-        "threshold_minutes": int(rules.threshold.total_seconds() // 60), "long": a.long, "ongoing": a.ongoing,
-        "visit_id": gap.visit_id, "worker_id": gap.worker_id, "unit_id": gap.unit_id,
-        "registration": gap.registration, "handed_over": gap.handed_over, "now": _iso(now),
-        "timezone": settings.timezone,
-    }
+    inputs = (("outage_id", outage.id), ("outage_kind", outage.kind), ("started_at", _iso(outage.started_at)),
+              ("ended_at", _iso(outage.ended_at)), ("elapsed_minutes", int(a.elapsed.total_seconds() // 60)),
+              ("threshold_minutes", int(rules.threshold.total_seconds() // 60)), ("long", a.long),
+              ("ongoing", a.ongoing), ("now", _iso(now)), ("timezone", timezone_name))
+    window = (_utc(outage.ended_at if outage.ended_at is not None else now), _utc(outage.started_at), _utc(now))
     dur_sv, dur_en = format_duration_sv(a.elapsed), format_duration_en(a.elapsed)
     thr_sv, thr_en = format_duration_sv(rules.threshold), format_duration_en(rules.threshold)
     lasted_sv = "har pågått" if a.ongoing else "varade"
     lasted_en = "has lasted" if a.ongoing else "lasted"
-
-    def decision(state, route, deadline, rule, sv, en):
-        return Decision(state, route, deadline, rule, {**inputs, "deadline": _iso(deadline)}, sv, en)
-
-    if not in_window(outage, gap.planned_start, gap.planned_end, now):
-        return decision(STATE_CLOSED, None, None, RULE_OUTSIDE_WINDOW,
-                        "Besöket ligger inte inom driftstoppets tider (de har ändrats). Ingen efterregistrering "
-                        "behövs på grund av driftstoppet.",
-                        "The visit is not inside the outage window (its times changed). No post-registration is "
-                        "needed because of the outage.")
-    if gap.registration == REGISTRATION_COMPLETE:
-        who_sv = {"device": " från medarbetarens telefon", "backfill": " av administratör"}.get(gap.registered_by, "")
-        who_en = {"device": " from the worker's phone", "backfill": " by an administrator"}.get(gap.registered_by, "")
-        return decision(STATE_CLOSED, None, None, RULE_REGISTERED,
-                        f"Besöket är registrerat{who_sv}. Inget mer behöver göras.",
-                        f"The visit is registered{who_en}. Nothing more to do.")
 
     # -- which policy applies to the outage as a whole (rules 2, 5, 6)
     if outage.decided_policy is not None:
@@ -421,14 +424,13 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
         policy, rule = rules.long_outage_policy, RULE_LONG_STANDING
         why_sv = f"Driftstoppet {lasted_sv} {dur_sv}, längre än gränsen {thr_sv}. Enligt enhetens stående beslut"
         why_en = f"The outage {lasted_en} {dur_en}, longer than the {thr_en} threshold. By the unit's standing policy"
-    else:
-        return decision(STATE_OPEN, ROUTE_DECISION, None, RULE_LONG_DECISION,
-                        f"Driftstoppet {lasted_sv} {dur_sv}, längre än gränsen {thr_sv}. Enhetens ledning "
-                        f"beslutar hur tider och insatser ska efterregistreras; besöket väntar på det beslutet.",
-                        f"The outage {lasted_en} {dur_en}, longer than the {thr_en} threshold. The unit's "
-                        f"management decides how times and interventions are post-registered; the visit waits "
-                        f"for that decision.")
-    inputs["policy"] = policy.to_dict()
+    else:  # long, unplanned, no standing policy: the visit waits for management's decision
+        return _Plan(inputs, window, None, RULE_LONG_DECISION, (
+            f"Driftstoppet {lasted_sv} {dur_sv}, längre än gränsen {thr_sv}. Enhetens ledning "
+            f"beslutar hur tider och insatser ska efterregistreras; besöket väntar på det beslutet.",
+            f"The outage {lasted_en} {dur_en}, longer than the {thr_en} threshold. The unit's "
+            f"management decides how times and interventions are post-registered; the visit waits "
+            f"for that decision."), None, None, ("", ""), ("", ""), False, (), ())
 
     # -- the deadlines (rule 2; rule 4's grace for administrators)
     ended = outage.ended_at
@@ -440,39 +442,87 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
         self_deadline = None  # set when the outage ends
     admin_deadline = (end_of_day(last_day(self_deadline, tz) + timedelta(days=rules.admin_grace_days), tz)
                       if self_deadline is not None else None)
-    admin_by_sv = f"senast {format_day_sv(last_day(admin_deadline, tz))}" if admin_deadline else \
-        "när driftstoppet är över"
-    admin_by_en = f"by {format_day_en(last_day(admin_deadline, tz))}" if admin_deadline else "once the outage is over"
-
-    if policy.route == ROUTE_ADMIN:
-        note = f" ({policy.note})" if policy.note else ""
-        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, rule,
-                        f"{why_sv} efterregistrerar administratör tider och insatser{note}, {admin_by_sv}.",
-                        f"{why_en} an administrator post-registers times and interventions{note}, {admin_by_en}.")
-
-    # -- the worker would do it: can they? (rules 3 and 4). Only days from today on count: yesterday's shift
-    # after the outage is no help to a worker who is absent today.
+    admin_by = ((f"senast {format_day_sv(last_day(admin_deadline, tz))}", f"by {format_day_en(last_day(admin_deadline, tz))}")
+                if admin_deadline else ("när driftstoppet är över", "once the outage is over"))
+    if self_deadline is not None:
+        self_by = (f"senast {format_day_sv(last_day(self_deadline, tz))}", f"by {format_day_en(last_day(self_deadline, tz))}")
+    else:
+        self_by = ("när systemet är tillbaka (sista dag sätts när driftstoppet är över)",
+                   "once the system is back (the last day is set when the outage is over)")
+    # Only days from today on count: yesterday's shift after the outage is no help to a worker absent today.
     first = max(local_date(ended if ended is not None else now, tz), local_date(now, tz))
     last = last_day(self_deadline, tz) if self_deadline is not None else first + timedelta(days=rules.self_deadline_days)
-    window = _days_between(first, last)
-    inputs["self_days"] = [d.isoformat() for d in window]
+    days = _days_between(first, last)
+    (admin_by_sv, admin_by_en), (by_sv, by_en) = admin_by, self_by
+    note = f" ({policy.note})" if policy.note else ""
+    own_sv = f"{why_sv} efterregistrerar medarbetaren själv tider och insatser{note}, {by_sv}."
+    own_en = f"{why_en} the worker post-registers times and interventions{note}, {by_en}."
+    texts = (
+        (f"{why_sv} efterregistrerar administratör tider och insatser{note}, {admin_by_sv}.",
+         f"{why_en} an administrator post-registers times and interventions{note}, {admin_by_en}."),
+        (f"Medarbetaren har meddelat att hen inte kan efterregistrera besöket och lämnat det till "
+         f"administratör, som efterregistrerar {admin_by_sv}.",
+         f"The worker said they cannot post-register the visit and handed it to an administrator, "
+         f"who post-registers it {admin_by_en}."),
+        (f"Medarbetaren skulle ha efterregistrerat senast {format_day_sv(last_day(self_deadline, tz))}, "
+         f"men besöket är fortfarande inte registrerat. Administratör efterregistrerar {admin_by_sv}.",
+         f"The worker should have post-registered by {format_day_en(last_day(self_deadline, tz))}, "
+         f"but the visit is still not registered. An administrator does it {admin_by_en}.")
+        if self_deadline is not None else ("", ""),
+        (own_sv, own_en),
+        (own_sv + " Start eller slut saknas fortfarande.", own_en + " The start or end is still missing."))
+    return _Plan(inputs, window, policy, rule, (why_sv, why_en), self_deadline, admin_deadline, admin_by, self_by,
+                 self_deadline is not None and _utc(now) >= self_deadline, days, tuple(d.isoformat() for d in days),
+                 texts)
+
+
+def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: datetime) -> Decision:
+    """The route and deadline of one gap, with the rule that fired and why (rules 1–7 of DOMAIN.md)."""
+    plan = _plan(outage, settings.for_unit(gap.unit_id), now, settings.tz, settings.timezone)
+    inputs = dict(plan.inputs)
+    inputs.update(visit_id=gap.visit_id, worker_id=gap.worker_id, unit_id=gap.unit_id,
+                  registration=gap.registration, handed_over=gap.handed_over)
+
+    def decision(state, route, deadline, rule, sv, en):
+        inputs["deadline"] = _iso(deadline)
+        return Decision(state, route, deadline, rule, inputs, sv, en)
+
+    end, start, now_utc = plan.window  # the visit overlaps the outage and has begun: gaps exist only for the past
+    planned_start = _utc(gap.planned_start)
+    if not (planned_start < end and _utc(gap.planned_end) > start and planned_start <= now_utc):
+        return decision(STATE_CLOSED, None, None, RULE_OUTSIDE_WINDOW,
+                        "Besöket ligger inte inom driftstoppets tider (de har ändrats). Ingen efterregistrering "
+                        "behövs på grund av driftstoppet.",
+                        "The visit is not inside the outage window (its times changed). No post-registration is "
+                        "needed because of the outage.")
+    if gap.registration == REGISTRATION_COMPLETE:
+        who_sv = {"device": " från medarbetarens telefon", "backfill": " av administratör"}.get(gap.registered_by, "")
+        who_en = {"device": " from the worker's phone", "backfill": " by an administrator"}.get(gap.registered_by, "")
+        return decision(STATE_CLOSED, None, None, RULE_REGISTERED,
+                        f"Besöket är registrerat{who_sv}. Inget mer behöver göras.",
+                        f"The visit is registered{who_en}. Nothing more to do.")
+    policy, rule, (why_sv, why_en) = plan.policy, plan.rule, plan.why
+    if policy is None:
+        return decision(STATE_OPEN, ROUTE_DECISION, None, rule, why_sv, why_en)
+    inputs["policy"] = policy.to_dict()
+    admin_deadline, (admin_by_sv, admin_by_en) = plan.admin_deadline, plan.admin_by
+
+    texts = plan.texts
+    if policy.route == ROUTE_ADMIN:
+        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, rule, *texts[_TEXT_ADMIN])
+
+    # -- the worker would do it: can they? (rules 3 and 4)
+    window = plan.days
+    inputs["self_days"] = list(plan.days_iso)
     absent = [d for d in window if d in gap.absent_dates]
     on_duty = window if gap.duty_dates is None else [d for d in window if d in gap.duty_dates]
     available = [d for d in on_duty if d not in gap.absent_dates]
-    inputs["available_days"] = [d.isoformat() for d in available]
+    inputs["available_days"] = [iso for d, iso in zip(window, plan.days_iso) if d in available]
 
     if gap.handed_over:
-        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_HANDED_OVER,
-                        f"Medarbetaren har meddelat att hen inte kan efterregistrera besöket och lämnat det till "
-                        f"administratör, som efterregistrerar {admin_by_sv}.",
-                        f"The worker said they cannot post-register the visit and handed it to an administrator, "
-                        f"who post-registers it {admin_by_en}.")
-    if self_deadline is not None and _utc(now) >= self_deadline:
-        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_DEADLINE_PASSED,
-                        f"Medarbetaren skulle ha efterregistrerat senast {format_day_sv(last_day(self_deadline, tz))}, "
-                        f"men besöket är fortfarande inte registrerat. Administratör efterregistrerar {admin_by_sv}.",
-                        f"The worker should have post-registered by {format_day_en(last_day(self_deadline, tz))}, "
-                        f"but the visit is still not registered. An administrator does it {admin_by_en}.")
+        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_HANDED_OVER, *texts[_TEXT_HANDED_OVER])
+    if plan.deadline_passed:
+        return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_DEADLINE_PASSED, *texts[_TEXT_DEADLINE_PASSED])
     if not available:
         if absent:
             return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_WORKER_ABSENT,
@@ -485,18 +535,8 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
                         f"Administratör efterregistrerar {admin_by_sv}.",
                         f"The worker is not on duty {window[0].isoformat()}–{window[-1].isoformat()} and cannot "
                         f"post-register. An administrator does it {admin_by_en}.")
-    if self_deadline is not None:
-        by_sv = f"senast {format_day_sv(last_day(self_deadline, tz))}"
-        by_en = f"by {format_day_en(last_day(self_deadline, tz))}"
-    else:
-        by_sv = "när systemet är tillbaka (sista dag sätts när driftstoppet är över)"
-        by_en = "once the system is back (the last day is set when the outage is over)"
-    partial_sv = " Start eller slut saknas fortfarande." if gap.registration == REGISTRATION_PARTIAL else ""
-    partial_en = " The start or end is still missing." if gap.registration == REGISTRATION_PARTIAL else ""
-    note = f" ({policy.note})" if policy.note else ""
-    return decision(STATE_OPEN, ROUTE_SELF, self_deadline, rule,
-                    f"{why_sv} efterregistrerar medarbetaren själv tider och insatser{note}, {by_sv}.{partial_sv}",
-                    f"{why_en} the worker post-registers times and interventions{note}, {by_en}.{partial_en}")
+    return decision(STATE_OPEN, ROUTE_SELF, plan.self_deadline, rule,
+                    *texts[_TEXT_SELF_PARTIAL if gap.registration == REGISTRATION_PARTIAL else _TEXT_SELF])
 
 
 def reevaluate(previous: Optional[Decision], outage: OutageFacts, gap: GapFacts, settings: RuleSettings,
