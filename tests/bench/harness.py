@@ -163,7 +163,9 @@ def wait_http(url, timeout=30, proc=None):
 # gunicorn as it would run in production on this machine: two processes (one per core), each with a few
 # threads so one request's database wait does not idle the core; keep-alive for the phones' batches.
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
-GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "4"))
+# Two threads per worker: one request's Python overlaps another's wait on PostgreSQL. With four, the
+# threads mostly fought over the GIL: ~70 % more CPU per ingested event (BENCHMARKS.md, ingest).
+GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "2"))
 
 
 SERVER_LOG = REPO / "tests" / "bench" / "results" / "server.log"  # every bench server's stderr, appended
