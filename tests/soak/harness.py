@@ -12,6 +12,7 @@ exactly once, side effects (offline access-log rows) exactly once, quarantine ==
 as rejected, and the projection tables equal a replay of the log.
 """
 import argparse
+import gzip
 import json
 import os
 import random
@@ -237,7 +238,11 @@ class SimulatedDevice:
     """One phone: an outbox that forgets an event only once the server acknowledged it."""
 
     def __init__(self, index, username, login, package, rng, sealed, bad_rate):
+        """`sealed`: 0 plain events with the full token; 1 sealed v1 (app ≤ 1.1, one key per event);
+        2 sealed v2 in a gzipped body, as app 1.2 sends them (a new session key every few batches, as
+        when the phone locks)."""
         self.index, self.username, self.rng, self.sealed = index, username, rng, sealed
+        self._sealers, self._batches = [], 0
         self.device_id = login["device_id"]
         self.token = login["push_token"] if sealed else login["token"]
         self.public_key = _public_key(login["outbox_key"]["jwk"]) if sealed else None
@@ -306,11 +311,19 @@ class SimulatedDevice:
         return batch
 
     def body(self, batch):
-        events = batch
-        if self.sealed:
+        events, extra = batch, {}
+        if self.sealed == 1:
             from server.sealing import seal
             events = [{"id": e["id"], "sealed": seal(self.public_key, e)} for e in batch]
-        return {"protocol": 1, "device_id": self.device_id, "events": events,
+        elif self.sealed == 2:
+            from server.sealing import SessionSealer
+            if not self._sealers or self._batches % 4 == 0:
+                self._sealers.append(SessionSealer(self.public_key))
+            self._batches += 1
+            ref = str(len(self._sealers) - 1)
+            events = [{"id": e["id"], "k": ref, "sealed": self._sealers[-1].seal(e)} for e in batch]
+            extra = {"keys": {ref: self._sealers[-1].epk}}
+        return {"protocol": 1, "device_id": self.device_id, "events": events, **extra,
                 "status": {"pending": len(self.pending()), "device_clock": (now_utc() - self.skew).isoformat(),
                            "app_version": "soak"}}
 
@@ -358,9 +371,11 @@ class FaultPlan:
 
 
 def _post(url, token, body):
-    return requests.post(url, data=json.dumps(body), timeout=30,
-                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                                  "Connection": "close"})
+    data, headers = json.dumps(body).encode(), {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                                                "Connection": "close"}
+    if "keys" in body:  # app 1.2 gzips its pushes
+        data, headers["Content-Encoding"] = gzip.compress(data), "gzip"
+    return requests.post(url, data=data, timeout=30, headers=headers)
 
 
 def resend_acknowledged(device, url, figures):
@@ -539,8 +554,9 @@ def run(devices=200, events_per_device=50, gunicorn_workers=2, drop_rate=0.05, k
             package = requests.get(f"{direct}/api/sync/pull", timeout=30,
                                    headers={"Authorization": f"Bearer {login['token']}"})
             package.raise_for_status()
-            device = SimulatedDevice(i, username, login, package.json(), device_rng, sealed=(i % 3 == 2),
-                                     bad_rate=bad_rate)
+            # a third sealed: half as app 1.2 sends them (v2, gzipped), half as older apps did (v1)
+            device = SimulatedDevice(i, username, login, package.json(), device_rng,
+                                     sealed=(0, 0, 2, 0, 0, 1)[i % 6], bad_rate=bad_rate)
             device.record(events_per_device)
             return device
 
