@@ -313,7 +313,7 @@ def store_events(items, locked=()):
     for user_id in sorted({item.user.id for item in items} - set(locked)):
         lock_worker(user_id)
     now = utcnow()
-    rows, first, fingerprints = [], {}, {}
+    rows, first = [], {}
     for item in items:
         e, raw = item.event, item.raw
         if e.id in first:  # the caller answers repeats itself; never send one id twice in one statement

@@ -300,11 +300,20 @@ def last_day(deadline: datetime, tz) -> date:
     return local_date(deadline - timedelta(microseconds=1), tz)
 
 
+def _window(outage: OutageFacts, now: datetime) -> tuple:
+    """(start, end, now) of the outage window in UTC; an ongoing outage's window ends now."""
+    return (_utc(outage.started_at), _utc(outage.ended_at if outage.ended_at is not None else now), _utc(now))
+
+
+def _inside(window: tuple, planned_start: datetime, planned_end: datetime) -> bool:
+    start, end, now = window
+    planned_start = _utc(planned_start)
+    return planned_start < end and _utc(planned_end) > start and planned_start <= now
+
+
 def in_window(outage: OutageFacts, planned_start: datetime, planned_end: datetime, now: datetime) -> bool:
     """A visit is in the outage window if it overlaps it and has begun: gaps exist only for the past."""
-    window_end = outage.ended_at if outage.ended_at is not None else now
-    return _utc(planned_start) < _utc(window_end) and _utc(planned_end) > _utc(outage.started_at) \
-        and _utc(planned_start) <= _utc(now)
+    return _inside(_window(outage, now), planned_start, planned_end)
 
 
 @lru_cache(maxsize=1024)
@@ -372,14 +381,13 @@ class _Plan:
     with its explanation, the deadlines and the days the worker could post-register on."""
 
     inputs: tuple                   # (key, value) pairs every decision's inputs start with
-    window: tuple                   # (start, end, now) in UTC: the visit must overlap [start, end) and have begun
+    window: tuple                   # _window(outage, now)
     policy: Optional[Policy]
     rule: Optional[str]
     why: tuple                      # (sv, en) explanation of the policy, or the whole text when waiting for one
     self_deadline: Optional[datetime]
     admin_deadline: Optional[datetime]
     admin_by: tuple                 # (sv, en)
-    self_by: tuple                  # (sv, en)
     deadline_passed: bool
     days: tuple                     # the local days from today on the worker could do it
     days_iso: tuple
@@ -396,7 +404,7 @@ def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_nam
               ("ended_at", _iso(outage.ended_at)), ("elapsed_minutes", int(a.elapsed.total_seconds() // 60)),
               ("threshold_minutes", int(rules.threshold.total_seconds() // 60)), ("long", a.long),
               ("ongoing", a.ongoing), ("now", _iso(now)), ("timezone", timezone_name))
-    window = (_utc(outage.ended_at if outage.ended_at is not None else now), _utc(outage.started_at), _utc(now))
+    window = _window(outage, now)
     dur_sv, dur_en = format_duration_sv(a.elapsed), format_duration_en(a.elapsed)
     thr_sv, thr_en = format_duration_sv(rules.threshold), format_duration_en(rules.threshold)
     lasted_sv = "har pågått" if a.ongoing else "varade"
@@ -430,7 +438,7 @@ def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_nam
             f"beslutar hur tider och insatser ska efterregistreras; besöket väntar på det beslutet.",
             f"The outage {lasted_en} {dur_en}, longer than the {thr_en} threshold. The unit's "
             f"management decides how times and interventions are post-registered; the visit waits "
-            f"for that decision."), None, None, ("", ""), ("", ""), False, (), ())
+            f"for that decision."), None, None, ("", ""), False, (), ())
 
     # -- the deadlines (rule 2; rule 4's grace for administrators)
     ended = outage.ended_at
@@ -445,15 +453,15 @@ def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_nam
     admin_by = ((f"senast {format_day_sv(last_day(admin_deadline, tz))}", f"by {format_day_en(last_day(admin_deadline, tz))}")
                 if admin_deadline else ("när driftstoppet är över", "once the outage is over"))
     if self_deadline is not None:
-        self_by = (f"senast {format_day_sv(last_day(self_deadline, tz))}", f"by {format_day_en(last_day(self_deadline, tz))}")
+        by_sv, by_en = f"senast {format_day_sv(last_day(self_deadline, tz))}", f"by {format_day_en(last_day(self_deadline, tz))}"
     else:
-        self_by = ("när systemet är tillbaka (sista dag sätts när driftstoppet är över)",
-                   "once the system is back (the last day is set when the outage is over)")
+        by_sv = "när systemet är tillbaka (sista dag sätts när driftstoppet är över)"
+        by_en = "once the system is back (the last day is set when the outage is over)"
     # Only days from today on count: yesterday's shift after the outage is no help to a worker absent today.
     first = max(local_date(ended if ended is not None else now, tz), local_date(now, tz))
     last = last_day(self_deadline, tz) if self_deadline is not None else first + timedelta(days=rules.self_deadline_days)
     days = _days_between(first, last)
-    (admin_by_sv, admin_by_en), (by_sv, by_en) = admin_by, self_by
+    admin_by_sv, admin_by_en = admin_by
     note = f" ({policy.note})" if policy.note else ""
     own_sv = f"{why_sv} efterregistrerar medarbetaren själv tider och insatser{note}, {by_sv}."
     own_en = f"{why_en} the worker post-registers times and interventions{note}, {by_en}."
@@ -471,7 +479,7 @@ def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_nam
         if self_deadline is not None else ("", ""),
         (own_sv, own_en),
         (own_sv + " Start eller slut saknas fortfarande.", own_en + " The start or end is still missing."))
-    return _Plan(inputs, window, policy, rule, (why_sv, why_en), self_deadline, admin_deadline, admin_by, self_by,
+    return _Plan(inputs, window, policy, rule, (why_sv, why_en), self_deadline, admin_deadline, admin_by,
                  self_deadline is not None and _utc(now) >= self_deadline, days, tuple(d.isoformat() for d in days),
                  texts)
 
@@ -487,9 +495,7 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
         inputs["deadline"] = _iso(deadline)
         return Decision(state, route, deadline, rule, inputs, sv, en)
 
-    end, start, now_utc = plan.window  # the visit overlaps the outage and has begun: gaps exist only for the past
-    planned_start = _utc(gap.planned_start)
-    if not (planned_start < end and _utc(gap.planned_end) > start and planned_start <= now_utc):
+    if not _inside(plan.window, gap.planned_start, gap.planned_end):
         return decision(STATE_CLOSED, None, None, RULE_OUTSIDE_WINDOW,
                         "Besöket ligger inte inom driftstoppets tider (de har ändrats). Ingen efterregistrering "
                         "behövs på grund av driftstoppet.",
