@@ -251,6 +251,7 @@ class SimulatedDevice:
         self.acknowledged = {}  # id -> event
         self.rejected = {}  # id -> (code, message)
         self.last_acknowledged_batch = None  # resent verbatim now and then: must be all duplicates
+        self.resent_acknowledged = False
         self._package, self._seq, self._bad_rate = package, 0, bad_rate
 
     def record(self, count):
@@ -404,7 +405,10 @@ def drive(device, url, figures, plan, total, acked_counter, max_rounds=2000):
     for _ in range(max_rounds):
         if not device.pending():
             return
-        if device.last_acknowledged_batch and device.rng.random() < 0.1:
+        # An acknowledged batch comes back verbatim: once for sure on every phone (a small run must see it
+        # too, not just by chance), then now and then.
+        if device.last_acknowledged_batch and (not device.resent_acknowledged or device.rng.random() < 0.1):
+            device.resent_acknowledged = True
             resend_acknowledged(device, url, figures)
         batch = device.next_batch()
         body = device.body(batch)
