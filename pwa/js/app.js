@@ -3,25 +3,31 @@
  * Routes (hash): #/today, #/visit/:id, #/client/:id, #/sync, #/print, #/postreg, #/push, #/login (new login while
  * unlocked). Screen modules export render(ctx) → Node | Promise<Node>; ctx = {params, fresh, navigate,
  * rerender}; `fresh` is true when the screen was navigated to (not merely redrawn).
+ * Only the first screens (login, PIN, unlock) are static imports (index.html preloads them); the others are
+ * import()ed, warmed in the background once the first screen is drawn. sw.js precaches them all.
  */
 import { PULL_EVERY_MS } from './config.js';
 import { ageText, clear, fmtTime, h, toast } from './dom.js';
 import { LANGS, lang, loadCatalogs, setLang, t } from './i18n.js';
 import { onReachability, reachable } from './api.js';
 import * as outbox from './outbox.js';
-import * as push from './push.js';
 import * as session from './session.js';
 import * as shift from './shift.js';
 import * as login from './views/login.js';
 import * as setpin from './views/setpin.js';
 import * as unlock from './views/unlock.js';
-import * as today from './views/today.js';
-import * as visit from './views/visit.js';
-import * as client from './views/client.js';
-import * as sync from './views/sync.js';
-import * as print from './views/print.js';
-import * as postreg from './views/postreg.js';
-import * as pushView from './views/push.js';
+
+// A failed import (offline before the service worker had it) is tried again on next use.
+const loaded = {};
+const lazy = (path) => () => (loaded[path] ||= import(path).catch((e) => { delete loaded[path]; throw e; }));
+const today = lazy('./views/today.js');
+const visit = lazy('./views/visit.js');
+const client = lazy('./views/client.js');
+const sync = lazy('./views/sync.js');
+const print = lazy('./views/print.js');
+const postreg = lazy('./views/postreg.js');
+const pushView = lazy('./views/push.js');
+const push = lazy('./push.js');
 
 const ROUTES = [
   [/^#\/visit\/(\d+)$/, visit, ['id']],
@@ -33,6 +39,10 @@ const ROUTES = [
   [/^#\/login$/, login, []],
   [/^#\/today$/, today, []],
 ];
+
+function warm(...loaders) {
+  (window.requestIdleCallback || setTimeout)(() => loaders.forEach((load) => load().catch(() => {})));
+}
 
 const NAV = [['#/today', 'nav.today'], ['#/postreg', 'nav.postreg'], ['#/sync', 'nav.sync'], ['#/print', 'nav.print'], ['#/push', 'nav.push']];
 
@@ -62,7 +72,15 @@ let renders = 0;
 
 async function render(fresh = false) {
   const ticket = ++renders;
-  const [mod, params] = screenFor(session.state());
+  const [screen, params] = screenFor(session.state());
+  let mod = screen;
+  if (typeof screen === 'function') {
+    try {
+      mod = await screen();
+    } catch (e) { // offline before this module was cached
+      mod = { render: () => h('p', { class: 'card error', role: 'alert' }, t('screen.failed')) };
+    }
+  }
   const node = await mod.render({ params, fresh, navigate, rerender: () => render(false) });
   if (ticket !== renders) return; // a newer render (another screen, say) started meanwhile: it wins
   const el = main();
@@ -121,7 +139,7 @@ function renderChrome() {
   const tools = document.getElementById('tools');
   const other = LANGS.find((l) => l !== lang());
   tools.replaceChildren(...[
-    h('button', { type: 'button', class: 'tool', lang: other, onclick: () => { setLang(other); render(false); } }, t(`lang.${other}`)),
+    h('button', { type: 'button', class: 'tool', lang: other, onclick: () => setLang(other).then(() => render(false)) }, t(`lang.${other}`)),
     unlocked ? h('button', { type: 'button', class: 'tool', id: 'lock', onclick: () => session.lock() }, t('nav.lock')) : null,
   ].filter(Boolean));
   document.querySelector('.skip').textContent = t('skip');
@@ -144,12 +162,13 @@ async function onSession(state) {
     await shift.load();
     await outbox.loadJournal();
     await render(true);
-    pull();
-    push.refresh(session.token(), lang()); // the subscription follows this login
+    pull().finally(() => warm(visit, client, sync, postreg, print, pushView)); // not competing with the pull
+    push().then((p) => p.refresh(session.token(), lang())).catch(() => {}); // the subscription follows this login
   } else {
     shift.forget();
     await outbox.refresh();
     await render(true);
+    warm(today, push); // the first screen after the PIN
   }
   await refreshAge();
 }

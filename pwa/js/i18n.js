@@ -1,26 +1,29 @@
 /* Texts in Swedish (default) and English from i18n/<lang>.json.
  *
- * Exports: loadCatalogs(), t(key, vars) — "{name}" placeholders are filled from vars; `key_one` is used when
- * vars.n is 1 and exists; a missing key falls back to Swedish, then to the key itself; lang(), setLang(code) (remembered in localStorage), LANGS.
+ * Exports: loadCatalogs() (Swedish, preloaded by index.html, and the chosen language), t(key, vars) — "{name}"
+ * placeholders are filled from vars; `key_one` is used when vars.n is 1 and exists; a missing key falls back to
+ * Swedish, then to the key itself; lang(), setLang(code) → Promise (fetches that catalogue; remembered), LANGS.
  */
 export const LANGS = ['sv', 'en'];
 const catalogs = {};
+const loading = {};
 let current = 'sv';
+
+const load = (code) => (loading[code] ||= fetch(`/i18n/${code}.json`).then((res) => res.json())
+  .then((texts) => { catalogs[code] = texts; }, (e) => { delete loading[code]; throw e; }));
 
 export async function loadCatalogs() {
   const saved = localStorage.getItem('lang');
   current = LANGS.includes(saved) ? saved : 'sv';
-  await Promise.all(LANGS.map(async (code) => {
-    const res = await fetch(`/i18n/${code}.json`);
-    catalogs[code] = await res.json();
-  }));
+  await Promise.all([...new Set(['sv', current])].map(load));
   document.documentElement.lang = current;
 }
 
 export const lang = () => current;
 
-export function setLang(code) {
+export async function setLang(code) {
   if (!LANGS.includes(code)) return;
+  await load(code).catch(() => {}); // not reachable: its texts fall back to Swedish
   current = code;
   localStorage.setItem('lang', code);
   document.documentElement.lang = code;
