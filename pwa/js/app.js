@@ -18,16 +18,18 @@ import * as setpin from './views/setpin.js';
 import * as unlock from './views/unlock.js';
 
 // A failed import (offline before the service worker had it) is tried again on next use.
-const loaded = {};
-const lazy = (path) => () => (loaded[path] ||= import(path).catch((e) => { delete loaded[path]; throw e; }));
-const today = lazy('./views/today.js');
-const visit = lazy('./views/visit.js');
-const client = lazy('./views/client.js');
-const sync = lazy('./views/sync.js');
-const print = lazy('./views/print.js');
-const postreg = lazy('./views/postreg.js');
-const pushView = lazy('./views/push.js');
-const push = lazy('./push.js');
+function lazy(load) {
+  let loading = null;
+  return () => (loading ||= load().catch((e) => { loading = null; throw e; }));
+}
+const today = lazy(() => import('./views/today.js'));
+const visit = lazy(() => import('./views/visit.js'));
+const client = lazy(() => import('./views/client.js'));
+const sync = lazy(() => import('./views/sync.js'));
+const print = lazy(() => import('./views/print.js'));
+const postreg = lazy(() => import('./views/postreg.js'));
+const pushView = lazy(() => import('./views/push.js'));
+const push = lazy(() => import('./push.js'));
 
 const ROUTES = [
   [/^#\/visit\/(\d+)$/, visit, ['id']],

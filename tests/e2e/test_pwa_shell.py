@@ -1,5 +1,6 @@
 """The app shell stays small (it is downloaded over bad 4G) and the service worker precaches all of it."""
 import json
+import posixpath
 import re
 from pathlib import Path
 
@@ -19,6 +20,32 @@ def test_every_precached_file_exists_and_versions_agree():
     sw_version = re.search(r"const VERSION = '([^']+)'", (PWA / "sw.js").read_text()).group(1)
     app_version = re.search(r"APP_VERSION = '([^']+)'", (PWA / "js" / "config.js").read_text()).group(1)
     assert sw_version == app_version
+
+
+def module_graph(entry, dynamic):
+    """Paths ('/js/…') of the modules `entry` imports, transitively; with `dynamic`, import('…') counts too."""
+    pattern = r"^import\s+(?:[^'\"]*?from\s+)?'([^']+)'" + (r"|\bimport\('([^']+)'\)" if dynamic else "")
+    seen, todo = set(), [entry]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for found in re.findall(pattern, (PWA / path.lstrip("/")).read_text(), re.M):
+            target = next(f for f in (found if isinstance(found, tuple) else (found,)) if f)
+            todo.append(posixpath.normpath(posixpath.join(posixpath.dirname(path), target)))
+    return seen
+
+
+def test_index_preloads_exactly_the_first_screen_and_the_service_worker_caches_every_module():
+    html = (PWA / "index.html").read_text()
+    preloaded = set(re.findall(r'<link rel="modulepreload" href="([^"]+)"', html))
+    static = module_graph("/js/app.js", dynamic=False)
+    assert preloaded == static - {"/js/app.js"}  # more would crowd the first requests, fewer costs a round
+    every = module_graph("/js/app.js", dynamic=True)
+    assert static < every  # the other screens are import()ed
+    cached = {"/" + str(p.relative_to(PWA)) for p in precached()}
+    assert every - cached == set()
 
 
 def test_app_shell_html_js_css_is_under_200_kb_uncompressed():
