@@ -71,9 +71,11 @@ function screenFor(state) {
 }
 
 let renders = 0;
+let owedFresh = false; // a fresh render overtaken by a newer one hands its freshness (scroll, focus) on
 
 async function render(fresh = false) {
   const ticket = ++renders;
+  owedFresh = fresh = fresh || owedFresh;
   const [screen, params] = screenFor(session.state());
   let mod = screen;
   if (typeof screen === 'function') {
@@ -85,6 +87,7 @@ async function render(fresh = false) {
   }
   const node = await mod.render({ params, fresh, navigate, rerender: () => render(false) });
   if (ticket !== renders) return; // a newer render (another screen, say) started meanwhile: it wins
+  owedFresh = false;
   const el = main();
   const scroll = fresh ? 0 : window.scrollY;
   clear(el).append(node);
@@ -155,16 +158,16 @@ async function refreshAge() {
 async function pull() {
   if (session.state() !== 'unlocked' || !navigator.onLine) return;
   const result = await shift.refresh();
-  await refreshAge();
   if (result === 'ok' && ['today', 'print'].some((r) => (location.hash || '#/today').includes(r))) render(false);
+  await refreshAge();
 }
 
 async function onSession(state) {
   if (state === 'unlocked') {
-    await shift.load();
-    await outbox.loadJournal();
+    await Promise.all([shift.load(), outbox.loadJournal()]);
+    const pulled = pull(); // on its way while the screen is drawn
     await render(true);
-    pull().finally(() => warm(visit, client, sync, postreg, print, pushView)); // not competing with the pull
+    pulled.finally(() => warm(visit, client, sync, postreg, print, pushView)); // not competing with the pull
     push().then((p) => p.refresh(session.token(), lang())).catch(() => {}); // the subscription follows this login
   } else {
     shift.forget();
@@ -211,7 +214,7 @@ async function askPersistence() {
 }
 
 async function boot() {
-  await loadCatalogs();
+  await Promise.all([loadCatalogs(), session.init()]); // the texts are preloaded; opening IndexedDB is not
   registerServiceWorker();
   session.onChange(onSession);
   onReachability(renderChrome);
@@ -230,7 +233,6 @@ async function boot() {
   setInterval(() => { session.checkIdle(); renderChrome(); }, 15000);
   setInterval(pull, PULL_EVERY_MS);
   lastHash = location.hash;
-  await session.init();
   await onSession(session.state());
   outbox.start();
   askPersistence().then(renderChrome);
