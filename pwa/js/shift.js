@@ -2,7 +2,8 @@
  *
  * Exports: load() (decrypt from the vault after unlock), refresh() → 'ok' | 'offline' | 'auth' | 'error',
  * visits() (sorted by planned start), visit(id), client(id), registration(visitId), partners(visit), copyAsOf(),
- * forget().
+ * forget(), prefetch() (the first full pull, sent while PBKDF2 derives the new PIN's key; refresh() then
+ * uses its answer — kept only in memory until there is a key to store it with, like every pull).
  */
 import { api, Unreachable } from './api.js';
 import { decryptJSON, encryptJSON } from './crypto.js';
@@ -10,6 +11,7 @@ import * as session from './session.js';
 import { getMeta, idb, updateMeta } from './store.js';
 
 let pkg = null; // {as_of, cursor, window, visits: [], clients: []}
+let early = null; // prefetch(): promise of the first pull's answer
 
 export async function load() {
   const box = await idb.get('vault', 'shift');
@@ -17,7 +19,13 @@ export async function load() {
   return pkg;
 }
 
-export const forget = () => { pkg = null; };
+export const forget = () => { pkg = null; early = null; };
+
+export function prefetch() {
+  if (!session.token()) return;
+  early = api('/api/sync/pull', { token: session.token() });
+  early.catch(() => {}); // refresh() sees the failure
+}
 
 export function visits() {
   return pkg ? [...pkg.visits].sort((a, b) => a.planned_start.localeCompare(b.planned_start) || a.id - b.id) : [];
@@ -56,9 +64,11 @@ function merge(previous, answer) {
 export async function refresh() {
   if (session.state() !== 'unlocked' || !session.token()) return 'auth';
   const cursor = pkg && pkg.cursor ? `?cursor=${encodeURIComponent(pkg.cursor)}` : '';
+  const answer = !cursor && early;
+  early = null;
   let res;
   try {
-    res = await api(`/api/sync/pull${cursor}`, { token: session.token() });
+    res = await (answer || api(`/api/sync/pull${cursor}`, { token: session.token() }));
   } catch (e) {
     if (e instanceof Unreachable) return 'offline';
     throw e;

@@ -3,6 +3,7 @@ import { PIN_PATTERN } from '../config.js';
 import { h } from '../dom.js';
 import { t } from '../i18n.js';
 import * as session from '../session.js';
+import * as shift from '../shift.js';
 
 export function render() {
   const error = h('p', { class: 'error', role: 'alert', id: 'pin-error' });
@@ -18,6 +19,7 @@ export function render() {
       submit.disabled = true;
       error.textContent = t('setpin.working');
       history.replaceState(null, '', '#/today'); // a new enrolment starts on Today, whatever was open before
+      shift.prefetch(); // the shift downloads while the key is derived (PBKDF2 takes a while on a phone)
       await session.setPin(pin.value);
     },
   },
