@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from .access_log import log_denied
+from .dbutil import pg_sql
 from .errors import ApiError
 from .extensions import db
 from .models import Device, LoginFailure, User, UTCDateTime, utcnow
@@ -60,45 +61,110 @@ _DEVICE_AND_USER = text("""
 """).columns(revoked_at=UTCDateTime)
 
 
+_PG_DEVICE_AND_USER = pg_sql(_DEVICE_AND_USER)
+
+
+def _lite(row):
+    """(DeviceRef, Principal) of a _DEVICE_AND_USER row (None: no such device)."""
+    if row is None:
+        return None, None
+    device_id, user_id, unit_id, revoked_at, generation, user_unit_id, role, active = row
+    return (DeviceRef(device_id, user_id, unit_id, revoked_at, generation),
+            Principal(user_id, user_unit_id, role, bool(active)))
+
+
 def _load(device_id, lite):
     if not isinstance(device_id, str):
         return None, None
     if not lite:
         device = db.session.get(Device, device_id, options=[joinedload(Device.user)])  # one round trip
         return (device, device.user) if device is not None else (None, None)
-    row = db.session.execute(_DEVICE_AND_USER, {"id": device_id}).first()
-    if row is None:
-        return None, None
-    return (DeviceRef(row.id, row.user_id, row.unit_id, row.revoked_at, row.token_generation),
-            Principal(row.user_id, row.user_unit_id, row.role, bool(row.active)))
+    return _lite(db.session.execute(_DEVICE_AND_USER, {"id": device_id}).first())
 
 
-def authenticate(token, scope_needed, lite=False):
-    """Return (user, device, scope) for a valid token, else raise a 401 that says exactly why.
+@dataclass(frozen=True)
+class Claims:
+    """What a token with a valid signature says: checked against the database before anything is answered."""
 
-    `lite`: the user and device as plain values (Principal, DeviceRef) for views that only read ids,
-    unit, role and revocation — the push path."""
+    user_id: int
+    device_id: str
+    generation: int
+    scope: str
+
+
+def verify_token(token):
+    """The claims of a token whose signature and age are valid, else a 401 that says why. Not enough on its
+    own: the device may since have been revoked or re-enrolled (see authenticate)."""
     try:
         data = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE"])
     except SignatureExpired:
         raise _unauthorized("token_expired", "Inloggningen har gått ut. Logga in igen.")
     except BadSignature:
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
-    if not isinstance(data, dict) or data.get("s") not in SCOPES:
+    if not isinstance(data, dict) or data.get("s") not in SCOPES or not isinstance(data.get("d"), str):
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
-    device, user = _load(data.get("d"), lite)
-    if device is None or device.user_id != data.get("u") or device.token_generation != data.get("g"):
+    return Claims(data.get("u"), data["d"], data.get("g"), data["s"])
+
+
+def _check(claims, device, user, scope_needed):
+    if device is None or device.user_id != claims.user_id or device.token_generation != claims.generation:
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
     if not user.active:
         raise _unauthorized("token_invalid", "Kontot är inaktiverat.")
-    if scope_needed == "full" and data["s"] != "full":
+    if scope_needed == "full" and claims.scope != "full":
         raise _unauthorized("scope", "Den här inloggningen får bara lämna in registreringar.")
-    return user, device, data["s"]
+    return user, device, claims.scope
 
 
-def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revoked=False, lite=False):
+def authenticate(token, scope_needed, lite=False):
+    """Return (user, device, scope) for a valid token, else raise a 401 that says exactly why.
+
+    `lite`: the user and device as plain values (Principal, DeviceRef) for views that only read ids,
+    unit, role and revocation."""
+    claims = verify_token(token)
+    device, user = _load(claims.device_id, lite)
+    return _check(claims, device, user, scope_needed)
+
+
+def _admit(user, device, token_scope, roles, allow_revoked):
+    if device.revoked_at is not None and not allow_revoked:
+        raise _unauthorized("device_revoked", "Enheten är spärrad. Uppgifterna på den raderas.", wipe=True)
+    if user.role not in roles:
+        log_denied(user, None, f"{request.method} {request.path}", device_id=device.id, detail="role")
+        db.session.commit()
+        raise ApiError(403, "forbidden", "Din roll har inte behörighet till detta.")
+    g.user, g.device, g.token_scope = user, device, token_scope
+
+
+class DeferredAuth:
+    """The push path's authentication in two halves, so that its database half can share a round trip
+    with the push's own first statements: the token's signature is checked before the view runs (g.claims);
+    the view then runs `query` (PG_QUERY with `params`) with its own, and hands the row to `admit`, which
+    checks it exactly as require_auth does and sets g.user and g.device — or raises 401/403. `admit(None
+    row)` is never trusted: a missing row is a 401."""
+
+    PG_QUERY = _PG_DEVICE_AND_USER
+
+    def __init__(self, claims, scope, roles, allow_revoked):
+        self.claims, self._scope, self._roles, self._allow_revoked = claims, scope, roles, allow_revoked
+        self.params = {"id": claims.device_id}
+
+    def admit(self, row):
+        device, user = _lite(row)
+        _admit(*_check(self.claims, device, user, self._scope), self._roles, self._allow_revoked)
+        return g.user, g.device
+
+    def admit_from_query(self):
+        """The database half on its own (one query), for when the view has nothing to share it with."""
+        return self.admit(db.session.execute(_DEVICE_AND_USER, self.params).first())
+
+
+def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revoked=False, lite=False,
+                 deferred=False):
     """Guard a view: valid token of the right scope, a live device, one of `roles` (else 403, logged).
-    With `lite`, g.user and g.device are plain values (see authenticate)."""
+    With `lite`, g.user and g.device are plain values (see authenticate). With `deferred` (implies lite),
+    only the signature is checked before the view, which must finish with g.auth (a DeferredAuth) before it
+    reads or writes anything for the caller."""
 
     def decorator(view):
         @wraps(view)
@@ -106,14 +172,10 @@ def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revok
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer "):
                 raise _unauthorized("token_missing", "Inloggning krävs.")
-            user, device, token_scope = authenticate(header[7:].strip(), scope, lite)
-            if device.revoked_at is not None and not allow_revoked:
-                raise _unauthorized("device_revoked", "Enheten är spärrad. Uppgifterna på den raderas.", wipe=True)
-            if user.role not in roles:
-                log_denied(user, None, f"{request.method} {request.path}", device_id=device.id, detail="role")
-                db.session.commit()
-                raise ApiError(403, "forbidden", "Din roll har inte behörighet till detta.")
-            g.user, g.device, g.token_scope = user, device, token_scope
+            if deferred:
+                g.auth = DeferredAuth(verify_token(header[7:].strip()), scope, roles, allow_revoked)
+                return view(*args, **kwargs)
+            _admit(*authenticate(header[7:].strip(), scope, lite), roles, allow_revoked)
             return view(*args, **kwargs)
 
         wrapped.required_roles = roles

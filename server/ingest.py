@@ -8,10 +8,12 @@ never store an event twice. The projection is updated with a rank-guarded upsert
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timezone
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from marshmallow import ValidationError
+from psycopg.types.json import Jsonb
 from sqlalchemy import ARRAY, Date, Float, Integer, String, Text, bindparam, select, text
 
 from sync import events as ev
@@ -19,7 +21,7 @@ from sync.projection import rank_key
 from sync.protocol import clock_skew, corrected
 
 from .access_log import log_access
-from .dbutil import insert
+from .dbutil import insert, pg_pipeline, pg_sql
 from .errors import ApiError
 from .extensions import db
 from .models import Event, Json, QuarantinedEvent, UTCDateTime, Unit, utcnow
@@ -45,7 +47,8 @@ class Parsed:
 
 # Everything a push must know before it decides, in one round trip: which ids are stored (with their
 # fingerprints) or quarantined, the batch's visits with their workers and planned interventions, the
-# clients it names, and the unit's lock date. One row shape for all of them (unused columns NULL).
+# clients it names, the unit's lock date, and the outage gaps of those visits (for the outages hook).
+# One row shape for all of them (unused columns NULL).
 def _facts_query(postgresql):
     """The facts query; on PostgreSQL each id list is one array parameter (`= ANY`): 100 ids as separate
     parameters made a statement psycopg parsed anew on every push."""
@@ -65,35 +68,42 @@ def _facts_query(postgresql):
     UNION ALL SELECT 'i', NULL, NULL, NULL, visit_id, intervention_id, NULL, NULL, NULL FROM visit_interventions
            WHERE visit_id {among("visit_ids")}
     UNION ALL SELECT 'c', NULL, NULL, NULL, id, unit_id, NULL, NULL, NULL FROM clients WHERE id {among("client_ids")}
-    UNION ALL SELECT 'u', NULL, NULL, NULL, id, NULL, NULL, NULL, lock_date FROM units WHERE id {among("unit_ids")}
+    UNION ALL SELECT 'u', NULL, NULL, NULL, id, NULL, NULL, NULL, lock_date FROM units
+           WHERE id {among("unit_ids")} OR id = (SELECT unit_id FROM users WHERE id = :user_id)
+    UNION ALL SELECT 'g', NULL, NULL, NULL, outage_id, visit_id, worker_id, NULL, NULL FROM outage_gaps
+           WHERE visit_id {among("visit_ids")}
     """)
     ints = ("visit_ids", "client_ids", "unit_ids")
     if postgresql:
-        stmt = stmt.bindparams(bindparam("event_ids", type_=ARRAY(String)),
+        stmt = stmt.bindparams(bindparam("user_id", type_=Integer), bindparam("event_ids", type_=ARRAY(String)),
                                *(bindparam(name, type_=ARRAY(Integer)) for name in ints))
     else:
-        stmt = stmt.bindparams(bindparam("event_ids", expanding=True, type_=String),
+        stmt = stmt.bindparams(bindparam("user_id", type_=Integer), bindparam("event_ids", expanding=True, type_=String),
                                *(bindparam(name, expanding=True, type_=Integer) for name in ints))
     return stmt.columns(kind=String, key=String, t1=String, t2=Text, n1=Integer, n2=Integer, n3=Integer,
                         ts=UTCDateTime, d=Date)
 
 
 _FACTS = {True: _facts_query(True), False: _facts_query(False)}
+_PG_FACTS = pg_sql(_FACTS[True])
 
 
 class DbFacts:
     """`sync.events.Facts` answered from the database in one query per batch; for a push also which of
     its ids are already stored (`existing`: id → fingerprint) or quarantined (`quarantined`: id → (code,
-    message))."""
+    message)), and the outage gaps of its visits (`gaps`: [(outage_id, visit_id, worker_id)]).
 
-    def __init__(self, visit_ids, client_ids, event_ids=(), unit_ids=()):
+    `rows`: the facts query's rows when the caller ran it (in a pipeline with the lock)."""
+
+    def __init__(self, visit_ids, client_ids, event_ids=(), unit_ids=(), user_id=None, rows=None):
         self.existing, self.quarantined, self._clients, self._locks = {}, {}, {}, {}
-        self._visits = {}
+        self._visits, self.gaps = {}, []
         workers, interventions, visits = {}, {}, []
-        if not (visit_ids or client_ids or event_ids or unit_ids):
-            return
-        rows = db.session.execute(_FACTS[db.engine.dialect.name == "postgresql"], {"event_ids": list(event_ids), "visit_ids": list(visit_ids),
-                                           "client_ids": list(client_ids), "unit_ids": list(unit_ids)})
+        if rows is None:
+            if not (visit_ids or client_ids or event_ids or unit_ids or user_id):
+                return
+            rows = db.session.execute(_FACTS[db.engine.dialect.name == "postgresql"],
+                                      self.params(visit_ids, client_ids, event_ids, unit_ids, user_id))
         for kind, key, t1, t2, n1, n2, n3, ts, d in rows:
             if kind == "e":
                 self.existing[key] = t1
@@ -107,11 +117,20 @@ class DbFacts:
                 interventions.setdefault(n1, set()).add(n2)
             elif kind == "c":
                 self._clients[n1] = n2
-            else:
+            elif kind == "u":
                 self._locks[n1] = d
+            else:
+                self.gaps.append((n1, n2, n3))
         for vid, unit_id, client_id, start in visits:
             self._visits[vid] = ev.VisitFacts(vid, unit_id, client_id, frozenset(workers.get(vid, ())),
-                                              frozenset(interventions.get(vid, ())), start)
+                                              frozenset(interventions.get(vid, ())),
+                                              start.astimezone(timezone.utc))  # raw rows: the session's zone
+
+    @staticmethod
+    def params(visit_ids, client_ids, event_ids=(), unit_ids=(), user_id=None):
+        """The facts query's parameters; `user_id`: also the lock date of that user's unit."""
+        return {"event_ids": list(event_ids), "visit_ids": list(visit_ids), "client_ids": list(client_ids),
+                "unit_ids": list(unit_ids), "user_id": user_id}
 
     def visit(self, visit_id):
         return self._visits.get(visit_id)
@@ -130,14 +149,14 @@ def fingerprint(raw):
     return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def parse_batch(body, device, scope, now):
+def parse_batch(body, device_id, scope, now):
     """Load the request at the edge: any structural fault → 422 for the whole batch, nothing applied."""
     cfg = current_app.config
     if isinstance(body, dict) and isinstance(body.get("events"), list) and len(body["events"]) > cfg["MAX_BATCH"]:
         raise ApiError(413, "batch_too_large", f"Högst {cfg['MAX_BATCH']} händelser per begäran.",
                        max_batch=cfg["MAX_BATCH"])
     request = _PUSH_REQUEST.load(body if isinstance(body, dict) else {"_": body})
-    if request["device_id"] != device.id:
+    if request["device_id"] != device_id:
         raise ApiError(403, "device_mismatch", "Inloggningen hör till en annan enhet.")
     schema = event_loader(Plausibility(now, cfg["MAX_EVENT_AGE_DAYS"], cfg["MAX_EVENT_FUTURE_HOURS"]))
     outbox_key, keys = current_app.extensions["outbox_key"], request.get("keys") or {}
@@ -201,10 +220,12 @@ _UPSERT_INTERVENTIONS = text("""
         source = excluded.source
     WHERE excluded.key > intervention_records.key
 """)
+_PG_UPSERT_REGISTRATIONS, _PG_UPSERT_INTERVENTIONS = pg_sql(_UPSERT_REGISTRATIONS), pg_sql(_UPSERT_INTERVENTIONS)
 
 
-def _project(rows):
-    """Fold applied events into the projection tables; the SQL mirrors sync.projection.
+def _projection(rows):
+    """The projection rows that applied events fold into: (registrations, interventions); the SQL mirrors
+    sync.projection.
 
     Within a batch only the highest-ranked record per row can win (the fold is a max), so each row is
     written once, in one batched statement per table; the guarded upsert still decides against what is
@@ -233,14 +254,20 @@ def _project(rows):
             "visit_id": row["visit_id"], "worker_id": row["user_id"], "started_at": None, "started_key": None,
             "started_source": None, "ended_at": None, "ended_key": None, "ended_source": None})
         reg.update({f"{field}_at": row["payload_at"], f"{field}_key": row["key"], f"{field}_source": row["source"]})
+    return [registrations[k] for k in sorted(registrations)], interventions
+
+
+def _project(rows):
+    registrations, interventions = _projection(rows)
     if registrations:
-        db.session.execute(_UPSERT_REGISTRATIONS, [registrations[k] for k in sorted(registrations)])
+        db.session.execute(_UPSERT_REGISTRATIONS, registrations)
     if interventions:
         db.session.execute(_UPSERT_INTERVENTIONS, interventions)
 
 
 WORKER_LOCK_NAMESPACE = 0x4876  # "Hv": first key of the per-worker advisory lock
 _LOCK_WORKER = text("SELECT pg_advisory_xact_lock(:ns, :id)")
+_PG_LOCK_WORKER = pg_sql(_LOCK_WORKER)
 
 
 def lock_worker(user_id):
@@ -285,6 +312,16 @@ def _pg_insert_events():
 
 
 _PG_INSERT_EVENTS = _pg_insert_events()
+_PG_INSERT_EVENTS_SQL = pg_sql(_PG_INSERT_EVENTS)
+
+
+class Raced(Exception):
+    """A pipelined push found one of its new ids stored by a concurrent transaction (see store_events)."""
+
+
+def pipelined():
+    """Whether pushes take the pipelined path: PostgreSQL through psycopg (3)."""
+    return db.engine.dialect.name == "postgresql" and db.engine.dialect.driver == "psycopg"
 
 
 def _json_default(value):
@@ -303,12 +340,21 @@ def _insert_events(rows):
                                    .returning(table.c.id, table.c.seq), rows).all())
 
 
-def store_events(items, locked=()):
+def store_events(items, locked=(), facts=None, fast=False, also=()):
     """Insert events into the log (each id once) in one statement and project the new ones.
 
-    `locked`: workers whose lock this transaction already holds. Returns each item's new seq, or None
-    where the id was already stored (a concurrent push won)."""
+    `locked`: workers whose lock this transaction already holds. `facts`: the DbFacts the caller read (the
+    hooks use what they hold). Returns each item's new seq, or None where the id was already stored (a
+    concurrent push won).
+
+    `fast` (PostgreSQL, every item's worker locked, each id checked absent under that lock): the insert,
+    the projection of every item and the `also` statements ([(sql, params)] for psycopg) go in one round
+    trip. Under the lock only another worker's concurrent push of the same id can make an insert a no-op;
+    then the projection may hold what the log does not, so this raises Raced and the caller must roll
+    back (and take the slow path)."""
     if not items:
+        if also:
+            pg_pipeline(also)
         return []
     for user_id in sorted({item.user.id for item in items} - set(locked)):
         lock_worker(user_id)
@@ -328,22 +374,26 @@ def store_events(items, locked=()):
             skew_seconds=item.skew, skew_flagged=item.flagged,
             payload=raw.get("payload", {}),  # exactly as written: the device's JSON
             fingerprint=item.fingerprint or fingerprint(raw), received_at=now))
-    seqs = _insert_events(rows)
-    applied, stored = [], []
-    for row in rows:
-        seq = seqs.get(row["id"])
-        if seq is None:
-            continue
-        item = first[row["id"]]
-        e = item.event
-        at = ev.visit_time(e)
-        if e.type in (ev.VISIT_STARTED, ev.VISIT_ENDED) and at is e.occurred_at:
-            at = row["occurred_at_corrected"]  # an unadjusted time is the device clock's, so correct it too
-        applied.append({"type": e.type, "visit_id": e.payload.get("visit_id"), "user_id": item.user.id,
-                        "payload": e.payload, "payload_at": at, "source": item.source,
-                        "key": rank_key(item.source, row["occurred_at_corrected"], e.id)})
-        stored.append((seq, e, item.user))
-    _project(applied)
+    if fast:
+        registrations, interventions = _projection([_applied(row, first[row["id"]]) for row in rows])
+        results = pg_pipeline([(_PG_INSERT_EVENTS_SQL, {"rows": json.dumps(rows, default=_json_default,
+                                                                           separators=(",", ":"))}),
+                               (_PG_UPSERT_REGISTRATIONS, registrations),
+                               (_PG_UPSERT_INTERVENTIONS, interventions), *also])
+        seqs = dict(results[0])
+        if len(seqs) != len(rows):
+            raise Raced()
+        stored = [(seqs[row["id"]], first[row["id"]].event, first[row["id"]].user) for row in rows]
+    else:
+        seqs = _insert_events(rows)
+        applied, stored = [], []
+        for row in rows:
+            seq = seqs.get(row["id"])
+            if seq is None:
+                continue
+            applied.append(_applied(row, first[row["id"]]))
+            stored.append((seq, first[row["id"]].event, first[row["id"]].user))
+        _project(applied)
     for seq, e, user in stored:
         if e.type == ev.CLIENT_RECORD_OPENED:
             log_access(user, e.payload["client_id"], f"open_{e.payload['view']}", device_id=first[e.id].device_id,
@@ -352,8 +402,18 @@ def store_events(items, locked=()):
             hook(seq, e, user)
     if stored:
         for hook in after_apply_batch_hooks:
-            hook(stored)
+            hook(stored, facts)
     return [seqs.get(item.event.id) if first.get(item.event.id) is item else None for item in items]
+
+
+def _applied(row, item):
+    """What the projection folds for a stored row."""
+    e = item.event
+    at = ev.visit_time(e)
+    if e.type in (ev.VISIT_STARTED, ev.VISIT_ENDED) and at is e.occurred_at:
+        at = row["occurred_at_corrected"]  # an unadjusted time is the device clock's, so correct it too
+    return {"type": e.type, "visit_id": e.payload.get("visit_id"), "user_id": item.user.id, "payload": e.payload,
+            "payload_at": at, "source": item.source, "key": rank_key(item.source, row["occurred_at_corrected"], e.id)}
 
 
 def store_event(e: ev.Event, raw, *, user, unit_id, device_id, source, skew, flagged, recorded_by=None):
@@ -361,20 +421,52 @@ def store_event(e: ev.Event, raw, *, user, unit_id, device_id, source, skew, fla
     return store_events([ToStore(e, raw, user, unit_id, device_id, source, skew, flagged, recorded_by)])[0]
 
 
-def push(user, device, body, scope):
+def push(auth, read_body):
     """Apply one push request; returns the response body. Commits once, so a batch is all-or-nothing
-    at the transport level while each event gets its own verdict."""
+    at the transport level while each event gets its own verdict.
+
+    `auth` (auth.DeferredAuth): the token's signature is valid; its database check is still to do, and on
+    PostgreSQL it goes in the push's first round trip with the worker's lock and the facts. Nothing is
+    answered before it passed: a body that cannot be read, from a token that is no longer valid, is a 401."""
     now = utcnow()
+    claims = auth.claims
+    try:
+        request, parsed = parse_batch(read_body(), claims.device_id, claims.scope, now)
+    except (ApiError, ValidationError):
+        auth.admit_from_query()
+        raise
+    if pipelined():
+        try:
+            return _apply(auth, request, parsed, now, fast=True)
+        except Raced:  # rare: another worker's push stored one of these ids a moment ago
+            db.session.rollback()
+    return _apply(auth, request, parsed, now, fast=False)
+
+
+def _apply(auth, request, parsed, now, fast):
+    """The transaction of a push. `fast` (PostgreSQL): the token's device check, the lock and the facts in
+    one round trip, the log, the projection and the device status in another, then the commit; else one
+    statement at a time."""
     cfg = current_app.config
-    request, parsed = parse_batch(body, device, scope, now)
-    revoked = device.revoked_at is not None
-    lock_worker(user.id)  # before reading what exists, so the answers are those of a serial order
     status = request["status"]
     skew = clock_skew(now, status["device_clock"])
     flagged = abs(skew) > cfg["CLOCK_SKEW_FLAG_SECONDS"]
-    facts = DbFacts({p.event.payload["visit_id"] for p in parsed if "visit_id" in p.event.payload},
-                    {p.event.payload["client_id"] for p in parsed if "client_id" in p.event.payload},
-                    {p.event.id for p in parsed}, {user.unit_id})
+    ids = ({p.event.payload["visit_id"] for p in parsed if "visit_id" in p.event.payload},
+           {p.event.payload["client_id"] for p in parsed if "client_id" in p.event.payload},
+           {p.event.id for p in parsed})
+    # The lock comes before reading what exists, so the answers are those of a serial order. On the fast path
+    # it is the token's worker's: if the token does not pass, nothing else happens (the request rolls back).
+    if fast:
+        found, _, rows = pg_pipeline([(auth.PG_QUERY, auth.params),
+                                      (_PG_LOCK_WORKER, {"ns": WORKER_LOCK_NAMESPACE, "id": auth.claims.user_id}),
+                                      (_PG_FACTS, DbFacts.params(*ids, user_id=auth.claims.user_id))])
+        user, device = auth.admit(found[0] if found else None)
+        facts = DbFacts(*ids, rows=rows)
+    else:
+        user, device = auth.admit_from_query()
+        lock_worker(user.id)
+        facts = DbFacts(*ids, user_id=user.id)
+    revoked = device.revoked_at is not None
     existing, quarantined = facts.existing, facts.quarantined
     tz = ZoneInfo(cfg["TIMEZONE"])
     results = [None] * len(parsed)
@@ -398,8 +490,11 @@ def push(user, device, body, scope):
             continue
         existing[e.id] = fingerprint(p.raw)
         accepted.append((i, p))
+    remember = _status_params(device, status, skew, now)
     seqs = store_events([ToStore(p.event, p.raw, user, user.unit_id, device.id, ev.SOURCE_DEVICE, skew, flagged,
-                                 fingerprint=existing[p.event.id]) for _, p in accepted], locked=(user.id,))
+                                 fingerprint=existing[p.event.id]) for _, p in accepted], locked=(user.id,),
+                        facts=facts, fast=fast,
+                        also=[(_PG_REMEMBER_STATUS, _pg_status(remember))] if fast else ())
     raced = [p.event.id for (_, p), seq in zip(accepted, seqs) if seq is None]
     won_elsewhere = dict(db.session.execute(select(Event.id, Event.fingerprint).where(Event.id.in_(raced))).all()) \
         if raced else {}
@@ -408,7 +503,8 @@ def push(user, device, body, scope):
             results[i] = _answer_existing(p, won_elsewhere.get(p.event.id))
         else:
             results[i] = {"id": p.event.id, "status": "applied", "code": "applied", "message": "Sparad."}
-    _remember_status(device, status, skew, now)
+    if not fast:
+        db.session.execute(_REMEMBER_STATUS, remember)
     db.session.commit()
     body = {"server_time": now, "skew_seconds": round(skew, 3), "results": results}
     if revoked:
@@ -433,9 +529,15 @@ _REMEMBER_STATUS = text("""
                 bindparam("clock", type_=UTCDateTime), bindparam("skew", type_=Float), bindparam("extra", type_=Json))
 
 
-def _remember_status(device, status, skew, now):
+_PG_REMEMBER_STATUS = pg_sql(_REMEMBER_STATUS)
+
+
+def _pg_status(params):
+    return dict(params, extra=Jsonb(params["extra"]) if params["extra"] is not None else None)
+
+
+def _status_params(device, status, skew, now):
     extra = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in status.items()
              if k in ("failed_syncs", "last_failed_sync_at", "copy_as_of")}
-    db.session.execute(_REMEMBER_STATUS, {
-        "id": device.id, "now": now, "pending": status["pending"], "oldest": status.get("oldest_pending_at"),
-        "clock": status["device_clock"], "version": status["app_version"], "skew": skew, "extra": extra or None})
+    return {"id": device.id, "now": now, "pending": status["pending"], "oldest": status.get("oldest_pending_at"),
+            "clock": status["device_clock"], "version": status["app_version"], "skew": skew, "extra": extra or None}

@@ -276,10 +276,11 @@ _GAPS_OF_VISITS = text("SELECT outage_id, visit_id, worker_id FROM outage_gaps W
                        ).bindparams(bindparam("visit_ids", expanding=True, type_=Integer))
 
 
-def on_events_applied(applied):
-    """Ingest hook for a stored batch (the projection already holds it): one query finds the gaps the
-    batch touches, and each touched outage is evaluated once per trigger, for those pairs only. A pair's
-    trigger is its last event that can change a decision (start, end, hand-over), else its last event."""
+def on_events_applied(applied, facts=None):
+    """Ingest hook for a stored batch (the projection already holds it): the gaps the batch touches (read
+    by the push's facts query when it has them — `facts.gaps` — else one query), and each touched outage
+    is evaluated once per trigger, for those pairs only. A pair's trigger is its last event that can change
+    a decision (start, end, hand-over), else its last event."""
     last_type = {}
     for _seq, event, user in applied:
         if event.type in ev.VISIT_EVENTS:
@@ -289,8 +290,9 @@ def on_events_applied(applied):
     if not last_type:
         return
     touched = {}
-    for outage_id, visit_id, worker_id in db.session.execute(_GAPS_OF_VISITS,
-                                                             {"visit_ids": sorted({v for v, _ in last_type})}):
+    gaps = facts.gaps if facts is not None else \
+        db.session.execute(_GAPS_OF_VISITS, {"visit_ids": sorted({v for v, _ in last_type})})
+    for outage_id, visit_id, worker_id in gaps:
         if (visit_id, worker_id) in last_type:
             touched.setdefault((outage_id, last_type[(visit_id, worker_id)]), set()).add((visit_id, worker_id))
     now = utcnow()

@@ -1,0 +1,55 @@
+"""Another worker's push stores one of our ids while our push is under way (a race the per-worker lock
+cannot prevent: the two pushes hold different workers' locks).
+
+On PostgreSQL the push is pipelined: it inserts and projects its new events in one round trip, assuming
+that what it found absent under its lock is still absent; here the other push commits exactly between
+our read and our insert, so the pipelined attempt must be rolled back and the push answered from what is
+really stored. On SQLite (one writer) the other push lands just before our read: the same answer."""
+from server import ingest
+from server.extensions import db
+from server.models import Event, Registration
+
+
+def test_an_id_another_worker_stored_meanwhile_is_answered_from_the_log_not_projected(app, auth, monkeypatch):
+    w1, w2 = auth.login("worker1"), auth.login("worker2")
+    visit1, visit2 = w1.pull()["visits"][0], w2.pull()["visits"][0]
+    ours = w1.event("visit_started", {"visit_id": visit1["id"]})
+    theirs = w2.event("note_added", {"client_id": visit2["client_id"], "visit_id": visit2["id"],
+                                     "text": "Samma id, annat innehåll."}, id_=ours["id"])
+    interleaved = []
+
+    def other_push():
+        if not interleaved:
+            interleaved.append(None)  # once (the other push passes through here too)
+            r = w2.push([theirs])  # a request of its own: its own session, connection and commit
+            interleaved[0] = [x["status"] for x in r.json["results"]]
+
+    with app.app_context():
+        pipelined = ingest.pipelined()
+    if pipelined:
+        real = ingest.pg_pipeline
+
+        def pipeline(statements):
+            if statements[0][0] == ingest._PG_INSERT_EVENTS_SQL:
+                other_push()  # after our lock and read, before our insert
+            return real(statements)
+        monkeypatch.setattr(ingest, "pg_pipeline", pipeline)
+    else:
+        real_facts = ingest.DbFacts
+
+        class Facts(real_facts):
+            def __init__(self, *args, **kwargs):
+                other_push()
+                super().__init__(*args, **kwargs)
+        monkeypatch.setattr(ingest, "DbFacts", Facts)
+
+    r = w1.push([ours])
+    assert r.status_code == 200, r.json
+    assert interleaved == [["applied"]]
+    assert [(x["status"], x["code"]) for x in r.json["results"]] == [("rejected", "id_reused")]
+    with app.app_context():
+        stored = db.session.query(Event).filter_by(id=ours["id"]).all()
+        assert [(e.user_id, e.type) for e in stored] == [(w2.user["id"], "note_added")]
+        # our start was never stored, so it must not have reached the projection either
+        assert db.session.query(Registration).filter_by(visit_id=visit1["id"], worker_id=w1.user["id"]).count() == 0
+
