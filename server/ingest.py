@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from marshmallow import ValidationError
+from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 from sqlalchemy import ARRAY, Date, Float, Integer, String, Text, bindparam, select, text
 
@@ -300,7 +301,7 @@ _EVENT_COLUMNS = ("id", "type", "source", "device_id", "user_id", "recorded_by",
                   "skew_flagged", "payload", "fingerprint", "received_at")
 
 
-def _pg_insert_events():
+def _pg_insert_events(on_conflict=" ON CONFLICT (id) DO NOTHING"):
     """PostgreSQL: the whole batch as one JSON parameter unpacked by jsonb_to_recordset. A multi-row VALUES
     of 100 × 18 parameters made psycopg re-parse a 40 kB statement on every push (a third of the time)."""
     from sqlalchemy.dialects import postgresql
@@ -308,11 +309,12 @@ def _pg_insert_events():
     columns = ", ".join(_EVENT_COLUMNS)
     typed = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in _EVENT_COLUMNS)
     return text(f"INSERT INTO events ({columns}) SELECT {columns} FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
-                f" AS r({typed}) ON CONFLICT (id) DO NOTHING RETURNING id, seq")
+                f" AS r({typed}){on_conflict} RETURNING id, seq")
 
 
 _PG_INSERT_EVENTS = _pg_insert_events()
-_PG_INSERT_EVENTS_SQL = pg_sql(_PG_INSERT_EVENTS)
+# The fast path's insert: every id must be new (a unique violation says a concurrent push stored one)
+_PG_INSERT_NEW_EVENTS_SQL = pg_sql(_pg_insert_events(on_conflict=""))
 
 
 class Raced(Exception):
@@ -340,7 +342,7 @@ def _insert_events(rows):
                                    .returning(table.c.id, table.c.seq), rows).all())
 
 
-def store_events(items, locked=(), facts=None, fast=False, also=()):
+def store_events(items, locked=(), facts=None, fast=False, also=(), commit=False):
     """Insert events into the log (each id once) in one statement and project the new ones.
 
     `locked`: workers whose lock this transaction already holds. `facts`: the DbFacts the caller read (the
@@ -349,9 +351,10 @@ def store_events(items, locked=(), facts=None, fast=False, also=()):
 
     `fast` (PostgreSQL, every item's worker locked, each id checked absent under that lock): the insert,
     the projection of every item and the `also` statements ([(sql, params)] for psycopg) go in one round
-    trip. Under the lock only another worker's concurrent push of the same id can make an insert a no-op;
-    then the projection may hold what the log does not, so this raises Raced and the caller must roll
-    back (and take the slow path)."""
+    trip — with the COMMIT too if the caller asks (`commit`) and nothing else is left for the transaction
+    (no access-log rows, no hook with work, nothing pending in the session). Under the lock only another
+    worker's concurrent push of the same id can collide; then the insert fails as a whole (nothing is
+    committed), and this raises Raced: the caller must roll back and take the slow path."""
     if not items:
         if also:
             pg_pipeline(also)
@@ -374,15 +377,21 @@ def store_events(items, locked=(), facts=None, fast=False, also=()):
             skew_seconds=item.skew, skew_flagged=item.flagged,
             payload=raw.get("payload", {}),  # exactly as written: the device's JSON
             fingerprint=item.fingerprint or fingerprint(raw), received_at=now))
+    quiet = False
     if fast:
         registrations, interventions = _projection([_applied(row, first[row["id"]]) for row in rows])
-        results = pg_pipeline([(_PG_INSERT_EVENTS_SQL, {"rows": json.dumps(rows, default=_json_default,
-                                                                           separators=(",", ":"))}),
-                               (_PG_UPSERT_REGISTRATIONS, registrations),
-                               (_PG_UPSERT_INTERVENTIONS, interventions), *also])
+        quiet = commit and _nothing_left(rows, facts)
+        try:
+            results = pg_pipeline([(_PG_INSERT_NEW_EVENTS_SQL, {"rows": json.dumps(rows, default=_json_default,
+                                                                               separators=(",", ":"))}),
+                                   (_PG_UPSERT_REGISTRATIONS, registrations),
+                                   (_PG_UPSERT_INTERVENTIONS, interventions), *also,
+                                   *([("COMMIT", None)] if quiet else [])])
+        except UniqueViolation as exc:
+            if exc.diag.table_name != "events":
+                raise
+            raise Raced() from exc
         seqs = dict(results[0])
-        if len(seqs) != len(rows):
-            raise Raced()
         stored = [(seqs[row["id"]], first[row["id"]].event, first[row["id"]].user) for row in rows]
     else:
         seqs = _insert_events(rows)
@@ -400,10 +409,21 @@ def store_events(items, locked=(), facts=None, fast=False, also=()):
                        offline=True, at=corrected(e.occurred_at, first[e.id].skew), event_id=e.id)
         for hook in after_apply_hooks:
             hook(seq, e, user)
-    if stored:
+    if stored and not quiet:
         for hook in after_apply_batch_hooks:
             hook(stored, facts)
     return [seqs.get(item.event.id) if first.get(item.event.id) is item else None for item in items]
+
+
+def _nothing_left(rows, facts):
+    """Whether a fast store leaves nothing for its transaction after the pipeline: no access-log row to
+    add, no per-event hook, every batch hook idle for these facts (`hook.idle(facts)`), nothing pending in
+    the session — so the COMMIT can go in the pipeline."""
+    session = db.session
+    return (facts is not None and not after_apply_hooks
+            and all(getattr(hook, "idle", lambda _: False)(facts) for hook in after_apply_batch_hooks)
+            and not any(row["type"] == ev.CLIENT_RECORD_OPENED for row in rows)
+            and not (session.new or session.dirty or session.deleted))
 
 
 def _applied(row, item):
@@ -493,7 +513,7 @@ def _apply(auth, request, parsed, now, fast):
     remember = _status_params(device, status, skew, now)
     seqs = store_events([ToStore(p.event, p.raw, user, user.unit_id, device.id, ev.SOURCE_DEVICE, skew, flagged,
                                  fingerprint=existing[p.event.id]) for _, p in accepted], locked=(user.id,),
-                        facts=facts, fast=fast,
+                        facts=facts, fast=fast, commit=fast,
                         also=[(_PG_REMEMBER_STATUS, _pg_status(remember))] if fast else ())
     raced = [p.event.id for (_, p), seq in zip(accepted, seqs) if seq is None]
     won_elsewhere = dict(db.session.execute(select(Event.id, Event.fingerprint).where(Event.id.in_(raced))).all()) \

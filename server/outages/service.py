@@ -300,6 +300,9 @@ def on_events_applied(applied, facts=None):
         evaluate(db.session.get(Outage, outage_id), now, f"event:{event_type}", only=pairs)
 
 
+on_events_applied.idle = lambda facts: facts is not None and not facts.gaps  # no gap of these visits
+
+
 def tick(now=None):
     """What the clock alone changes: deadlines pass, ongoing outages cross the threshold, reminders fall due."""
     now = now or utcnow()

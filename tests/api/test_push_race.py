@@ -30,7 +30,7 @@ def test_an_id_another_worker_stored_meanwhile_is_answered_from_the_log_not_proj
         real = ingest.pg_pipeline
 
         def pipeline(statements):
-            if statements[0][0] == ingest._PG_INSERT_EVENTS_SQL:
+            if statements[0][0] == ingest._PG_INSERT_NEW_EVENTS_SQL:
                 other_push()  # after our lock and read, before our insert
             return real(statements)
         monkeypatch.setattr(ingest, "pg_pipeline", pipeline)
