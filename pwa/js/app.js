@@ -81,7 +81,8 @@ async function render(fresh = false) {
   if (typeof screen === 'function') {
     try {
       mod = await screen();
-    } catch (e) { // offline before this module was cached
+    } catch (e) {
+      if (!(e instanceof TypeError)) throw e; // TypeError: not fetched (offline before it was cached)
       mod = { render: () => h('p', { class: 'card error', role: 'alert' }, t('screen.failed')) };
     }
   }

@@ -23,7 +23,11 @@ export const lang = () => current;
 
 export async function setLang(code) {
   if (!LANGS.includes(code)) return;
-  await load(code).catch(() => {}); // not reachable: its texts fall back to Swedish
+  try {
+    await load(code);
+  } catch (e) {
+    return; // offline before that catalogue was cached: stay in this language
+  }
   current = code;
   localStorage.setItem('lang', code);
   document.documentElement.lang = code;
