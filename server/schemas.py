@@ -1,6 +1,7 @@
 """marshmallow schemas: the boundary of the API (input is loaded here) and the source of the OpenAPI document."""
 import threading
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate, validates_schema
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
@@ -37,12 +38,46 @@ class StrictSchema(Schema):
 _PLAIN = {fields.String: str, fields.Integer: int, fields.Boolean: bool, fields.Dict: dict}
 
 
+def _aware(text):
+    """AwareDateTime's ISO parse (marshmallow 4: datetime.fromisoformat), refusing naive times."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive")
+    return value
+
+
+def _parser(field):
+    """For a string field value, what the field itself would parse it with (ValueError: let the field say
+    why); None where the field does more than that."""
+    if type(field) is fields.UUID:
+        return uuid.UUID
+    if type(field) is fields.AwareDateTime and field.format in (None, "iso", "iso8601") \
+            and field.default_timezone is None:
+        return _aware
+    return None
+
+
 def _converter(field):
-    plain = _PLAIN.get(type(field))
-    if plain is None or getattr(field, "pre_load", None) or getattr(field, "key_field", None) \
-            or getattr(field, "value_field", None):
+    if getattr(field, "pre_load", None):
         return field.deserialize
     validators = tuple(field.validators)
+    parse = _parser(field)
+    if parse is not None:
+        def convert_text(value, name, data):
+            if type(value) is not str:
+                return field.deserialize(value, name, data)
+            try:
+                out = parse(value)
+            except ValueError:
+                return field.deserialize(value, name, data)  # raises with the field's own message
+            for validator in validators:
+                if validator(out) is False:
+                    raise ValidationError("invalid")
+            return out
+        return convert_text
+    plain = _PLAIN.get(type(field))
+    if plain is None or getattr(field, "key_field", None) or getattr(field, "value_field", None):
+        return field.deserialize
 
     def convert(value, name, data):
         if type(value) is not plain:  # bool is not int here; None, "1", 1.0 … take the field's own path

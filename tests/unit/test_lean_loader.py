@@ -133,6 +133,32 @@ def test_lean_and_full_load_agree_on_push_requests(body):
     _agree(PushRequestSchema(), body)
 
 
+# Times and UUIDs take a parser of their own in the lean loader (what the field would call): any string,
+# ISO or not, aware or naive, must come out exactly as the field says.
+_offsets = st.sampled_from([timezone.utc, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))])
+aware_like = st.one_of(
+    st.datetimes(timezones=st.one_of(st.none(), _offsets)).map(lambda d: d.isoformat()),
+    st.datetimes(timezones=_offsets).map(lambda d: d.isoformat(sep=" ", timespec="minutes")),
+    st.from_regex(r"\A\d{4}-?\d\d-?\d\d([T ]\d\d(:?\d\d(:?\d\d([.,]\d{1,7})?)?)?)?(Z|[+-]\d\d(:?\d\d)?)?\Z"),
+    weird)
+uuid_like = st.one_of(st.uuids().map(str), st.uuids().map(lambda u: u.hex.upper()), st.uuids().map(lambda u: f"{{{u}}}"),
+                      st.uuids().map(lambda u: f"urn:uuid:{u}"), st.text(alphabet="0123456789abcdefABCDEF-{}urn:", max_size=45),
+                      weird)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.fixed_dictionaries({"pending": st.just(1), "device_clock": aware_like, "app_version": st.just("1")},
+                             optional={"oldest_pending_at": st.one_of(st.none(), aware_like)}))
+def test_lean_and_full_load_agree_on_times(status):
+    _agree(StatusSchema(), status)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.fixed_dictionaries({"id": uuid_like, "sealed": st.just("x" * 40)}))
+def test_lean_and_full_load_agree_on_uuids(item):
+    _agree(SealedEventSchema(), item)
+
+
 def test_schemas_with_load_hooks_or_renamed_fields_are_refused():
     from marshmallow import Schema, fields, post_load
 
