@@ -34,12 +34,15 @@ def main():
             for i in range(args.batches + 2):
                 phone = phones[i % len(phones)]
                 token = phone.token if args.plain else phone.push_token
-                bodies.append((municipality.dumps(phone.body(phone.shift_events(args.batch, now), key)), token))
+                body = phone.body(phone.shift_events(args.batch, now), key)
+                # what the PWA sends: sealed v2 in a gzipped body (plain: the JSON as it is)
+                bodies.append((municipality.wire(body) if key else (municipality.dumps(body), {}), token))
             client = app.test_client()
 
             def push(body, token):
-                r = client.post("/api/sync/push", data=body, content_type="application/json",
-                                headers={"Authorization": f"Bearer {token}"})
+                data, headers = body
+                r = client.post("/api/sync/push", data=data, content_type="application/json",
+                                headers={"Authorization": f"Bearer {token}", **headers})
                 assert r.status_code == 200, r.get_data(as_text=True)[:300]
 
             for body, token in bodies[:2]:  # warm caches and connections
