@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from . import errors, web
 from .config import Config
+from .dbutil import ping_when_idle
 from .extensions import compress, db, migrate
 from .sealing import load_or_create_key, public_jwk
 
@@ -65,6 +66,9 @@ def create_app(test_config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     db.init_app(app)
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            ping_when_idle(db.engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=MIGRATIONS)
     compress.init_app(app)
     errors.init_app(app)

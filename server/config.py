@@ -11,7 +11,9 @@ class Config:
 
     # Database: SQLite in the instance folder unless DATABASE_URL names another (PostgreSQL in production).
     SQLALCHEMY_DATABASE_URI = None  # resolved in create_app, it depends on the instance folder
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS = {}
+    # A pooled PostgreSQL connection unused this long is pinged before it is handed out (dbutil.ping_when_idle)
+    DB_PING_AFTER_IDLE_SECONDS = float(os.environ.get("DB_PING_AFTER_IDLE_SECONDS", 1.0))
 
     # Tokens: how long a login stays valid on a device (a worker may be offline for a whole shift).
     TOKEN_MAX_AGE = _int("TOKEN_MAX_AGE", 3 * 24 * 3600)

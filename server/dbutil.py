@@ -1,5 +1,10 @@
 """Small helpers for writing SQL that behaves the same on SQLite and PostgreSQL."""
+import time
+
+import psycopg
+from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DisconnectionError
 
 from .extensions import db
 
@@ -26,6 +31,21 @@ def pg_pipeline(statements):
     conn = db.session.connection()
     raw = conn.connection.driver_connection
     cursors = []
+    try:
+        _send(conn, raw, statements, cursors)
+    except psycopg.OperationalError:
+        if raw.broken or raw.closed:  # as SQLAlchemy does for its own statements: never reuse a dead connection
+            conn.invalidate()
+        raise
+    out = []
+    for (sql, params), cursor in zip(statements, cursors):
+        out.append(cursor.fetchall() if cursor is not None and cursor.description is not None else None)
+        if cursor is not None:
+            conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, isinstance(params, list))
+    return out
+
+
+def _send(conn, raw, statements, cursors):
     with raw.pipeline():
         for sql, params in statements:
             if isinstance(params, list) and not params:
@@ -40,9 +60,24 @@ def pg_pipeline(statements):
             else:
                 cursor.execute(sql, params)
             cursors.append(cursor)
-    out = []
-    for (sql, params), cursor in zip(statements, cursors):
-        out.append(cursor.fetchall() if cursor is not None and cursor.description is not None else None)
-        if cursor is not None:
-            conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, isinstance(params, list))
-    return out
+
+
+def ping_when_idle(engine, after_seconds):
+    """The pool's liveness check, only for a connection that sat unused for `after_seconds` (or is new):
+    a connection handed from request to request within milliseconds is not pinged each time — the ping
+    was a round trip on every push. A dead connection found by the ping is replaced before anyone uses it
+    (DisconnectionError: the pool takes another); one that dies while busy fails its request once, is
+    invalidated (SQLAlchemy for its statements, pg_pipeline for its own) and the caller retries."""
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_connection, record):
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection, record, proxy):
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < after_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # any driver error: this connection is not usable
+            raise DisconnectionError() from exc
