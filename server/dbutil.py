@@ -25,6 +25,9 @@ def pg_sql(stmt):
     return str(stmt.compile(dialect=psycopg.dialect()))
 
 
+_TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
+
+
 def pg_pipeline(statements):
     """Run [(sql, params), ...] in one round trip; params is a dict, or a list of dicts for an executemany
     (an empty list skips the statement). Returns each statement's rows, None where it returns none."""
@@ -39,7 +42,9 @@ def pg_pipeline(statements):
         raise
     out = []
     for (sql, params), cursor in zip(statements, cursors):
-        out.append(cursor.fetchall() if cursor is not None and cursor.description is not None else None)
+        # (the result's status, not `description`, which builds a column object per column)
+        rows = cursor is not None and cursor.pgresult is not None and cursor.pgresult.status == _TUPLES_OK
+        out.append(cursor.fetchall() if rows else None)
         if cursor is not None:
             conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, isinstance(params, list))
     return out
