@@ -37,7 +37,7 @@ def _unauthorized(code, message, **extra):
 
 @dataclass(frozen=True)
 class Principal:
-    """The user behind a token, as plain values (the `lite` path: no ORM object, no relationships)."""
+    """The user behind a token, as plain values (the push path, DeferredAuth: no ORM object, no relationships)."""
 
     id: int
     unit_id: int
@@ -54,7 +54,7 @@ class DeviceRef:
     token_generation: int
 
 
-# The push endpoint runs this on every request: one plain query instead of loading two ORM objects.
+# The push endpoint runs this on every request (DeferredAuth): one plain query, not two ORM objects.
 _DEVICE_AND_USER = text("""
     SELECT d.id, d.user_id, d.unit_id, d.revoked_at, d.token_generation, u.unit_id AS user_unit_id, u.role, u.active
     FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = :id
@@ -73,13 +73,9 @@ def _lite(row):
             Principal(user_id, user_unit_id, role, bool(active)))
 
 
-def _load(device_id, lite):
-    if not isinstance(device_id, str):
-        return None, None
-    if not lite:
-        device = db.session.get(Device, device_id, options=[joinedload(Device.user)])  # one round trip
-        return (device, device.user) if device is not None else (None, None)
-    return _lite(db.session.execute(_DEVICE_AND_USER, {"id": device_id}).first())
+def _load(device_id):
+    device = db.session.get(Device, device_id, options=[joinedload(Device.user)])  # one round trip
+    return (device, device.user) if device is not None else (None, None)
 
 
 @dataclass(frozen=True)
@@ -116,13 +112,10 @@ def _check(claims, device, user, scope_needed):
     return user, device, claims.scope
 
 
-def authenticate(token, scope_needed, lite=False):
-    """Return (user, device, scope) for a valid token, else raise a 401 that says exactly why.
-
-    `lite`: the user and device as plain values (Principal, DeviceRef) for views that only read ids,
-    unit, role and revocation."""
+def authenticate(token, scope_needed):
+    """Return (user, device, scope) for a valid token, else raise a 401 that says exactly why."""
     claims = verify_token(token)
-    device, user = _load(claims.device_id, lite)
+    device, user = _load(claims.device_id)
     return _check(claims, device, user, scope_needed)
 
 
@@ -138,10 +131,10 @@ def _admit(user, device, token_scope, roles, allow_revoked):
 
 class DeferredAuth:
     """The push path's authentication in two halves, so that its database half can share a round trip
-    with the push's own first statements: the token's signature is checked before the view runs (g.claims);
-    the view then runs `query` (PG_QUERY with `params`) with its own, and hands the row to `admit`, which
-    checks it exactly as require_auth does and sets g.user and g.device — or raises 401/403. `admit(None
-    row)` is never trusted: a missing row is a 401."""
+    with the push's own first statements. The token's signature is checked before the view runs (`claims`);
+    the view then runs PG_QUERY with `params` among its own statements and hands the row (None if there
+    was none: a 401) to `admit`, which checks it exactly as require_auth does, with the user and device
+    as plain values (Principal, DeviceRef), and sets g.user and g.device — or raises 401/403."""
 
     PG_QUERY = _PG_DEVICE_AND_USER
 
@@ -159,12 +152,10 @@ class DeferredAuth:
         return self.admit(db.session.execute(_DEVICE_AND_USER, self.params).first())
 
 
-def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revoked=False, lite=False,
-                 deferred=False):
+def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revoked=False, deferred=False):
     """Guard a view: valid token of the right scope, a live device, one of `roles` (else 403, logged).
-    With `lite`, g.user and g.device are plain values (see authenticate). With `deferred` (implies lite),
-    only the signature is checked before the view, which must finish with g.auth (a DeferredAuth) before it
-    reads or writes anything for the caller."""
+    With `deferred`, only the signature is checked before the view, which must finish with g.auth (a
+    DeferredAuth) before it reads or writes anything for the caller."""
 
     def decorator(view):
         @wraps(view)
@@ -175,7 +166,7 @@ def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revok
             if deferred:
                 g.auth = DeferredAuth(verify_token(header[7:].strip()), scope, roles, allow_revoked)
                 return view(*args, **kwargs)
-            _admit(*authenticate(header[7:].strip(), scope, lite), roles, allow_revoked)
+            _admit(*authenticate(header[7:].strip(), scope), roles, allow_revoked)
             return view(*args, **kwargs)
 
         wrapped.required_roles = roles

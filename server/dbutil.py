@@ -21,8 +21,8 @@ def insert(table):
 
 def pg_sql(stmt):
     """The SQL text psycopg runs for a SQLAlchemy statement (compiled once, at import)."""
-    from sqlalchemy.dialects.postgresql import psycopg
-    return str(stmt.compile(dialect=psycopg.dialect()))
+    from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
+    return str(stmt.compile(dialect=psycopg_dialect.dialect()))
 
 
 _TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
