@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from . import errors, web
 from .config import Config
-from .dbutil import ping_when_idle
+from .dbutil import own_prepared_statements, ping_when_idle
 from .extensions import compress, db, migrate
 from .sealing import load_or_create_key, public_jwk
 
@@ -69,6 +69,7 @@ def create_app(test_config=None):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             ping_when_idle(db.engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
+            own_prepared_statements(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS)
     compress.init_app(app)
     errors.init_app(app)

@@ -1,7 +1,13 @@
 """Small helpers for writing SQL that behaves the same on SQLite and PostgreSQL."""
+import itertools
+import re
+import select
 import time
+import weakref
 
 import psycopg
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DisconnectionError
@@ -15,9 +21,15 @@ def insert(table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-# PostgreSQL's hot path (the push): a few statements sent in one round trip with psycopg's pipeline mode, on
-# the session's own connection and transaction. Each statement still runs on its own, in order, with its own
+# PostgreSQL's hot path (the push): a few statements sent in one round trip with libpq's pipeline mode, on the
+# session's own connection and transaction. Each statement still runs on its own, in order, with its own
 # snapshot (so a read after an advisory lock sees what the lock's holder committed).
+#
+# This drives libpq (psycopg.pq) directly and leaves adaptation to psycopg: its Transformer dumps the
+# parameters and loads the rows, its error classes are raised. psycopg's Pipeline object cost about five times
+# the CPU for the same statements (it runs its generators and flushes the socket statement by statement): on a
+# push of one event, a third of the worker's time. What psycopg would do implicitly is done here: BEGIN when
+# the connection is idle, each statement prepared once per connection, the first error raised.
 
 def pg_sql(stmt):
     """The SQL text psycopg runs for a SQLAlchemy statement (compiled once, at import)."""
@@ -25,46 +37,171 @@ def pg_sql(stmt):
     return str(stmt.compile(dialect=psycopg_dialect.dialect()))
 
 
-_TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
+class Replanned(str):
+    """SQL that pg_pipeline does not prepare: PostgreSQL plans it for each execution's parameters. For a query
+    whose best plan depends on how many ids it is given: the generic plan of the push's facts query took four
+    times as long as a fresh one for a batch of a hundred."""
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+_converted = {}  # SQL with %(name)s placeholders → (the same with $1, $2 … as bytes, parameter names in order)
+_prepared = weakref.WeakKeyDictionary()  # psycopg connection → {(query, parameter types): statement name}
+_names = itertools.count()  # prepared statement names, never reused
+_OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
+
+
+def _convert(sql):
+    hit = _converted.get(sql)
+    if hit is None:
+        names = []
+
+        def number(match):
+            if match.group(0) == "%%":
+                return "%"
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+        hit = _converted[sql] = (_PLACEHOLDER.sub(number, sql).encode(), tuple(names))
+    return hit
+
+
+def _begin(raw):
+    """The statement that opens a transaction on this connection, as psycopg spells it; None when none is
+    needed (autocommit, or a transaction is already open)."""
+    if raw.autocommit or raw.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return None
+    parts = ["BEGIN"]
+    if raw.isolation_level is not None:
+        parts.append("ISOLATION LEVEL " + psycopg.IsolationLevel(raw.isolation_level).name.replace("_", " "))
+    if raw.read_only is not None:
+        parts.append("READ ONLY" if raw.read_only else "READ WRITE")
+    if raw.deferrable is not None:
+        parts.append("DEFERRABLE" if raw.deferrable else "NOT DEFERRABLE")
+    return " ".join(parts).encode()
 
 
 def pg_pipeline(statements):
-    """Run [(sql, params), ...] in one round trip; params is a dict, or a list of dicts for an executemany
-    (an empty list skips the statement). Returns each statement's rows, None where it returns none."""
+    """Run [(sql, params), ...] in one round trip; params is a dict, None (the SQL as it is), or a list of
+    dicts for an executemany (an empty list skips the statement). Returns each statement's rows, None where it
+    returns none (an executemany returns none). Raises the first statement's error as psycopg would (the
+    transaction is then aborted); a connection that breaks meanwhile is invalidated, as SQLAlchemy does for its
+    own statements, so the pool never hands it out again."""
     conn = db.session.connection()
     raw = conn.connection.driver_connection
-    cursors = []
+    cursor = raw.cursor()  # for the engine's cursor events (tracing, statement counters, the tests' write tracker)
+    for sql, params in statements:
+        conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, isinstance(params, list))
     try:
-        _send(conn, raw, statements, cursors)
+        out = _roundtrip(raw, statements)
     except psycopg.OperationalError:
-        if raw.broken or raw.closed:  # as SQLAlchemy does for its own statements: never reuse a dead connection
+        if raw.broken or raw.closed:
             conn.invalidate()
         raise
-    out = []
-    for (sql, params), cursor in zip(statements, cursors):
-        # (the result's status, not `description`, which builds a column object per column)
-        rows = cursor is not None and cursor.pgresult is not None and cursor.pgresult.status == _TUPLES_OK
-        out.append(cursor.fetchall() if rows else None)
-        if cursor is not None:
-            conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, isinstance(params, list))
+    except psycopg.Error:  # a statement failed: the transaction is aborted, the connection is sound
+        raise
+    except BaseException:  # anything else midway leaves libpq in an unknown state
+        conn.invalidate()
+        raise
+    for sql, params in statements:
+        conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, isinstance(params, list))
     return out
 
 
-def _send(conn, raw, statements, cursors):
-    with raw.pipeline():
-        for sql, params in statements:
-            if isinstance(params, list) and not params:
-                cursors.append(None)
+def _roundtrip(raw, statements):
+    pgconn = raw.pgconn
+    tx = Transformer(raw)
+    prepared = _prepared.setdefault(raw, {})
+    sent = []  # per result to come: (index of its statement or None, the prepared key it creates or None)
+    pgconn.enter_pipeline_mode()
+    try:
+        begin = _begin(raw)
+        if begin:
+            pgconn.send_query_params(begin, None)
+            sent.append((None, None))
+        for index, (sql, params) in enumerate(statements):
+            if params is None:
+                pgconn.send_query_params(sql.encode(), None)
+                sent.append((index, None))
                 continue
-            cursor = raw.cursor()
-            many = isinstance(params, list)
-            # the engine's cursor events still fire (tracing, statement counters, the tests' write tracker)
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, many)
-            if many:
-                cursor.executemany(sql, params)
-            else:
-                cursor.execute(sql, params)
-            cursors.append(cursor)
+            query, names = _convert(sql)
+            for one in (params if isinstance(params, list) else [params]):
+                values = tx.dump_sequence([one[name] for name in names], [PyFormat.AUTO] * len(names))
+                if isinstance(sql, Replanned):
+                    pgconn.send_query_params(query, values, param_types=tx.types, param_formats=tx.formats)
+                    sent.append((index, None))
+                    continue
+                key = (query, tx.types)
+                name = prepared.get(key)
+                if name is None:
+                    name = prepared[key] = f"hv_{next(_names)}".encode()  # (forgotten below if it fails)
+                    pgconn.send_prepare(name, query, param_types=tx.types)
+                    sent.append((None, key))
+                pgconn.send_query_prepared(name, values, param_formats=tx.formats)
+                sent.append((index, None))
+        pgconn.pipeline_sync()
+        results = _exchange(pgconn)
+    finally:
+        if pgconn.status == pq.ConnStatus.OK and pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            pgconn.exit_pipeline_mode()
+    out = [None] * len(statements)
+    error = None
+    for (index, key), result in zip(sent, results):
+        if result.status not in _OK:
+            if key is not None:
+                prepared.pop(key, None)  # not prepared after all: the next use prepares it
+            if error is None and result.status != pq.ExecStatus.PIPELINE_ABORTED:
+                error = psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+        elif index is not None and result.status == pq.ExecStatus.TUPLES_OK \
+                and not isinstance(statements[index][1], list):
+            tx.set_pgresult(result)
+            out[index] = tx.load_rows(0, result.ntuples, tuple)
+    if isinstance(error, psycopg.errors.InvalidSqlStatementName):
+        prepared.clear()  # dropped behind our back (DEALLOCATE ALL): prepare them all again next time
+    if error is not None:
+        raise error
+    if len(results) != len(sent):
+        raise psycopg.OperationalError(f"{len(sent)} results expected from the pipeline, {len(results)} came")
+    return out
+
+
+def _exchange(pgconn):
+    """Send what libpq holds and read every result up to the pipeline's sync, waiting on the socket (the GIL
+    released); reads while it sends, so a long pipeline cannot deadlock on full buffers."""
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN | select.POLLOUT)
+    while pgconn.flush():
+        for _, mask in poller.poll():
+            if mask & select.POLLIN:
+                pgconn.consume_input()
+    poller.modify(pgconn.socket, select.POLLIN)
+    results = []
+    while True:
+        while pgconn.is_busy():
+            poller.poll()
+            pgconn.consume_input()  # raises OperationalError if the connection is lost
+        result = pgconn.get_result()
+        if result is None:  # the end of one statement's results
+            if pgconn.status != pq.ConnStatus.OK:
+                if results and results[-1].status == pq.ExecStatus.FATAL_ERROR:
+                    raise psycopg.errors.error_from_result(results[-1])
+                raise psycopg.OperationalError(pgconn.get_error_message() or "the connection was lost")
+            continue
+        if result.status == pq.ExecStatus.PIPELINE_SYNC:
+            return results
+        results.append(result)
+
+
+def own_prepared_statements(engine):
+    """pg_pipeline prepares its statements itself, once per connection. psycopg would drop them behind its back:
+    it prepares a query it has run five times, and after rolling back a transaction on such a connection it
+    sends DEALLOCATE ALL. So psycopg prepares nothing on this engine's connections (pg_pipeline still recovers
+    if its statements vanish: the push that finds one missing is redone the plain way)."""
+    if engine.dialect.driver != "psycopg":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _connected(dbapi_connection, record):
+        dbapi_connection.prepare_threshold = None
 
 
 def ping_when_idle(engine, after_seconds):

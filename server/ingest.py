@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from marshmallow import ValidationError
-from psycopg.errors import UniqueViolation
+from psycopg.errors import InvalidSqlStatementName, UniqueViolation
 from psycopg.types.json import Jsonb
 from sqlalchemy import ARRAY, Date, Float, Integer, String, Text, bindparam, select, text
 
@@ -22,7 +22,7 @@ from sync.projection import rank_key
 from sync.protocol import clock_skew, corrected
 
 from .access_log import log_access
-from .dbutil import insert, pg_pipeline, pg_sql
+from .dbutil import Replanned, insert, pg_pipeline, pg_sql
 from .errors import ApiError
 from .extensions import db
 from .models import Event, Json, QuarantinedEvent, UTCDateTime, Unit, utcnow
@@ -86,7 +86,7 @@ def _facts_query(postgresql):
 
 
 _FACTS = {True: _facts_query(True), False: _facts_query(False)}
-_PG_FACTS = pg_sql(_FACTS[True])
+_PG_FACTS = Replanned(pg_sql(_FACTS[True]))  # its best plan depends on the batch (see Replanned)
 
 
 class DbFacts:
@@ -459,6 +459,8 @@ def push(auth, read_body):
         try:
             return _apply(auth, request, parsed, now, fast=True)
         except Raced:  # rare: another worker's push stored one of these ids a moment ago
+            db.session.rollback()
+        except InvalidSqlStatementName:  # rarer: the connection's prepared statements were dropped (DEALLOCATE)
             db.session.rollback()
     return _apply(auth, request, parsed, now, fast=False)
 

@@ -5,6 +5,8 @@ On PostgreSQL the push is pipelined: it inserts and projects its new events in o
 that what it found absent under its lock is still absent; here the other push commits exactly between
 our read and our insert, so the pipelined attempt must be rolled back and the push answered from what is
 really stored. On SQLite (one writer) the other push lands just before our read: the same answer."""
+from sqlalchemy import text
+
 from server import ingest
 from server.extensions import db
 from server.models import Event, Registration
@@ -53,3 +55,34 @@ def test_an_id_another_worker_stored_meanwhile_is_answered_from_the_log_not_proj
         # our start was never stored, so it must not have reached the projection either
         assert db.session.query(Registration).filter_by(visit_id=visit1["id"], worker_id=w1.user["id"]).count() == 0
 
+
+
+def test_a_push_whose_prepared_statements_vanished_is_redone_and_applied_once(app, auth, monkeypatch):
+    """On PostgreSQL the push's statements are prepared once per connection; if they were dropped meanwhile
+    (DEALLOCATE ALL, as a pooler or an admin may send), the pipelined attempt fails as a whole and the push is
+    redone the plain way. On SQLite there is nothing to drop: the same push, the same answer."""
+    w1 = auth.login("worker1")
+    visit = w1.pull()["visits"][0]
+    assert w1.push([w1.event("visit_started", {"visit_id": visit["id"]})]).status_code == 200  # prepares them
+    dropped = []
+    with app.app_context():
+        pipelined = ingest.pipelined()
+    if pipelined:
+        real = ingest.pg_pipeline
+
+        def pipeline(statements):
+            if not dropped:
+                dropped.append(db.session.execute(text("DEALLOCATE ALL")) is not None)  # on this very connection
+            return real(statements)
+        monkeypatch.setattr(ingest, "pg_pipeline", pipeline)
+
+    ended = w1.event("visit_ended", {"visit_id": visit["id"]})
+    r = w1.push([ended])
+    assert r.status_code == 200, r.json
+    assert [x["status"] for x in r.json["results"]] == ["applied"]
+    assert dropped == ([True] if pipelined else [])
+    with app.app_context():
+        assert db.session.query(Event).filter_by(id=ended["id"]).count() == 1
+        reg = db.session.query(Registration).filter_by(visit_id=visit["id"], worker_id=w1.user["id"]).one()
+        assert reg.started_at is not None and reg.ended_at is not None
+    assert [x["status"] for x in w1.push([ended]).json["results"]] == ["duplicate"]

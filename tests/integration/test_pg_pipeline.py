@@ -1,0 +1,104 @@
+"""dbutil.pg_pipeline, the push's round trips on PostgreSQL: libpq's pipeline mode driven directly, with psycopg
+adapting the values. What psycopg's cursor would otherwise do for us is checked here: the statements run in the
+session's transaction, each prepared once per connection (a Replanned one never), the first error raised as
+psycopg's class, and statements dropped behind our back are prepared again."""
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import make_url, text
+
+from server import create_app
+from server.dbutil import Replanned, pg_pipeline
+from server.extensions import db
+from tests.conftest import PG_URL
+
+if not PG_URL:
+    pytest.skip("needs PostgreSQL (TEST_DATABASE_URL); CI always sets it", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def db_url():
+    name = f"hv_pipeline_{uuid.uuid4().hex[:8]}"
+    admin = PG_URL.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def app(db_url, tmp_path, monkeypatch):
+    """The app on a database of its own (made and dropped here), with a table to write to."""
+    monkeypatch.setenv("HEMVARD_INSTANCE", str(tmp_path / "instance"))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "test"})
+    with app.app_context():
+        db.session.execute(text("CREATE TABLE notes (id int PRIMARY KEY, body text, tags int[])"))
+        db.session.commit()
+        try:
+            yield app
+        finally:
+            db.session.rollback()
+            db.session.execute(text("DROP TABLE notes"))
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()
+
+
+def _prepared(fragment):
+    return db.session.execute(text("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE :f"),
+                              {"f": f"%{fragment}%"}).scalar()
+
+
+def test_rows_commands_and_executemany_in_one_round_trip_inside_the_session_transaction(app):
+    out = pg_pipeline([
+        ("INSERT INTO notes VALUES (%(id)s, %(body)s, %(tags)s) RETURNING id", {"id": 1, "body": "a", "tags": [1, 2]}),
+        ("INSERT INTO notes VALUES (%(id)s, %(body)s, %(tags)s)", [{"id": 2, "body": "50 %", "tags": []},
+                                                                   {"id": 3, "body": None, "tags": [3]}]),
+        ("INSERT INTO notes VALUES (%(id)s, 'x', NULL)", []),  # an empty executemany is skipped
+        ("SELECT id, body, tags FROM notes WHERE body LIKE '%%\\%%%%' OR body IS NULL ORDER BY id", {}),
+        ("SELECT count(*) FROM notes", None),
+    ])
+    assert out == [[(1,)], None, None, [(2, "50 %", []), (3, None, [3])], [(3,)]]
+    db.session.rollback()  # they ran in the session's transaction: all undone
+    assert pg_pipeline([("SELECT count(*) FROM notes", None)]) == [[(0,)]]
+
+
+def test_each_statement_is_prepared_once_per_connection_a_replanned_one_never(app):
+    for n in range(3):
+        pg_pipeline([("SELECT %(n)s::int AS prepared_once", {"n": n}),
+                     (Replanned("SELECT %(n)s::int AS planned_each_time"), {"n": n})])
+    assert _prepared("prepared_once") == 1
+    assert _prepared("planned_each_time") == 0
+
+
+def test_the_first_error_is_raised_as_psycopg_would_and_the_rest_does_not_run(app):
+    pg_pipeline([("INSERT INTO notes VALUES (%(id)s, 'first', NULL)", {"id": 1})])
+    with pytest.raises(psycopg.errors.UniqueViolation) as caught:
+        pg_pipeline([("INSERT INTO notes VALUES (%(id)s, 'again', NULL)", {"id": 1}),
+                     ("SELECT 1/%(zero)s", {"zero": 0})])
+    assert caught.value.diag.table_name == "notes"
+    db.session.rollback()
+    # the connection is sound, and a statement whose run failed stays usable
+    assert pg_pipeline([("SELECT 1/%(zero)s", {"zero": 1})]) == [[(1,)]]
+
+
+def test_statements_dropped_behind_its_back_are_prepared_again(app):
+    sql = "SELECT %(n)s::int AS dropped_once"
+    assert pg_pipeline([(sql, {"n": 1})]) == [[(1,)]]
+    db.session.execute(text("DEALLOCATE ALL"))
+    with pytest.raises(psycopg.errors.InvalidSqlStatementName):  # the push redoes itself the plain way
+        pg_pipeline([(sql, {"n": 2})])
+    db.session.rollback()
+    assert pg_pipeline([(sql, {"n": 3})]) == [[(3,)]]
+
+
+def test_psycopg_prepares_nothing_of_its_own_so_a_rollback_drops_nothing(app):
+    """psycopg prepares a query it has run five times, and after a ROLLBACK it deallocates everything."""
+    sql = "SELECT %(n)s::int AS survives_rollbacks"
+    pg_pipeline([(sql, {"n": 1})])
+    for _ in range(6):
+        db.session.execute(text("SELECT 41 + 1")).scalar()
+    db.session.rollback()
+    assert pg_pipeline([(sql, {"n": 2})]) == [[(2,)]]
