@@ -88,9 +88,12 @@ def pg_pipeline(statements):
     own statements, so the pool never hands it out again."""
     conn = db.session.connection()
     raw = conn.connection.driver_connection
-    cursor = raw.cursor()  # for the engine's cursor events (tracing, statement counters, the tests' write tracker)
-    for sql, params in statements:
-        conn.dispatch.before_cursor_execute(conn, cursor, sql, params, None, isinstance(params, list))
+    # the engine's cursor events still fire, if anyone listens (tracing, statement counters, the tests' tracker)
+    before, after = conn.dispatch.before_cursor_execute, conn.dispatch.after_cursor_execute
+    cursor = raw.cursor() if before or after else None
+    if before:
+        for sql, params in statements:
+            before(conn, cursor, sql, params, None, isinstance(params, list))
     try:
         out = _roundtrip(raw, statements)
     except psycopg.OperationalError:
@@ -102,8 +105,9 @@ def pg_pipeline(statements):
     except BaseException:  # anything else midway leaves libpq in an unknown state
         conn.invalidate()
         raise
-    for sql, params in statements:
-        conn.dispatch.after_cursor_execute(conn, cursor, sql, params, None, isinstance(params, list))
+    if after:
+        for sql, params in statements:
+            after(conn, cursor, sql, params, None, isinstance(params, list))
     return out
 
 
