@@ -206,26 +206,49 @@ def _wins(field):
 
 
 # The projection's guarded upserts (the SQL twin of sync.projection): a stored value is replaced only by a
-# higher-ranked one, so concurrent batches and replays cannot overwrite a winner. Plain SQL, sent as one
-# executemany (psycopg pipelines it into one round trip), the same text on PostgreSQL and SQLite.
-_UPSERT_REGISTRATIONS = text(f"""
-    INSERT INTO registrations (visit_id, worker_id, started_at, started_key, started_source,
-                               ended_at, ended_key, ended_source)
-    VALUES (:visit_id, :worker_id, :started_at, :started_key, :started_source, :ended_at, :ended_key, :ended_source)
+# higher-ranked one, so concurrent batches and replays cannot overwrite a winner. As plain SQL sent as one
+# executemany, the same text on PostgreSQL and SQLite; on the pipelined path the whole batch is one statement
+# with one JSON parameter (as the log's insert), not a statement per row. Either way each row appears once
+# per batch (_projection folds the batch first), as one INSERT … ON CONFLICT requires.
+_REGISTRATION_COLUMNS = ("visit_id", "worker_id", "started_at", "started_key", "started_source", "ended_at",
+                         "ended_key", "ended_source")
+_REGISTRATION_CONFLICT = f"""
     ON CONFLICT (visit_id, worker_id) DO UPDATE SET
     {", ".join(f"{field}_{col} = CASE WHEN {_wins(field)} THEN excluded.{field}_{col} ELSE registrations.{field}_{col} END"
-               for field in ("started", "ended") for col in ("at", "key", "source"))}
-""").bindparams(bindparam("started_at", type_=UTCDateTime), bindparam("ended_at", type_=UTCDateTime))
-
-_UPSERT_INTERVENTIONS = text("""
-    INSERT INTO intervention_records (visit_id, worker_id, intervention_id, status, reason, comment, key, source)
-    VALUES (:visit_id, :worker_id, :intervention_id, :status, :reason, :comment, :key, :source)
+               for field in ("started", "ended") for col in ("at", "key", "source"))}"""
+_INTERVENTION_COLUMNS = ("visit_id", "worker_id", "intervention_id", "status", "reason", "comment", "key", "source")
+_INTERVENTION_CONFLICT = """
     ON CONFLICT (visit_id, worker_id, intervention_id) DO UPDATE SET
         status = excluded.status, reason = excluded.reason, comment = excluded.comment, key = excluded.key,
         source = excluded.source
-    WHERE excluded.key > intervention_records.key
-""")
-_PG_UPSERT_REGISTRATIONS, _PG_UPSERT_INTERVENTIONS = pg_sql(_UPSERT_REGISTRATIONS), pg_sql(_UPSERT_INTERVENTIONS)
+    WHERE excluded.key > intervention_records.key"""
+
+
+def _upsert(table, columns, conflict):
+    return text(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+                f"{conflict}")
+
+
+def _pg_upsert_rows(table, columns, conflict):
+    """The same upsert for a whole batch: one JSON parameter (`rows`) unpacked by jsonb_to_recordset."""
+    from sqlalchemy.dialects import postgresql
+    types = db.metadata.tables[table].c
+    typed = ", ".join(f"{c} {types[c].type.compile(dialect=postgresql.dialect())}" for c in columns)
+    return pg_sql(text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)}"
+                       f" FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({typed}){conflict}"))
+
+
+_UPSERT_REGISTRATIONS = _upsert("registrations", _REGISTRATION_COLUMNS, _REGISTRATION_CONFLICT).bindparams(
+    bindparam("started_at", type_=UTCDateTime), bindparam("ended_at", type_=UTCDateTime))
+_UPSERT_INTERVENTIONS = _upsert("intervention_records", _INTERVENTION_COLUMNS, _INTERVENTION_CONFLICT)
+_PG_UPSERT_REGISTRATIONS = _pg_upsert_rows("registrations", _REGISTRATION_COLUMNS, _REGISTRATION_CONFLICT)
+_PG_UPSERT_INTERVENTIONS = _pg_upsert_rows("intervention_records", _INTERVENTION_COLUMNS, _INTERVENTION_CONFLICT)
+
+
+def _rows_param(rows):
+    """A batch of rows as the one JSON parameter of a jsonb_to_recordset statement (none: the statement is
+    skipped)."""
+    return [{"rows": json.dumps(rows, default=_json_default, separators=(",", ":"))}] if rows else []
 
 
 def _projection(rows):
@@ -388,8 +411,8 @@ def store_events(items, locked=(), facts=None, fast=False, also=(), commit=False
         try:
             results = pg_pipeline([(_PG_INSERT_NEW_EVENTS_SQL, {"rows": json.dumps(rows, default=_json_default,
                                                                                separators=(",", ":"))}),
-                                   (_PG_UPSERT_REGISTRATIONS, registrations),
-                                   (_PG_UPSERT_INTERVENTIONS, interventions), *also,
+                                   (_PG_UPSERT_REGISTRATIONS, _rows_param(registrations)),
+                                   (_PG_UPSERT_INTERVENTIONS, _rows_param(interventions)), *also,
                                    *([("COMMIT", None)] if quiet else [])])
         except UniqueViolation as exc:
             if exc.diag.table_name != "events":
