@@ -84,8 +84,9 @@ def pg_pipeline(statements):
     """Run [(sql, params), ...] in one round trip; params is a dict, None (the SQL as it is), or a list of
     dicts for an executemany (an empty list skips the statement). Returns each statement's rows, None where it
     returns none (an executemany returns none). Raises the first statement's error as psycopg would (the
-    transaction is then aborted); a connection that breaks meanwhile is invalidated, as SQLAlchemy does for its
-    own statements, so the pool never hands it out again."""
+    transaction is then aborted). A connection that breaks meanwhile, or holds a half-sent pipeline after a
+    failure on our side (a value psycopg cannot adapt), is invalidated, as SQLAlchemy does for its own
+    statements, so the pool never hands it out again."""
     conn = db.session.connection()
     raw = conn.connection.driver_connection
     # the engine's cursor events still fire, if anyone listens (tracing, statement counters, the tests' tracker)
@@ -96,14 +97,12 @@ def pg_pipeline(statements):
             before(conn, cursor, sql, params, None, isinstance(params, list))
     try:
         out = _roundtrip(raw, statements)
-    except psycopg.OperationalError:
-        if raw.broken or raw.closed:
+    except BaseException:
+        # A statement's error leaves a sound connection (its transaction aborted); one that broke, or a failure
+        # midway that left a half-sent pipeline behind, must never be handed out again.
+        if raw.broken or raw.closed or raw.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            _prepared.pop(raw, None)
             conn.invalidate()
-        raise
-    except psycopg.Error:  # a statement failed: the transaction is aborted, the connection is sound
-        raise
-    except BaseException:  # anything else midway leaves libpq in an unknown state
-        conn.invalidate()
         raise
     if after:
         for sql, params in statements:
@@ -116,37 +115,34 @@ def _roundtrip(raw, statements):
     tx = Transformer(raw)
     prepared = _prepared.setdefault(raw, {})
     sent = []  # per result to come: (index of its statement or None, the prepared key it creates or None)
-    pgconn.enter_pipeline_mode()
-    try:
-        begin = _begin(raw)
-        if begin:
-            pgconn.send_query_params(begin, None)
-            sent.append((None, None))
-        for index, (sql, params) in enumerate(statements):
-            if params is None:
-                pgconn.send_query_params(sql.encode(), None)
+    begin = _begin(raw)
+    pgconn.enter_pipeline_mode()  # left on if anything below raises: pg_pipeline then invalidates the connection
+    if begin:
+        pgconn.send_query_params(begin, None)
+        sent.append((None, None))
+    for index, (sql, params) in enumerate(statements):
+        if params is None:
+            pgconn.send_query_params(sql.encode(), None)
+            sent.append((index, None))
+            continue
+        query, names = _convert(sql)
+        for one in (params if isinstance(params, list) else [params]):
+            values = tx.dump_sequence([one[name] for name in names], [PyFormat.AUTO] * len(names))
+            if isinstance(sql, Replanned):
+                pgconn.send_query_params(query, values, param_types=tx.types, param_formats=tx.formats)
                 sent.append((index, None))
                 continue
-            query, names = _convert(sql)
-            for one in (params if isinstance(params, list) else [params]):
-                values = tx.dump_sequence([one[name] for name in names], [PyFormat.AUTO] * len(names))
-                if isinstance(sql, Replanned):
-                    pgconn.send_query_params(query, values, param_types=tx.types, param_formats=tx.formats)
-                    sent.append((index, None))
-                    continue
-                key = (query, tx.types)
-                name = prepared.get(key)
-                if name is None:
-                    name = prepared[key] = f"hv_{next(_names)}".encode()  # (forgotten below if it fails)
-                    pgconn.send_prepare(name, query, param_types=tx.types)
-                    sent.append((None, key))
-                pgconn.send_query_prepared(name, values, param_formats=tx.formats)
-                sent.append((index, None))
-        pgconn.pipeline_sync()
-        results = _exchange(pgconn)
-    finally:
-        if pgconn.status == pq.ConnStatus.OK and pgconn.pipeline_status != pq.PipelineStatus.OFF:
-            pgconn.exit_pipeline_mode()
+            key = (query, tx.types)
+            name = prepared.get(key)
+            if name is None:
+                name = prepared[key] = f"hv_{next(_names)}".encode()  # (forgotten below if it fails)
+                pgconn.send_prepare(name, query, param_types=tx.types)
+                sent.append((None, key))
+            pgconn.send_query_prepared(name, values, param_formats=tx.formats)
+            sent.append((index, None))
+    pgconn.pipeline_sync()
+    results = _exchange(pgconn)
+    pgconn.exit_pipeline_mode()
     out = [None] * len(statements)
     error = None
     for (index, key), result in zip(sent, results):

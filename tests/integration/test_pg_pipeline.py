@@ -102,3 +102,13 @@ def test_psycopg_prepares_nothing_of_its_own_so_a_rollback_drops_nothing(app):
         db.session.execute(text("SELECT 41 + 1")).scalar()
     db.session.rollback()
     assert pg_pipeline([(sql, {"n": 2})]) == [[(2,)]]
+
+
+def test_a_failure_before_anything_was_sent_leaves_no_half_pipeline_behind(app):
+    """A value psycopg cannot adapt fails while statements are being queued: the connection holds a
+    half-built pipeline, so it is invalidated, and the session goes on with a sound one."""
+    with pytest.raises(psycopg.ProgrammingError):
+        pg_pipeline([("SELECT %(n)s::int", {"n": 1}), ("SELECT %(x)s", {"x": object()})])
+    db.session.rollback()
+    assert pg_pipeline([("SELECT %(n)s::int", {"n": 2})]) == [[(2,)]]
+    assert db.session.execute(text("SELECT 3")).scalar() == 3
