@@ -48,6 +48,10 @@ _converted = {}  # SQL with %(name)s placeholders → (the same with $1, $2 … 
 _prepared = weakref.WeakKeyDictionary()  # psycopg connection → {(query, parameter types): statement name}
 _names = itertools.count()  # prepared statement names, never reused
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
+# What a prepared statement of ours can fail with when it went stale: dropped (DEALLOCATE ALL, a pooler), or
+# its result type changed by an ALTER ("cached plan must not change result type"). The transaction is aborted;
+# the caller may redo its work another way, and the next pipeline prepares afresh.
+STALE_PREPARED = (psycopg.errors.InvalidSqlStatementName, psycopg.errors.FeatureNotSupported)
 
 
 def _convert(sql):
@@ -155,8 +159,8 @@ def _roundtrip(raw, statements):
                 and not isinstance(statements[index][1], list):
             tx.set_pgresult(result)
             out[index] = tx.load_rows(0, result.ntuples, tuple)
-    if isinstance(error, psycopg.errors.InvalidSqlStatementName):
-        prepared.clear()  # dropped behind our back (DEALLOCATE ALL): prepare them all again next time
+    if isinstance(error, STALE_PREPARED):
+        prepared.clear()  # dropped behind our back, or their tables changed under them: prepare them again
     if error is not None:
         raise error
     if len(results) != len(sent):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from marshmallow import ValidationError
-from psycopg.errors import InvalidSqlStatementName, UniqueViolation
+from psycopg.errors import UniqueViolation
 from psycopg.types.json import Jsonb
 from sqlalchemy import ARRAY, Date, Float, Integer, String, Text, bindparam, select, text
 
@@ -22,7 +22,7 @@ from sync.projection import rank_key
 from sync.protocol import clock_skew, corrected
 
 from .access_log import log_access
-from .dbutil import Replanned, insert, pg_pipeline, pg_sql
+from .dbutil import STALE_PREPARED, Replanned, insert, pg_pipeline, pg_sql
 from .errors import ApiError
 from .extensions import db
 from .models import Event, Json, QuarantinedEvent, UTCDateTime, Unit, utcnow
@@ -487,7 +487,7 @@ def push(auth, read_body):
             return _apply(auth, request, parsed, now, fast=True)
         except Raced:  # rare: another worker's push stored one of these ids a moment ago
             db.session.rollback()
-        except InvalidSqlStatementName:  # rarer: the connection's prepared statements were dropped (DEALLOCATE)
+        except STALE_PREPARED:  # rarer: the connection's prepared statements were dropped or went stale
             db.session.rollback()
     return _apply(auth, request, parsed, now, fast=False)
 

@@ -112,3 +112,17 @@ def test_a_failure_before_anything_was_sent_leaves_no_half_pipeline_behind(app):
     db.session.rollback()
     assert pg_pipeline([("SELECT %(n)s::int", {"n": 2})]) == [[(2,)]]
     assert db.session.execute(text("SELECT 3")).scalar() == 3
+
+
+def test_a_statement_whose_table_changed_under_it_is_prepared_again(app):
+    """PostgreSQL refuses a prepared statement whose result type an ALTER changed; the push redoes itself the
+    plain way, and the next pipeline prepares afresh instead of failing on that connection for ever."""
+    sql = "SELECT id FROM notes WHERE id = %(id)s OR %(id)s = 0"
+    assert pg_pipeline([(sql, {"id": 0})]) == [[]]
+    db.session.execute(text("ALTER TABLE notes ALTER COLUMN id TYPE bigint"))
+    db.session.commit()
+    with pytest.raises(psycopg.errors.FeatureNotSupported):
+        pg_pipeline([(sql, {"id": 0})])
+    db.session.rollback()
+    pg_pipeline([("INSERT INTO notes VALUES (%(id)s, 'x', NULL)", {"id": 7})])
+    assert pg_pipeline([(sql, {"id": 7})]) == [[(7,)]]
