@@ -229,26 +229,33 @@ def _upsert(table, columns, conflict):
                 f"{conflict}")
 
 
-def _pg_upsert_rows(table, columns, conflict):
-    """The same upsert for a whole batch: one JSON parameter (`rows`) unpacked by jsonb_to_recordset."""
+def _insert_json_rows(table, columns, tail=""):
+    """PostgreSQL: INSERT a whole batch given as one JSON parameter (`rows`, see _json_rows) unpacked by
+    jsonb_to_recordset. A multi-row VALUES of 100 × 18 parameters made psycopg re-parse a 40 kB statement on
+    every push (a third of the time), and a statement per row costs a round of the protocol each."""
     from sqlalchemy.dialects import postgresql
     types = db.metadata.tables[table].c
     typed = ", ".join(f"{c} {types[c].type.compile(dialect=postgresql.dialect())}" for c in columns)
-    return pg_sql(text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)}"
-                       f" FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({typed}){conflict}"))
+    return text(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)}"
+                f" FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({typed}){tail}")
+
+
+def _json_rows(rows):
+    return json.dumps(rows, default=_json_default, separators=(",", ":"))
 
 
 _UPSERT_REGISTRATIONS = _upsert("registrations", _REGISTRATION_COLUMNS, _REGISTRATION_CONFLICT).bindparams(
     bindparam("started_at", type_=UTCDateTime), bindparam("ended_at", type_=UTCDateTime))
 _UPSERT_INTERVENTIONS = _upsert("intervention_records", _INTERVENTION_COLUMNS, _INTERVENTION_CONFLICT)
-_PG_UPSERT_REGISTRATIONS = _pg_upsert_rows("registrations", _REGISTRATION_COLUMNS, _REGISTRATION_CONFLICT)
-_PG_UPSERT_INTERVENTIONS = _pg_upsert_rows("intervention_records", _INTERVENTION_COLUMNS, _INTERVENTION_CONFLICT)
+_PG_UPSERT_REGISTRATIONS = pg_sql(_insert_json_rows("registrations", _REGISTRATION_COLUMNS, _REGISTRATION_CONFLICT))
+_PG_UPSERT_INTERVENTIONS = pg_sql(_insert_json_rows("intervention_records", _INTERVENTION_COLUMNS,
+                                                    _INTERVENTION_CONFLICT))
 
 
 def _rows_param(rows):
     """A batch of rows as the one JSON parameter of a jsonb_to_recordset statement (none: the statement is
     skipped)."""
-    return [{"rows": json.dumps(rows, default=_json_default, separators=(",", ":"))}] if rows else []
+    return [{"rows": _json_rows(rows)}] if rows else []
 
 
 def _projection(rows):
@@ -329,14 +336,8 @@ _EVENT_COLUMNS = ("id", "type", "source", "device_id", "user_id", "recorded_by",
 
 
 def _pg_insert_events(on_conflict=" ON CONFLICT (id) DO NOTHING"):
-    """PostgreSQL: the whole batch as one JSON parameter unpacked by jsonb_to_recordset. A multi-row VALUES
-    of 100 × 18 parameters made psycopg re-parse a 40 kB statement on every push (a third of the time)."""
-    from sqlalchemy.dialects import postgresql
-    table, dialect = Event.__table__, postgresql.dialect()
-    columns = ", ".join(_EVENT_COLUMNS)
-    typed = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in _EVENT_COLUMNS)
-    return text(f"INSERT INTO events ({columns}) SELECT {columns} FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
-                f" AS r({typed}){on_conflict} RETURNING id, seq")
+    """PostgreSQL: the whole batch into the log in one statement (see _insert_json_rows)."""
+    return _insert_json_rows("events", _EVENT_COLUMNS, f"{on_conflict} RETURNING id, seq")
 
 
 _PG_INSERT_EVENTS = _pg_insert_events()
@@ -360,8 +361,7 @@ def _json_default(value):
 def _insert_events(rows):
     """Insert rows into the log, each id at most once; returns {id: seq} of those that were new."""
     if db.engine.dialect.name == "postgresql":
-        data = json.dumps(rows, default=_json_default, separators=(",", ":"))
-        return dict(db.session.execute(_PG_INSERT_EVENTS, {"rows": data}).all())
+        return dict(db.session.execute(_PG_INSERT_EVENTS, {"rows": _json_rows(rows)}).all())
     # SQLite: executemany with RETURNING (SQLAlchemy's "insertmanyvalues"); conflicting ids return no row,
     # so the answer is matched by id, not order
     table = Event.__table__
@@ -409,8 +409,7 @@ def store_events(items, locked=(), facts=None, fast=False, also=(), commit=False
         registrations, interventions = _projection([_applied(row, first[row["id"]]) for row in rows])
         quiet = commit and _nothing_left(rows, facts)
         try:
-            results = pg_pipeline([(_PG_INSERT_NEW_EVENTS_SQL, {"rows": json.dumps(rows, default=_json_default,
-                                                                               separators=(",", ":"))}),
+            results = pg_pipeline([(_PG_INSERT_NEW_EVENTS_SQL, {"rows": _json_rows(rows)}),
                                    (_PG_UPSERT_REGISTRATIONS, _rows_param(registrations)),
                                    (_PG_UPSERT_INTERVENTIONS, _rows_param(interventions)), *also,
                                    *([("COMMIT", None)] if quiet else [])])
