@@ -20,6 +20,9 @@ from server.extensions import db
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 ENGINES = ["sqlite"] + (["postgresql"] if PG_URL else [])
 FAST_HASH = "pbkdf2:sha256:1000"  # the demo password, hashed cheaply: tests are not about hash cost
+# For a module whose every test is about PostgreSQL itself (`pytestmark = requires_postgresql`). It never skips
+# in CI: pytest_sessionstart refuses a CI run without TEST_DATABASE_URL.
+requires_postgresql = pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (TEST_DATABASE_URL); CI always sets it")
 
 
 def pytest_sessionstart(session):

@@ -11,10 +11,9 @@ from sqlalchemy import make_url, text
 from server import create_app
 from server.dbutil import Replanned, pg_pipeline
 from server.extensions import db
-from tests.conftest import PG_URL
+from tests.conftest import PG_URL, requires_postgresql
 
-if not PG_URL:
-    pytest.skip("needs PostgreSQL (TEST_DATABASE_URL); CI always sets it", allow_module_level=True)
+pytestmark = requires_postgresql
 
 
 @pytest.fixture(scope="module")
