@@ -6,16 +6,21 @@ get the same records in plain form. Every run uses the same four client threads 
 """
 import json
 import sys
+from contextlib import ExitStack
 from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
 from tests.bench import harness, municipality, peers
-from tests.bench.load import Request, run
+from tests.bench.load import LoadResult, Request, run
 from tests.bench.report import Report, quick
 
 BATCHES = (1, 10, 100)
 REQUESTS = {1: 300, 10: 80, 100: 20} if quick() else {1: 2000, 10: 500, 100: 100}
+# Each target's requests of one batch size go in slices, the targets taking turns (take_turns): a shared
+# machine's load comes and goes within seconds, and measured one after the other the targets met different
+# weather (the peer's own rate at batch 100 moved by more than a third between two runs).
+SLICES = 3
 THREADS = 4
 PHONES = 200
 GOAL_EVENTS_PER_S = 3000  # on PostgreSQL, batch 100 (the phones send up to 100 per request)
@@ -84,30 +89,65 @@ def seed(env):
         return municipality.build(PHONES), app.extensions["outbox_key"].public_key()
 
 
-def measure_ours(engine, env, batches_by_size, phones_here, public_key):
-    """Serve with gunicorn and push every planned batch; then count what the log holds."""
-    results = {}
-    url = env["DATABASE_URL"]
-    with harness.gunicorn(env) as (base, master):
-        now = datetime.now(timezone.utc)
-        run(base, our_requests([(p, p.shift_events(2, now)) for p in phones_here[:8]], phones_here, public_key),
-            THREADS)
-        for batch, batches in batches_by_size.items():
-            reqs = our_requests(batches, phones_here, public_key)
-            meter = CpuMeter(lambda: harness.children(master.pid)
-                             + (harness.postgres_backends(url) if url.startswith("postgresql") else []))
-            result = run(base, reqs, THREADS, keep_answers=True)
-            result.cpu_seconds = meter.stop()
-            result.statuses = check_answers(result)
-            results[batch] = result
-            print(f"  ours/{engine} batch {batch}: {result.events_per_second:,.0f} events/s, "
-                  f"p99 {latency_ms(result, 99)} ms, {result.statuses}, errors {len(result.errors)}", flush=True)
+def in_slices(items, n=SLICES):
+    """`items` in n contiguous parts, as even as they can be."""
+    size, extra = divmod(len(items), n)
+    out, start = [], 0
+    for i in range(n):
+        end = start + size + (i < extra)
+        out.append(items[start:end])
+        start = end
+    return out
+
+
+class Target:
+    """One side of the comparison: what it is sent per batch size (in slices) and how one slice is measured."""
+
+    def __init__(self, name, work, measure):
+        self.name, self.work, self.measure = name, work, measure
+        self.parts = {batch: [] for batch in work}
+
+    def result(self, batch):
+        return LoadResult.combine(self.parts[batch])
+
+
+def ours(name, base, master, url, work):
+    """Our server under gunicorn; CPU: its workers and, on PostgreSQL, their backends."""
+    def measure(reqs):
+        meter = CpuMeter(lambda: harness.children(master.pid)
+                         + (harness.postgres_backends(url) if url.startswith("postgresql") else []))
+        result = run(base, reqs, THREADS, keep_answers=True)
+        result.cpu_seconds = meter.stop()
+        return result
+    return Target(name, work, measure)
+
+
+def peer_target(base, node, work):
+    def measure(reqs):
+        meter = CpuMeter(lambda: [node.pid] + harness.children(node.pid))
+        result = run(base, reqs, THREADS)
+        result.cpu_seconds = meter.stop()
+        return result
+    return Target("peer", work, measure)
+
+
+def take_turns(targets):
+    """Every target's batches of one size, slice by slice, the targets taking turns (the first to go moves on
+    by one each slice), so that the load a shared machine carries at any moment falls on all of them alike."""
+    for batch in BATCHES:
+        for k in range(SLICES):
+            for t in targets[k % len(targets):] + targets[:k % len(targets)]:
+                t.parts[batch].append(t.measure(t.work[batch][k]))
+        print(f"  batch {batch}: " + ", ".join(f"{t.name} {t.result(batch).events_per_second:,.0f}/s"
+                                              for t in targets), flush=True)
+
+
+def stored_events(env):
     with harness.app_context(env):
         from server.extensions import db
         from server.models import Event
-        stored = db.session.scalar(select(func.count()).select_from(Event))
-        distinct = db.session.scalar(select(func.count(func.distinct(Event.id))))
-    return results, stored, distinct
+        return (db.session.scalar(select(func.count()).select_from(Event)),
+                db.session.scalar(select(func.count(func.distinct(Event.id)))))
 
 
 def main():
@@ -117,34 +157,55 @@ def main():
         report.save()
         return
     with harness.postgres_database() as pg_url, harness.instance(pg_url) as pg_env, \
-            harness.instance() as sqlite_env:
+            harness.instance() as sqlite_env, ExitStack() as servers:
         phones, pg_key = seed(pg_env)
+        lite_phones, lite_key = seed(sqlite_env)
         batches_by_size = plan(phones)
         planned_events = sum(len(ev) for bs in batches_by_size.values() for _, ev in bs)
-        print(f"Planned {planned_events:,} events per target ({REQUESTS}), {THREADS} client threads", flush=True)
-        pg, pg_stored, pg_distinct = measure_ours("postgresql", pg_env, batches_by_size, phones, pg_key)
-        floor = {}
+        print(f"Planned {planned_events:,} events per target ({REQUESTS}), {THREADS} client threads, "
+              f"{SLICES} slices per batch size, the targets taking turns", flush=True)
         peers.create_floor_table(pg_url)
         unit_of = lambda phone: (phone.user_id - 1) // municipality.WORKERS_PER_UNIT + 1  # noqa: E731
-        for batch, batches in batches_by_size.items():
-            floor[batch] = peers.run_floor(pg_url, peers.floor_rows(batches, unit_of), THREADS)
-            print(f"  floor batch {batch}: {floor[batch].events_per_second:,.0f} rows/s", flush=True)
-        lite_phones, lite_key = seed(sqlite_env)
-        lite, lite_stored, lite_distinct = measure_ours("sqlite", sqlite_env, batches_by_size, lite_phones, lite_key)
 
-        peer = {}
+        def work(build):
+            return {batch: in_slices(build(batches)) for batch, batches in batches_by_size.items()}
+
+        pg_base, pg_master = servers.enter_context(harness.gunicorn(pg_env))
+        lite_base, lite_master = servers.enter_context(harness.gunicorn(sqlite_env))
+        now = datetime.now(timezone.utc)
+        warm = [(p, p.shift_events(2, now)) for p in phones[:8]]
+        run(pg_base, our_requests(warm, phones, pg_key), THREADS)
+        run(lite_base, our_requests(warm, lite_phones, lite_key), THREADS)
+        targets = [ours("pg", pg_base, pg_master, pg_url, work(lambda b: our_requests(b, phones, pg_key))),
+                   Target("floor", work(lambda b: peers.floor_rows(b, unit_of)),
+                          lambda rows: peers.run_floor(pg_url, rows, THREADS)),
+                   ours("sqlite", lite_base, lite_master, sqlite_env["DATABASE_URL"],
+                        work(lambda b: our_requests(b, lite_phones, lite_key)))]
         if peers.pouchdb_installed():
-            with peers.pouchdb_server() as (pbase, node):
-                run(pbase, peers.pouch_requests([(p, p.shift_events(2, datetime.now(timezone.utc)))
-                                                 for p in phones[:8]]), THREADS)
-                for batch, batches in batches_by_size.items():
-                    meter = CpuMeter(lambda: [node.pid] + harness.children(node.pid))
-                    peer[batch] = run(pbase, peers.pouch_requests(batches), THREADS)
-                    peer[batch].cpu_seconds = meter.stop()
-                    print(f"  pouchdb-server batch {batch}: {peer[batch].events_per_second:,.0f} docs/s, "
-                          f"errors {len(peer[batch].errors)}", flush=True)
+            pbase, node = servers.enter_context(peers.pouchdb_server())
+            run(pbase, peers.pouch_requests(warm), THREADS)
+            targets.append(peer_target(pbase, node, work(peers.pouch_requests)))
         else:
             report.note("pouchdb-server is not installed (make bench installs it into tests/bench/node).")
+        take_turns(targets)
+        servers.close()
+        by_name = {t.name: t for t in targets}
+        pg = {batch: by_name["pg"].result(batch) for batch in BATCHES}
+        lite = {batch: by_name["sqlite"].result(batch) for batch in BATCHES}
+        floor = {batch: by_name["floor"].result(batch) for batch in BATCHES}
+        peer = {batch: by_name["peer"].result(batch) for batch in BATCHES} if "peer" in by_name else {}
+        for results in (pg, lite):
+            for result in results.values():
+                result.statuses = check_answers(result)
+        pg_stored, pg_distinct = stored_events(pg_env)
+        lite_stored, lite_distinct = stored_events(sqlite_env)
+
+    def per_slice(batch):
+        if "peer" not in by_name:
+            return ""
+        ratios = [o.events_per_second / p.events_per_second
+                  for o, p in zip(by_name["pg"].parts[batch], by_name["peer"].parts[batch])]
+        return "; ×peer per slice " + " / ".join(f"{r:.2f}" for r in ratios)
 
     for batch in BATCHES:
         p = peer.get(batch)
@@ -155,7 +216,7 @@ def main():
                       peer=p.events_per_second if p else None, floor=f.events_per_second,
                       ratio_goals={"peer": 1.0, "floor": 0.3},
                       detail=f"p50/p95/p99 {latency_ms(r, 50)}/{latency_ms(r, 95)}/{latency_ms(r, 99)} ms; "
-                             f"{r.statuses}; errors {len(r.errors)}")
+                             f"{r.statuses}; errors {len(r.errors)}{per_slice(batch)}")
         report.figure(f"ingest_pg_b{batch}_p99", f"Push latency p99 PostgreSQL, batch {batch}", latency_ms(r, 99),
                       "ms", better="lower", peer=latency_ms(p, 99) if p else None,
                       detail=f"p50 {latency_ms(r, 50)} ms, p95 {latency_ms(r, 95)} ms")

@@ -30,6 +30,20 @@ class LoadResult:
     def events_per_second(self):
         return self.events / self.seconds if self.seconds else None
 
+    @classmethod
+    def combine(cls, parts):
+        """Several runs of one target as one: their events over their summed time, every latency, every error,
+        and their CPU seconds where measured."""
+        out = cls(sum(r.seconds for r in parts), sum(r.events for r in parts), sum(r.requests for r in parts))
+        for r in parts:
+            out.latencies += r.latencies
+            out.errors += r.errors
+            out.answers += r.answers
+        cpu = [r.cpu_seconds for r in parts if getattr(r, "cpu_seconds", None) is not None]
+        if cpu:
+            out.cpu_seconds = sum(cpu)
+        return out
+
 
 def _connect(base):
     parts = urlsplit(base)

@@ -104,6 +104,7 @@ def run_floor(url, batches_rows, threads=4):
         finally:
             gate.wait(timeout=600)  # reached even when the connection fails, so no lane waits forever
         latencies, rows_done = [], 0
+        started_cpu = cpu_seconds([conn.info.backend_pid])  # not the backend's start-up: only the inserts
         for rows in items:
             now = datetime.now(timezone.utc)
             t0 = time.perf_counter()
@@ -112,7 +113,7 @@ def run_floor(url, batches_rows, threads=4):
             conn.commit()
             latencies.append(time.perf_counter() - t0)
             rows_done += len(rows)
-        backend_cpu = cpu_seconds([conn.info.backend_pid])  # a fresh backend: all its CPU is this run's
+        backend_cpu = cpu_seconds([conn.info.backend_pid]) - started_cpu
         conn.close()
         with lock:
             result.cpu_seconds = getattr(result, "cpu_seconds", 0.0) + backend_cpu
