@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timezone
 from zoneinfo import ZoneInfo
 
+import orjson
 from flask import current_app
 from marshmallow import ValidationError
 from psycopg.errors import UniqueViolation
@@ -149,9 +150,15 @@ class DbFacts:
         return self._locks[unit_id]
 
 
+# The fingerprint's canonical JSON: these exact bytes are stored with every event and compared on every resend,
+# so its spelling never changes (Python's json: sorted keys, ASCII escapes). One encoder for all calls: json.dumps
+# with options builds a new one each time.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def fingerprint(raw):
     canonical = {k: raw.get(k) for k in ("type", "occurred_at", "device_seq", "payload")}
-    return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(canonical).encode()).hexdigest()
 
 
 def parse_batch(body, device_id, scope, now):
@@ -241,7 +248,9 @@ def _insert_json_rows(table, columns, tail=""):
 
 
 def _json_rows(rows):
-    return json.dumps(rows, default=_json_default, separators=(",", ":"))
+    """Rows as JSON for PostgreSQL to unpack: orjson (aware datetimes as ISO 8601, like isoformat()), a tenth
+    of the json module's time for a batch of rows — which was a tenth of a push of ten events."""
+    return orjson.dumps(rows).decode()
 
 
 _UPSERT_REGISTRATIONS = _upsert("registrations", _REGISTRATION_COLUMNS, _REGISTRATION_CONFLICT).bindparams(
@@ -352,10 +361,6 @@ class Raced(Exception):
 def pipelined():
     """Whether pushes take the pipelined path: PostgreSQL through psycopg (3)."""
     return db.engine.dialect.name == "postgresql" and db.engine.dialect.driver == "psycopg"
-
-
-def _json_default(value):
-    return value.isoformat()  # aware datetimes only: the schemas and utcnow() never make naive ones
 
 
 def _insert_events(rows):
