@@ -111,24 +111,24 @@ class Target:
         return LoadResult.combine(self.parts[batch])
 
 
-def ours(name, base, master, url, work):
-    """Our server under gunicorn; CPU: its workers and, on PostgreSQL, their backends."""
+def metered(base, pids, keep_answers=False):
+    """Measure one slice: the requests sent to `base`, and the CPU the processes `pids()` spend on them."""
     def measure(reqs):
-        meter = CpuMeter(lambda: harness.children(master.pid)
-                         + (harness.postgres_backends(url) if url.startswith("postgresql") else []))
-        result = run(base, reqs, THREADS, keep_answers=True)
+        meter = CpuMeter(pids)
+        result = run(base, reqs, THREADS, keep_answers=keep_answers)
         result.cpu_seconds = meter.stop()
         return result
-    return Target(name, work, measure)
+    return measure
+
+
+def ours(name, base, master, url, work):
+    """Our server under gunicorn; CPU: its workers and, on PostgreSQL, their backends."""
+    return Target(name, work, metered(base, lambda: harness.children(master.pid) + (
+        harness.postgres_backends(url) if url.startswith("postgresql") else []), keep_answers=True))
 
 
 def peer_target(base, node, work):
-    def measure(reqs):
-        meter = CpuMeter(lambda: [node.pid] + harness.children(node.pid))
-        result = run(base, reqs, THREADS)
-        result.cpu_seconds = meter.stop()
-        return result
-    return Target("peer", work, measure)
+    return Target("peer", work, metered(base, lambda: [node.pid] + harness.children(node.pid)))
 
 
 def take_turns(targets):
