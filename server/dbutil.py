@@ -37,12 +37,6 @@ def pg_sql(stmt):
     return str(stmt.compile(dialect=psycopg_dialect.dialect()))
 
 
-class Replanned(str):
-    """SQL that pg_pipeline does not prepare: PostgreSQL plans it for each execution's parameters. For a query
-    whose best plan depends on how many ids it is given: the generic plan of the push's facts query took four
-    times as long as a fresh one for a batch of a hundred."""
-
-
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 _converted = {}  # SQL with %(name)s placeholders → (the same with $1, $2 … as bytes, parameter names in order)
 _prepared = weakref.WeakKeyDictionary()  # psycopg connection → {(query, parameter types): statement name}
@@ -132,10 +126,6 @@ def _roundtrip(raw, statements):
         query, names = _convert(sql)
         for one in (params if isinstance(params, list) else [params]):
             values = tx.dump_sequence([one[name] for name in names], [PyFormat.AUTO] * len(names))
-            if isinstance(sql, Replanned):
-                pgconn.send_query_params(query, values, param_types=tx.types, param_formats=tx.formats)
-                sent.append((index, None))
-                continue
             key = (query, tx.types)
             name = prepared.get(key)
             if name is None:

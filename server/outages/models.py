@@ -50,7 +50,7 @@ class Gap(db.Model):
     __tablename__ = "outage_gaps"
     id = db.Column(Integer, primary_key=True)
     outage_id = db.Column(db.ForeignKey("outages.id", ondelete="CASCADE"), nullable=False)
-    visit_id = db.Column(db.ForeignKey("visits.id"), nullable=False)
+    visit_id = db.Column(db.ForeignKey("visits.id"), nullable=False, index=True)  # the push looks up its visits' gaps
     worker_id = db.Column(db.ForeignKey("users.id"), nullable=False, index=True)
     unit_id = db.Column(db.ForeignKey("units.id"), nullable=False)
     state = db.Column(String(16), nullable=False)  # open | closed

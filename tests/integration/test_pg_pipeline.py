@@ -1,6 +1,6 @@
 """dbutil.pg_pipeline, the push's round trips on PostgreSQL: libpq's pipeline mode driven directly, with psycopg
 adapting the values. What psycopg's cursor would otherwise do for us is checked here: the statements run in the
-session's transaction, each prepared once per connection (a Replanned one never), the first error raised as
+session's transaction, each prepared once per connection, the first error raised as
 psycopg's class, and statements dropped behind our back are prepared again."""
 import uuid
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import make_url, text
 
 from server import create_app
-from server.dbutil import Replanned, pg_pipeline
+from server.dbutil import pg_pipeline
 from server.extensions import db
 from tests.conftest import PG_URL, requires_postgresql
 
@@ -64,12 +64,11 @@ def test_rows_commands_and_executemany_in_one_round_trip_inside_the_session_tran
     assert pg_pipeline([("SELECT count(*) FROM notes", None)]) == [[(0,)]]
 
 
-def test_each_statement_is_prepared_once_per_connection_a_replanned_one_never(app):
+def test_each_statement_is_prepared_once_per_connection_and_sql_without_parameters_never(app):
     for n in range(3):
-        pg_pipeline([("SELECT %(n)s::int AS prepared_once", {"n": n}),
-                     (Replanned("SELECT %(n)s::int AS planned_each_time"), {"n": n})])
+        pg_pipeline([("SELECT %(n)s::int AS prepared_once", {"n": n}), ("SELECT 1 AS sent_as_it_is", None)])
     assert _prepared("prepared_once") == 1
-    assert _prepared("planned_each_time") == 0
+    assert _prepared("sent_as_it_is") == 0
 
 
 def test_the_first_error_is_raised_as_psycopg_would_and_the_rest_does_not_run(app):
