@@ -2,6 +2,7 @@
 import os
 
 from flask import Blueprint, current_app, request, send_from_directory
+from flask.sessions import SessionInterface
 from sqlalchemy import text
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, UnicodeConverter
@@ -15,6 +16,17 @@ PWA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "worker-src 'self'; manifest-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; "
        "base-uri 'none'; form-action 'self'")
+
+# Set on every answer unless a view set its own (lower-case names for the one-pass check below).
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+_SECURITY_HEADERS = tuple((name.lower(), name, value) for name, value in SECURITY_HEADERS)
+HSTS = "max-age=63072000; includeSubDomains"
 
 
 @bp.get("/healthz")
@@ -72,16 +84,30 @@ class TextConverter(UnicodeConverter):
 def init_app(app):
     app.url_map.converters["int"] = BoundedIntConverter  # before any blueprint adds its rules
     app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
+    app.session_interface = NoCookieSession()
+
     @app.after_request
     def security_headers(response):
         h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("Referrer-Policy", "no-referrer")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if request.is_secure or current_app.config["PREFERRED_URL_SCHEME"] == "https":  # TLS, maybe at a proxy
-            h.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        if response.mimetype == "application/json":
-            h.setdefault("Cache-Control", "no-store")  # client data must not linger in shared caches
+        present = set(h.keys(lower=True))  # one pass over the headers instead of one per setdefault
+        for lower, name, value in _SECURITY_HEADERS:
+            if lower not in present:
+                h.add(name, value)
+        if "strict-transport-security" not in present and (
+                request.is_secure or current_app.config["PREFERRED_URL_SCHEME"] == "https"):  # TLS, maybe at a proxy
+            h.add("Strict-Transport-Security", HSTS)
+        if "cache-control" not in present and response.mimetype == "application/json":
+            h.add("Cache-Control", "no-store")  # client data must not linger in shared caches
         return response
+
+
+class NoCookieSession(SessionInterface):
+    """No cookie session: every API call carries its bearer token and the PWA keeps its state on the phone.
+    Flask's null session stands in, so nothing sets a cookie by accident (writing to `flask.session` raises)
+    and no request pays for looking for one (a signing serializer built per request)."""
+
+    def open_session(self, app, request):
+        return None  # Flask then uses make_null_session()
+
+    def save_session(self, app, session, response):
+        pass

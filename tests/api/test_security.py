@@ -32,7 +32,29 @@ def test_every_answer_carries_the_security_headers(client, path):
     assert csp["frame-ancestors"] == ["'none'"] and csp["object-src"] == ["'none'"]
     assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["X-Frame-Options"] == "DENY"
+    assert "geolocation=()" in r.headers["Permissions-Policy"]
     assert "Strict-Transport-Security" not in r.headers, "HSTS only over HTTPS"
+    assert "Set-Cookie" not in r.headers
+
+
+def test_a_header_the_answer_set_itself_is_kept_and_not_doubled(client):
+    r = client.get("/sw.js")  # the service worker must be revalidated: its own Cache-Control, not ours
+    assert r.headers.getlist("Cache-Control") == ["no-cache"]
+    assert len(r.headers.getlist("Content-Security-Policy")) == 1
+
+
+def test_no_cookie_session_exists_to_steal_or_forge(client, app):
+    """Bearer tokens only: a login sets no cookie, and code that tried to keep state in Flask's cookie
+    session would fail loudly instead of sending a cookie (CSRF needs an ambient credential; there is none)."""
+    login = client.post("/api/auth/token", json={"username": "worker1", "password": "demo", "device_id": "dev-no-cookie-1"})
+    assert login.status_code == 200 and "Set-Cookie" not in login.headers
+    pull = client.get("/api/sync/pull", headers={"Authorization": f"Bearer {login.json['token']}"})
+    assert pull.status_code == 200 and "Set-Cookie" not in pull.headers
+    from flask import session
+    with app.test_request_context("/api/sync/pull"):
+        with pytest.raises(RuntimeError, match="session is unavailable"):
+            session["user_id"] = 1
 
 
 def test_api_answers_are_not_cached(auth):
