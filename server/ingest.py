@@ -100,7 +100,8 @@ _PG_PLAN_AS_CONFIGURED = "SET LOCAL enable_seqscan TO DEFAULT"  # for everything
 
 
 def _pg_facts(ids, user_id):
-    """The facts query for the pipeline, in its plan settings: [(sql, params)]; its rows are the third's."""
+    """The facts query for the pipeline between its plan settings: three (sql, params); the rows are the middle
+    one's."""
     return [(_PG_PLAN_GENERIC, None), (_PG_FACTS, DbFacts.params(*ids, user_id=user_id)),
             (_PG_PLAN_AS_CONFIGURED, None)]
 
