@@ -47,7 +47,8 @@ def test_a_header_the_answer_set_itself_is_kept_and_not_doubled(client):
 def test_no_cookie_session_exists_to_steal_or_forge(client, app):
     """Bearer tokens only: a login sets no cookie, and code that tried to keep state in Flask's cookie
     session would fail loudly instead of sending a cookie (CSRF needs an ambient credential; there is none)."""
-    login = client.post("/api/auth/token", json={"username": "worker1", "password": "demo", "device_id": "dev-no-cookie-1"})
+    login = client.post("/api/auth/token",
+                        json={"username": "worker1", "password": "demo", "device_id": "dev-no-cookie-1"})
     assert login.status_code == 200 and "Set-Cookie" not in login.headers
     pull = client.get("/api/sync/pull", headers={"Authorization": f"Bearer {login.json['token']}"})
     assert pull.status_code == 200 and "Set-Cookie" not in pull.headers
