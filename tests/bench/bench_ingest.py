@@ -6,6 +6,7 @@ get the same records in plain form. Every run uses the same four client threads 
 """
 import json
 import sys
+import time
 from contextlib import ExitStack
 from datetime import datetime, timezone
 
@@ -56,15 +57,28 @@ def check_answers(result):
 
 
 class CpuMeter:
-    """CPU seconds the serving processes spend during one run: a figure the other load on a shared machine
-    barely moves (unlike wall-clock throughput). Processes born during the run count from zero."""
+    """CPU seconds each group of serving processes spends during one slice (a figure the other load on a shared
+    machine barely moves, unlike wall-clock throughput), the load client's own (this process: its threads
+    are the only ones busy during a slice), and how many of the machine's clock ticks passed and were idle.
+    Processes born during the slice count from zero."""
 
-    def __init__(self, pids):
-        self.pids = pids
-        self.before = {pid: harness.cpu_seconds([pid]) for pid in pids()}
+    def __init__(self, groups):
+        self.groups = groups  # {name: () -> pids}
+        self.before = {name: {pid: harness.cpu_seconds([pid]) for pid in pids()} for name, pids in groups.items()}
+        self.client = time.process_time()
+        self.machine = harness.machine_cpu()
 
-    def stop(self):
-        return sum(harness.cpu_seconds([pid]) - self.before.get(pid, 0.0) for pid in self.pids())
+    def stop(self, result):
+        """Set the slice's `cpu_split` ({group: s, "client": s}) and `machine` ({"all", "idle"} ticks); returns
+        the serving processes' seconds."""
+        split = {name: sum(harness.cpu_seconds([pid]) - self.before[name].get(pid, 0.0) for pid in pids())
+                 for name, pids in self.groups.items()}
+        served = sum(split.values())
+        split["client"] = time.process_time() - self.client
+        ticks, idle = harness.machine_cpu()
+        result.cpu_split = split
+        result.machine = {"all": ticks - self.machine[0], "idle": idle - self.machine[1]}
+        return served
 
 
 def cpu_us_per_event(result):
@@ -76,6 +90,32 @@ def capacity(result, cores=2):
     """Events/s the serving processes could sustain on `cores` idle cores at the measured CPU cost."""
     us = cpu_us_per_event(result)
     return round(cores * 1e6 / us) if us else None
+
+
+def idle_share(result):
+    machine = getattr(result, "machine", None)
+    return machine["idle"] / machine["all"] if machine and machine["all"] else None
+
+
+def split_per_request(result):
+    """'workers 965 / PostgreSQL 340 / client 137 µs per request; cores idle 21 %' for one target."""
+    split = getattr(result, "cpu_split", None)
+    if not split or not result.requests:
+        return ""
+    parts = " / ".join(f"{name} {seconds / result.requests * 1e6:,.0f}" for name, seconds in split.items())
+    idle = idle_share(result)
+    return f"{parts} µs per request" + (f"; cores idle {idle:.0%}" if idle is not None else "")
+
+
+def floor_budget(ours, floor, batch, goal=0.3, cores=2):
+    """CPU per request (every process of ours, the load client included) that would give `goal` × the floor's
+    rate, with the cores as busy as they were for ours in this run — and with none idle."""
+    split = getattr(ours, "cpu_split", None)
+    idle = idle_share(ours)
+    if not split or idle is None or not floor.events_per_second:
+        return None, None
+    requests_per_s = goal * floor.events_per_second / batch
+    return round(cores * (1 - idle) * 1e6 / requests_per_s), round(cores * 1e6 / requests_per_s)
 
 
 def latency_ms(result, p):
@@ -111,24 +151,37 @@ class Target:
         return LoadResult.combine(self.parts[batch])
 
 
-def metered(base, pids, keep_answers=False):
-    """Measure one slice: the requests sent to `base`, and the CPU the processes `pids()` spend on them."""
+def metered(base, groups, keep_answers=False):
+    """Measure one slice: the requests sent to `base`, and the CPU the processes of `groups` spend on them."""
     def measure(reqs):
-        meter = CpuMeter(pids)
+        meter = CpuMeter(groups)
         result = run(base, reqs, THREADS, keep_answers=keep_answers)
-        result.cpu_seconds = meter.stop()
+        result.cpu_seconds = meter.stop(result)
         return result
     return measure
 
 
 def ours(name, base, master, url, work):
     """Our server under gunicorn; CPU: its workers and, on PostgreSQL, their backends."""
-    return Target(name, work, metered(base, lambda: harness.children(master.pid) + (
-        harness.postgres_backends(url) if url.startswith("postgresql") else []), keep_answers=True))
+    groups = {"workers": lambda: harness.children(master.pid)}
+    if url.startswith("postgresql"):
+        groups["PostgreSQL"] = lambda: harness.postgres_backends(url)
+    return Target(name, work, metered(base, groups, keep_answers=True))
 
 
 def peer_target(base, node, work):
-    return Target("peer", work, metered(base, lambda: [node.pid] + harness.children(node.pid)))
+    return Target("peer", work, metered(base, {"node": lambda: [node.pid] + harness.children(node.pid)}))
+
+
+def floor_target(url, work):
+    """The floor's CPU: its PostgreSQL backends (counted by run_floor from their first insert) and its client."""
+    def measure(rows):
+        meter = CpuMeter({})
+        result = peers.run_floor(url, rows, THREADS)
+        meter.stop(result)
+        result.cpu_split = {"PostgreSQL": result.cpu_seconds, "client": result.cpu_split["client"]}
+        return result
+    return Target("floor", work, measure)
 
 
 def take_turns(targets):
@@ -177,8 +230,7 @@ def main():
         run(pg_base, our_requests(warm, phones, pg_key), THREADS)
         run(lite_base, our_requests(warm, lite_phones, lite_key), THREADS)
         targets = [ours("pg", pg_base, pg_master, pg_url, work(lambda b: our_requests(b, phones, pg_key))),
-                   Target("floor", work(lambda b: peers.floor_rows(b, unit_of)),
-                          lambda rows: peers.run_floor(pg_url, rows, THREADS)),
+                   floor_target(pg_url, work(lambda b: peers.floor_rows(b, unit_of))),
                    ours("sqlite", lite_base, lite_master, sqlite_env["DATABASE_URL"],
                         work(lambda b: our_requests(b, lite_phones, lite_key)))]
         if peers.pouchdb_installed():
@@ -238,7 +290,16 @@ def main():
                       detail=f"gunicorn workers + PostgreSQL backends; at this cost 2 idle cores would take "
                              f"{capacity(r) or 0:,} events/s (peer {capacity(p) if p else '–'}, "
                              f"floor {capacity(f) or 0:,}; SQLite {capacity(s) or 0:,}, "
-                             f"{cpu_us_per_event(s)} µs/event)")
+                             f"{cpu_us_per_event(s)} µs/event). Ours: {split_per_request(r)}. Peer: "
+                             f"{split_per_request(p) if p else '–'}. Floor: {split_per_request(f)}")
+        total = sum(getattr(r, "cpu_split", {}).values())
+        budget, budget_no_idle = floor_budget(r, f, batch)
+        if total and budget:
+            report.figure(f"cpu_pg_b{batch}_all", f"CPU per request, every process (ours on PostgreSQL), batch {batch}",
+                          round(total / r.requests * 1e6), "µs", better="lower",
+                          detail=f"gunicorn workers, PostgreSQL backends and the load client together; 0.3 × the "
+                                 f"floor would need ≤ {budget:,} µs with the cores as busy as in this run, "
+                                 f"≤ {budget_no_idle:,} µs with no core ever idle")
     sent = sum(r.events for r in pg.values()) + 16
     report.figure("ingest_pg_exactly_once", "PostgreSQL: events stored / distinct ids / sent", pg_stored, "rows",
                   detail=f"distinct {pg_distinct}, sent {sent}")

@@ -67,6 +67,12 @@ def cpu_seconds(pids):
     return total
 
 
+def machine_cpu():
+    """(all, idle) clock ticks of every core so far (/proc/stat): the share of the cores a run left idle."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields), fields[3] + fields[4]  # idle + iowait
+
+
 def children(pid):
     """Direct child processes (gunicorn's workers, node's helpers)."""
     out = []

@@ -42,6 +42,10 @@ class LoadResult:
         cpu = [r.cpu_seconds for r in parts if getattr(r, "cpu_seconds", None) is not None]
         if cpu:
             out.cpu_seconds = sum(cpu)
+        for name in ("cpu_split", "machine"):  # {what: seconds} (or ticks), summed over the parts
+            dicts = [getattr(r, name) for r in parts if getattr(r, name, None)]
+            if dicts:
+                setattr(out, name, {k: sum(d.get(k, 0) for d in dicts) for k in dicts[0]})
         return out
 
 
