@@ -180,27 +180,25 @@ def wait_http(url, timeout=30, proc=None):
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-# gunicorn as it would run in production on this machine: two processes (one per core), each with a few
-# threads so one request's database wait does not idle the core; keep-alive for the phones' batches.
+# gunicorn as it would run in production on this machine: two processes (one per core), with the project's
+# gunicorn.conf.py (gevent workers on PostgreSQL, gthread on SQLite, keep-alive for the phones' batches).
+# For an experiment, gunicorn's own GUNICORN_CMD_ARGS overrides it (e.g. "--worker-class gthread --threads 2").
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
-# Two threads per worker: one request's Python overlaps another's wait on PostgreSQL. With four, the
-# threads mostly fought over the GIL: ~70 % more CPU per ingested event (BENCHMARKS.md, ingest).
-GUNICORN_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "2"))
+GUNICORN_CONF = REPO / "gunicorn.conf.py"
 
 
 SERVER_LOG = REPO / "tests" / "bench" / "results" / "server.log"  # every bench server's stderr, appended
 
 
 @contextmanager
-def gunicorn(env, workers=GUNICORN_WORKERS, threads=GUNICORN_THREADS, log=None):
+def gunicorn(env, workers=GUNICORN_WORKERS, log=None):
     """The app under gunicorn on a free port; its log goes to SERVER_LOG and its errors are counted."""
     port = free_port()
     log = log or SERVER_LOG
     Path(log).parent.mkdir(exist_ok=True)
     start = Path(log).stat().st_size if Path(log).exists() else 0
-    cmd = [str(BIN / "gunicorn"), "--workers", str(workers), "--threads", str(threads),
-           "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--backlog", "4096",
-           "--timeout", "120", "--keep-alive", "30", "--log-level", "warning", "server:create_app()"]
+    cmd = [str(BIN / "gunicorn"), "--config", str(GUNICORN_CONF), "--workers", str(workers),
+           "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "server:create_app()"]
     out = open(log, "ab")
     proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"

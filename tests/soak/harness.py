@@ -134,9 +134,9 @@ class Gunicorn:
                    PYTHONPATH=REPO)
         self._log = open(logfile, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
-             "--bind", f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5",
-             "--backlog", "512", "server:create_app()"],
+            [sys.executable, "-m", "gunicorn", "--config", os.path.join(REPO, "gunicorn.conf.py"),
+             "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "--timeout", "60",
+             "--graceful-timeout", "5", "server:create_app()"],
             cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
 
     def wait_ready(self, timeout=60):

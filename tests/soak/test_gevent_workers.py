@@ -1,0 +1,87 @@
+"""Production serving (gunicorn.conf.py) on PostgreSQL: a gevent worker waits for the database without
+stalling its other requests. A push held on its worker's lock inside PostgreSQL must not stop the same
+process from answering a health check and another worker's push; then it completes, stored once."""
+import os
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+
+import psycopg
+import pytest
+import requests
+
+from .harness import Database, Gunicorn, free_port, make_app, prepare
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+pytestmark = pytest.mark.skipif(not PG_URL, reason="PostgreSQL only (TEST_DATABASE_URL): gunicorn.conf.py serves "
+                                                   "SQLite with gthread workers")
+
+
+def login(base, username):
+    answer = requests.post(f"{base}/api/auth/token", timeout=10, json={
+        "username": username, "password": "demo", "device_id": f"gevent-{uuid.uuid4().hex[:12]}"})
+    answer.raise_for_status()
+    token = answer.json()
+    package = requests.get(f"{base}/api/sync/pull", timeout=10, headers={"Authorization": f"Bearer {token['token']}"})
+    package.raise_for_status()
+    return token, package.json()["visits"][0]["id"]
+
+
+def push(base, token, visit_id):
+    now = datetime.now(timezone.utc).isoformat()
+    body = {"protocol": 1, "device_id": token["device_id"],
+            "events": [{"id": str(uuid.uuid4()), "type": "visit_started", "occurred_at": now, "device_seq": 1,
+                        "payload": {"visit_id": visit_id}}],
+            "status": {"pending": 0, "device_clock": now, "app_version": "test"}}
+    return requests.post(f"{base}/api/sync/push", json=body, timeout=60,
+                         headers={"Authorization": f"Bearer {token['token']}"})
+
+
+def waiting_on_advisory_lock(conn):
+    return conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()[0]
+
+
+def test_one_gevent_worker_answers_others_while_a_push_waits_for_its_lock(tmp_path):
+    from server.ingest import WORKER_LOCK_NAMESPACE
+    database = Database(PG_URL, str(tmp_path))
+    database.create()
+    instance = str(tmp_path / "instance")
+    server = None
+    try:
+        prepare(make_app(database.url, instance))
+        port = free_port()
+        server = Gunicorn(database.url, instance, 1, port, str(tmp_path / "gunicorn.log"))  # ONE process
+        server.wait_ready()
+        base = f"http://127.0.0.1:{port}"
+        held, held_visit = login(base, "worker1")
+        other, other_visit = login(base, "worker2")
+        with psycopg.connect(database.url.replace("postgresql+psycopg://", "postgresql://"),
+                             autocommit=True) as conn:
+            user_id = conn.execute("SELECT id FROM users WHERE username = 'worker1'").fetchone()[0]
+            conn.execute("SELECT pg_advisory_lock(%s, %s)", (WORKER_LOCK_NAMESPACE, user_id))
+            answers = {}
+            blocked = threading.Thread(target=lambda: answers.update(held=push(base, held, held_visit)))
+            blocked.start()
+            deadline = time.monotonic() + 10
+            while not waiting_on_advisory_lock(conn) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert waiting_on_advisory_lock(conn) == 1, "the first push never reached the lock"
+
+            # the process's only OS thread is not stuck in that wait
+            assert requests.get(f"{base}/healthz", timeout=5).status_code == 200
+            answer = push(base, other, other_visit)
+            assert answer.status_code == 200 and answer.json()["results"][0]["status"] == "applied"
+            assert blocked.is_alive() and waiting_on_advisory_lock(conn) == 1
+
+            conn.execute("SELECT pg_advisory_unlock(%s, %s)", (WORKER_LOCK_NAMESPACE, user_id))
+            blocked.join(timeout=30)
+            assert answers["held"].status_code == 200
+            assert answers["held"].json()["results"][0]["status"] == "applied"
+            assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 2
+        log = (tmp_path / "gunicorn.log").read_text()
+        assert "Using worker: gevent" in log, log[-2000:]
+    finally:
+        if server:
+            server.stop()
+        database.drop()
