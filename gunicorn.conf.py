@@ -25,7 +25,10 @@ def worker_class_for(database_url):
 
 
 worker_class = worker_class_for(os.environ.get("DATABASE_URL"))
-worker_connections = 200  # gevent: requests one process serves at once; the rest wait in the listen backlog
+# gevent: connections one process holds at once. A phone's idle keep-alive connection holds its place too, so
+# this must exceed the phones connected to a process at the same moment (with 200, the benchmark's 1,000 phones
+# reconnecting in one second waited up to `keepalive` for a place: 32 s to drain instead of 6).
+worker_connections = 2000
 threads = 2  # gthread: one request's Python runs while the other's waits for the database
 keepalive = 30  # seconds: a phone's outbox goes in several batches on one connection
 backlog = 2048  # the reconnect storm: 1,000 phones within a minute
