@@ -5,7 +5,7 @@
 On PostgreSQL each process is a **gevent** worker: one OS thread whose requests wait for the database as
 greenlets, so a push waiting on a lock or a commit does not hold up the next one, and a process needs no
 thread hand-offs per request (measured: ~25 % more pushes of one per second on two cores than gthread with
-two threads, a seventh less CPU per push — BENCHMARKS.md). psycopg notices gevent's patched `select` and
+two threads, mostly because the cores no longer idle between hand-offs — BENCHMARKS.md). psycopg notices gevent's patched `select` and
 waits cooperatively; so does `server.dbutil.pg_pipeline` (it polls with `select.poll`, which gevent patches).
 `post_worker_init` refuses to serve if that is not so, since a blocking wait would stall every request of
 the process.
@@ -27,7 +27,7 @@ def worker_class_for(database_url):
 worker_class = worker_class_for(os.environ.get("DATABASE_URL"))
 # gevent: connections one process holds at once. A phone's idle keep-alive connection holds its place too, so
 # this must exceed the phones connected to a process at the same moment (with 200, the benchmark's 1,000 phones
-# reconnecting in one second waited up to `keepalive` for a place: 32 s to drain instead of 6).
+# reconnecting in one second waited up to `keepalive` for a place: 32 s to drain instead of 3).
 worker_connections = 2000
 threads = 2  # gthread: one request's Python runs while the other's waits for the database
 keepalive = 30  # seconds: a phone's outbox goes in several batches on one connection
@@ -42,7 +42,8 @@ def post_worker_init(worker):
         return
     import gevent.monkey
     import psycopg.waiting
-    if not gevent.monkey.is_module_patched("select") or psycopg.waiting.wait is getattr(psycopg.waiting, "wait_c", None):
+    blocking_wait = getattr(psycopg.waiting, "wait_c", None)  # psycopg's C wait: blocks the OS thread
+    if not gevent.monkey.is_module_patched("select") or psycopg.waiting.wait is blocking_wait:
         worker.log.critical("gevent worker without cooperative database waits (psycopg was imported before "
                             "gevent patched the standard library?); refusing to serve")
         raise SystemExit(4)
