@@ -79,8 +79,9 @@ def _begin(raw):
 
 
 def pg_pipeline(statements):
-    """Run [(sql, params), ...] in one round trip; params is a dict, None (the SQL as it is), or a list of
-    dicts for an executemany (an empty list skips the statement). Returns each statement's rows, None where it
+    """Run [(sql, params), ...] in one round trip; params is a dict (the statement prepared once per connection;
+    {} for one without parameters), None (the SQL sent as it is, parsed each time), or a list of dicts for an
+    executemany (an empty list skips the statement). Returns each statement's rows, None where it
     returns none (an executemany returns none). Raises the first statement's error as psycopg would (the
     transaction is then aborted). A connection that breaks meanwhile, or holds a half-sent pipeline after a
     failure on our side (a value psycopg cannot adapt), is invalidated, as SQLAlchemy does for its own
@@ -93,8 +94,15 @@ def pg_pipeline(statements):
     if before:
         for sql, params in statements:
             before(conn, cursor, sql, params, None, isinstance(params, list))
+    # One Transformer per connection, kept as a cursor keeps its own: it remembers the dumper of each Python type
+    # and the loader of each column type, which a new one looks up again (5 % of a push of one). Kept in the pool
+    # record's info, which goes with the connection (cleared when it is closed or invalidated).
+    info = conn.connection.info
+    tx = info.get("pg_pipeline_transformer")
+    if tx is None or tx.connection is not raw:
+        tx = info["pg_pipeline_transformer"] = Transformer(raw)
     try:
-        out = _roundtrip(raw, statements)
+        out = _roundtrip(raw, statements, tx)
     except BaseException:
         # A statement's error leaves a sound connection (its transaction aborted); one that broke, or a failure
         # midway that left a half-sent pipeline behind, must never be handed out again.
@@ -108,9 +116,8 @@ def pg_pipeline(statements):
     return out
 
 
-def _roundtrip(raw, statements):
+def _roundtrip(raw, statements, tx):
     pgconn = raw.pgconn
-    tx = Transformer(raw)
     prepared = _prepared.setdefault(raw, {})
     sent = []  # per result to come: (index of its statement or None, the prepared key it creates or None)
     begin = _begin(raw)

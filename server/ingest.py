@@ -99,11 +99,19 @@ _PG_PLAN_GENERIC = ("SELECT set_config('plan_cache_mode', 'force_generic_plan', 
 _PG_PLAN_AS_CONFIGURED = "SET LOCAL enable_seqscan TO DEFAULT"  # for everything after it in the transaction
 
 
+def _pg_array(values):
+    """An array parameter as PostgreSQL's text literal ('{57,58}', '{"3329a3d6-…"}'), which the query casts to
+    its element type: psycopg's list dumpers inspect every element in Python (1 % of a push of one)."""
+    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
 def _pg_facts(ids, user_id):
     """The facts query for the pipeline between its plan settings: three (sql, params); the rows are the middle
     one's."""
-    return [(_PG_PLAN_GENERIC, None), (_PG_FACTS, DbFacts.params(*ids, user_id=user_id)),
-            (_PG_PLAN_AS_CONFIGURED, None)]
+    params = {name: _pg_array(values) if isinstance(values, list) else values
+              for name, values in DbFacts.params(*ids, user_id=user_id).items()}
+    # {}: no parameters, yet prepared like the rest — parsed once per connection, not on every push
+    return [(_PG_PLAN_GENERIC, {}), (_PG_FACTS, params), (_PG_PLAN_AS_CONFIGURED, {})]
 
 
 class DbFacts:

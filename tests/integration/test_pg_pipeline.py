@@ -2,7 +2,9 @@
 adapting the values. What psycopg's cursor would otherwise do for us is checked here: the statements run in the
 session's transaction, each prepared once per connection, the first error raised as
 psycopg's class, and statements dropped behind our back are prepared again."""
+import gc
 import uuid
+import weakref
 
 import psycopg
 import pytest
@@ -11,6 +13,7 @@ from sqlalchemy import make_url, text
 from server import create_app
 from server.dbutil import pg_pipeline
 from server.extensions import db
+from server.ingest import _pg_array
 from tests.conftest import PG_URL, requires_postgresql
 
 pytestmark = requires_postgresql
@@ -66,9 +69,33 @@ def test_rows_commands_and_executemany_in_one_round_trip_inside_the_session_tran
 
 def test_each_statement_is_prepared_once_per_connection_and_sql_without_parameters_never(app):
     for n in range(3):
-        pg_pipeline([("SELECT %(n)s::int AS prepared_once", {"n": n}), ("SELECT 1 AS sent_as_it_is", None)])
+        pg_pipeline([("SELECT %(n)s::int AS prepared_once", {"n": n}), ("SELECT 1 AS sent_as_it_is", None),
+                     ("SELECT 2 AS prepared_without_parameters", {})])
     assert _prepared("prepared_once") == 1
     assert _prepared("sent_as_it_is") == 0
+    assert _prepared("prepared_without_parameters") == 1
+
+
+def test_array_parameters_as_text_literals_arrive_element_for_element(app):
+    """The push sends its id lists as array literals (ingest._pg_array): quotes, backslashes, commas and braces
+    inside an element must not split or change it."""
+    texts = ['a"b', "c\\d", "e,f", "{g}", "", "NULL", "3329a3d6-9b77-4a12-b6c2-8ff6b4fe0c2a"]
+    out = pg_pipeline([("SELECT CAST(%(t)s AS varchar[]), CAST(%(n)s AS int[]), CAST(%(e)s AS int[])",
+                        {"t": _pg_array(texts), "n": _pg_array([57, 1234567]), "e": _pg_array([])})])
+    assert out == [[(texts, [57, 1234567], [])]]
+
+
+def test_what_it_keeps_per_connection_goes_with_the_connection(app):
+    """Prepared names and psycopg's Transformer are kept per connection; a connection the pool replaced is
+    freed, not kept alive by them, and its successor gets its own."""
+    pg_pipeline([("SELECT %(n)s::int AS kept_per_connection", {"n": 1})])
+    old = weakref.ref(db.session.connection().connection.driver_connection)
+    db.session.connection().invalidate()
+    db.session.rollback()
+    assert pg_pipeline([("SELECT %(n)s::int AS kept_per_connection", {"n": 2})]) == [[(2,)]]
+    assert db.session.connection().connection.driver_connection is not old()
+    gc.collect()
+    assert old() is None
 
 
 def test_the_first_error_is_raised_as_psycopg_would_and_the_rest_does_not_run(app):
