@@ -209,6 +209,7 @@ def main():
         report.note(f"PostgreSQL is not reachable (BENCH_PG_URL): ingest figures skipped ({harness.PG_PROBLEM}).")
         report.save()
         return
+    speed_before = harness.python_speed()
     with harness.postgres_database() as pg_url, harness.instance(pg_url) as pg_env, \
             harness.instance() as sqlite_env, ExitStack() as servers:
         phones, pg_key = seed(pg_env)
@@ -300,6 +301,12 @@ def main():
                           detail=f"gunicorn workers, PostgreSQL backends and the load client together; 0.3 × the "
                                  f"floor would need ≤ {budget:,} µs with the cores as busy as in this run, "
                                  f"≤ {budget_no_idle:,} µs with no core ever idle")
+    speeds = (speed_before, harness.python_speed())
+    report.figure("python_speed", "Python yardstick on this machine: sum(range(1000))", round(sum(speeds) / 2, 1),
+                  "µs", better="lower",
+                  detail=f"median of a second's timings before / after the run: {speeds[0]:.1f} / {speeds[1]:.1f} "
+                         f"µs — compare runs on different machines by it (everything in Python scales with it; "
+                         f"the floor's rate much less)")
     sent = sum(r.events for r in pg.values()) + 16
     report.figure("ingest_pg_exactly_once", "PostgreSQL: events stored / distinct ids / sent", pg_stored, "rows",
                   detail=f"distinct {pg_distinct}, sent {sent}")

@@ -67,6 +67,19 @@ def cpu_seconds(pids):
     return total
 
 
+def python_speed(seconds=1.0):
+    """µs this machine's Python takes for a fixed loop (`sum(range(1000))`), the median of repeated timings over
+    `seconds`: a yardstick for comparing runs on different machines (machines of the same kind have differed by
+    a factor of three, and the ratio to the floor moves with it)."""
+    timings, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t0 = time.perf_counter()
+        for _ in range(100):
+            sum(range(1000))
+        timings.append((time.perf_counter() - t0) / 100 * 1e6)
+    return sorted(timings)[len(timings) // 2]
+
+
 def machine_cpu():
     """(all, idle) clock ticks of every core so far (/proc/stat): the share of the cores a run left idle."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]

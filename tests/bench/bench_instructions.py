@@ -1,0 +1,116 @@
+"""Instructions per push, counted by valgrind (callgrind): the server's own Python for one push request, the same
+count on any run of the same code on the same interpreter, whatever else the machine is doing.
+
+The throughput figures of the ingest benchmark move by ±20 % between runs and by a factor of three between
+machines of the same kind (a shared machine's CPU comes and goes). That hides a change that saves 5 % of a
+push. This count does not: it runs pushes in one process through the app's WSGI callable (no gunicorn, no
+network; the request bodies are built beforehand, sealed and gzipped as the PWA sends them) and counts only the
+instructions executed between switching callgrind's instrumentation on and off around them. Not counted: the
+database server's work (PostgreSQL is a separate process), gunicorn and the kernel's network stack.
+
+Each measured program runs under `valgrind --tool=callgrind --instr-atstart=no` as a child of this one
+(`--child ENGINE BATCH N`). Without valgrind on the machine the figures are skipped, said so.
+"""
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+from contextlib import nullcontext
+from datetime import datetime, timezone
+
+from tests.bench import harness, municipality
+from tests.bench.report import Report, quick
+
+RUNS = [("postgresql", 1), ("postgresql", 10), ("sqlite", 1)]  # (engine, events per push)
+PUSHES = 30 if quick() else 100
+WARM = 20  # pushes before counting: connections made, statements prepared, caches filled
+PHONES = 20
+
+
+def child(engine, batch, pushes):
+    """The measured program (under callgrind): warm up, then count `pushes` pushes of `batch` events."""
+    from werkzeug.test import EnvironBuilder
+    database = harness.postgres_database() if engine == "postgresql" else nullcontext(None)
+    with database as url, harness.instance(url) as env:
+        harness.migrate(env)
+        with harness.app_context(env) as app:
+            phones = municipality.build(PHONES)
+            key = app.extensions["outbox_key"].public_key()
+            now = datetime.now(timezone.utc)
+            requests = []
+            for i in range(WARM + pushes):
+                phone = phones[i % len(phones)]
+                data, headers = municipality.wire(phone.body(phone.shift_events(batch, now), key))
+                environ = EnvironBuilder(path="/api/sync/push", method="POST", data=data, headers={
+                    "Content-Type": "application/json", "Authorization": f"Bearer {phone.push_token}", **headers,
+                }).get_environ()
+                requests.append((environ, data))
+
+            def push(environ, data):
+                environ = dict(environ, **{"wsgi.input": io.BytesIO(data)})
+                status = []
+                body = b"".join(app.wsgi_app(environ, lambda s, h, exc_info=None: status.append(s)))
+                if not status[0].startswith("200"):
+                    raise SystemExit(f"push answered {status[0]}: {body[:300]!r}")
+
+            for environ, data in requests[:WARM]:
+                push(environ, data)
+            instrument("on")
+            for environ, data in requests[WARM:]:
+                push(environ, data)
+            instrument("off")
+
+
+def instrument(state):
+    subprocess.run(["callgrind_control", "--instr=" + state, str(os.getpid())], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def count(engine, batch, pushes):
+    """Instructions per push of the child run; raises RuntimeError with valgrind's output if it failed."""
+    out = os.path.join(harness.REPO, "tests", "bench", "results", f"callgrind.{engine}.{batch}.out")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+                           sys.executable, "-m", "tests.bench.bench_instructions", "--child", engine, str(batch),
+                           str(pushes)], cwd=harness.REPO, capture_output=True, text=True, timeout=900)
+    found = re.search(r"Collected\s*:\s*([\d,]+)", proc.stderr)
+    if os.path.exists(out):
+        os.unlink(out)  # the per-function profile is for callgrind_annotate by hand, not for the results
+    if proc.returncode or not found:
+        raise RuntimeError(f"exit {proc.returncode}: {(proc.stdout + proc.stderr)[-1500:]}")
+    return int(found.group(1).replace(",", "")) / pushes
+
+
+def main():
+    report = Report("instructions")
+    missing = [tool for tool in ("valgrind", "callgrind_control") if not shutil.which(tool)]
+    if missing:
+        report.note(f"{' and '.join(missing)} not installed: instruction counts skipped (Debian: apt install valgrind).")
+        report.save()
+        return
+    pg = harness.pg_available()
+    for engine, batch in RUNS:
+        if engine == "postgresql" and not pg:
+            report.note(f"PostgreSQL is not reachable: its instruction counts skipped ({harness.PG_PROBLEM}).")
+            continue
+        try:
+            per_push = count(engine, batch, PUSHES)
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            report.note(f"{engine}, batch {batch}: the counted run failed: {exc}")
+            continue
+        name = "PostgreSQL" if engine == "postgresql" else "SQLite"
+        report.figure(f"instructions_{engine}_b{batch}", f"Instructions per push of {batch}, the app on {name}",
+                      round(per_push), "instructions", better="lower",
+                      detail=f"{round(per_push / batch):,} per event; {PUSHES} pushes counted after {WARM}, in one "
+                             f"process through the WSGI callable (no gunicorn, no network, not the database "
+                             f"server's own work)")
+    report.save()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+    else:
+        sys.exit(main())
