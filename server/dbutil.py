@@ -3,7 +3,6 @@ import itertools
 import re
 import select
 import time
-import weakref
 
 import psycopg
 from psycopg import pq
@@ -39,7 +38,6 @@ def pg_sql(stmt):
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 _converted = {}  # SQL with %(name)s placeholders → (the same with $1, $2 … as bytes, parameter names in order)
-_prepared = weakref.WeakKeyDictionary()  # psycopg connection → {(query, parameter types): statement name}
 _names = itertools.count()  # prepared statement names, never reused
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 # What a prepared statement of ours can fail with when it went stale: dropped (DEALLOCATE ALL, a pooler), or
@@ -94,20 +92,17 @@ def pg_pipeline(statements):
     if before:
         for sql, params in statements:
             before(conn, cursor, sql, params, None, isinstance(params, list))
-    # One Transformer per connection, kept as a cursor keeps its own: it remembers the dumper of each Python type
-    # and the loader of each column type, which a new one looks up again (5 % of a push of one). Kept in the pool
-    # record's info, which goes with the connection (cleared when it is closed or invalidated).
     info = conn.connection.info
-    tx = info.get("pg_pipeline_transformer")
-    if tx is None or tx.connection is not raw:
-        tx = info["pg_pipeline_transformer"] = Transformer(raw)
+    state = info.get("pg_pipeline")
+    if state is None or state.tx.connection is not raw:
+        state = info["pg_pipeline"] = _PerConnection(raw)
     try:
-        out = _roundtrip(raw, statements, tx)
+        out = _roundtrip(raw, statements, state)
     except BaseException:
         # A statement's error leaves a sound connection (its transaction aborted); one that broke, or a failure
         # midway that left a half-sent pipeline behind, must never be handed out again.
         if raw.broken or raw.closed or raw.pgconn.pipeline_status != pq.PipelineStatus.OFF:
-            _prepared.pop(raw, None)
+            info.pop("pg_pipeline", None)
             conn.invalidate()
         raise
     if after:
@@ -116,9 +111,20 @@ def pg_pipeline(statements):
     return out
 
 
-def _roundtrip(raw, statements, tx):
+class _PerConnection:
+    """What the pipeline keeps per connection, in the pool record's info (SQLAlchemy clears it when the record
+    gets a new connection, so nothing here outlives its connection or keeps it alive): the names of the
+    statements prepared on it ({(query, parameter types): name}), and one psycopg Transformer, kept as a cursor
+    keeps its own — it remembers the dumper of each Python type and the loader of each column type, which a new
+    one looks up again (5 % of a push of one)."""
+
+    def __init__(self, raw):
+        self.tx, self.prepared = Transformer(raw), {}
+
+
+def _roundtrip(raw, statements, state):
     pgconn = raw.pgconn
-    prepared = _prepared.setdefault(raw, {})
+    tx, prepared = state.tx, state.prepared
     sent = []  # per result to come: (index of its statement or None, the prepared key it creates or None)
     begin = _begin(raw)
     pgconn.enter_pipeline_mode()  # left on if anything below raises: pg_pipeline then invalidates the connection
