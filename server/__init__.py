@@ -60,6 +60,8 @@ def create_app(test_config=None):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
+    from .direct_push import DirectPush
+    app.wsgi_app = DirectPush(app, app.wsgi_app)  # the common push (it decides per process whether it is on)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
         n = app.config["TRUSTED_PROXIES"]

@@ -91,8 +91,13 @@ def pull():
     return PullResponseSchema().dump(shift_package(g.user, g.device, query.get("cursor")))
 
 
+# Who may push: the worker's push token (or the full one) on a live or revoked device (a revoked phone's records
+# are still taken, to quarantine). server.direct_push checks the same.
+PUSH_AUTH = {"roles": ("worker",), "scope": "push", "allow_revoked": True}
+
+
 @bp.post("/sync/push")
-@require_auth(roles=("worker",), scope="push", allow_revoked=True, deferred=True)
+@require_auth(**PUSH_AUTH, deferred=True)
 def push_events():
     # The token's database check shares push's first round trip (g.auth, see ingest.push).
     # The body is already in PushResponseSchema's shape (the OpenAPI document; schemathesis checks answers

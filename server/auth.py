@@ -147,6 +147,18 @@ class DeferredAuth:
         _admit(*_check(self.claims, device, user, self._scope), self._roles, self._allow_revoked)
         return g.user, g.device
 
+    def admits(self, row):
+        """What `admit` would decide for the row, without its side effects (g, a refused role's access-log row):
+        (user, device) if it lets them in, else None."""
+        device, user = _lite(row)
+        try:
+            user, device, _ = _check(self.claims, device, user, self._scope)
+        except ApiError:
+            return None
+        if (device.revoked_at is not None and not self._allow_revoked) or user.role not in self._roles:
+            return None
+        return user, device
+
     def admit_from_query(self):
         """The database half on its own (one query), for when the view has nothing to share it with."""
         return self.admit(db.session.execute(_DEVICE_AND_USER, self.params).first())

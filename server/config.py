@@ -24,6 +24,9 @@ class Config:
     MAX_BATCH = _int("MAX_BATCH", 100)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     CLOCK_SKEW_FLAG_SECONDS = _int("CLOCK_SKEW_FLAG_SECONDS", 300)
+    # PostgreSQL: the common push answered by server.direct_push, without Flask's request and the ORM session
+    # (0: every push through the full path; the answers are the same)
+    PUSH_DIRECT = bool(_int("PUSH_DIRECT", 1))
     # Timestamps outside [now - MAX_EVENT_AGE_DAYS, now + MAX_EVENT_FUTURE_HOURS] are not plausible.
     MAX_EVENT_AGE_DAYS = _int("MAX_EVENT_AGE_DAYS", 120)
     MAX_EVENT_FUTURE_HOURS = _int("MAX_EVENT_FUTURE_HOURS", 48)

@@ -21,7 +21,7 @@ def insert(table):
 
 
 # PostgreSQL's hot path (the push): a few statements sent in one round trip with libpq's pipeline mode, on the
-# session's own connection and transaction. Each statement still runs on its own, in order, with its own
+# session's own connection and transaction (or, for the direct push, on a connection of the engine without a session). Each statement still runs on its own, in order, with its own
 # snapshot (so a read after an advisory lock sees what the lock's holder committed).
 #
 # This drives libpq (psycopg.pq) directly and leaves adaptation to psycopg: its Transformer dumps the
@@ -76,15 +76,16 @@ def _begin(raw):
     return " ".join(parts).encode()
 
 
-def pg_pipeline(statements):
-    """Run [(sql, params), ...] in one round trip; params is a dict (the statement prepared once per connection;
+def pg_pipeline(statements, conn=None):
+    """Run [(sql, params), ...] in one round trip on the session's connection, or on `conn` (a Connection of
+    the engine) if given; params is a dict (the statement prepared once per connection;
     {} for one without parameters), None (the SQL sent as it is, parsed each time), or a list of dicts for an
     executemany (an empty list skips the statement). Returns each statement's rows, None where it
     returns none (an executemany returns none). Raises the first statement's error as psycopg would (the
     transaction is then aborted). A connection that breaks meanwhile, or holds a half-sent pipeline after a
     failure on our side (a value psycopg cannot adapt), is invalidated, as SQLAlchemy does for its own
     statements, so the pool never hands it out again."""
-    conn = db.session.connection()
+    conn = conn if conn is not None else db.session.connection()
     raw = conn.connection.driver_connection
     # the engine's cursor events still fire, if anyone listens (tracing, statement counters, the tests' tracker)
     before, after = conn.dispatch.before_cursor_execute, conn.dispatch.after_cursor_execute

@@ -413,35 +413,11 @@ def store_events(items, locked=(), facts=None, fast=False, also=(), commit=False
         return []
     for user_id in sorted({item.user.id for item in items} - set(locked)):
         lock_worker(user_id)
-    now = utcnow()
-    rows, first = [], {}
-    for item in items:
-        e, raw = item.event, item.raw
-        if e.id in first:  # the caller answers repeats itself; never send one id twice in one statement
-            continue
-        first[e.id] = item
-        corrected_at = corrected(e.occurred_at, item.skew)
-        rows.append(dict(
-            id=e.id, type=e.type, source=item.source, device_id=item.device_id, user_id=item.user.id,
-            recorded_by=item.recorded_by, unit_id=item.unit_id, visit_id=e.payload.get("visit_id"),
-            client_id=e.payload.get("client_id"), device_seq=e.device_seq, occurred_at=e.occurred_at,
-            occurred_at_raw=str(raw.get("occurred_at"))[:40], occurred_at_corrected=corrected_at,
-            skew_seconds=item.skew, skew_flagged=item.flagged,
-            payload=raw.get("payload", {}),  # exactly as written: the device's JSON
-            fingerprint=item.fingerprint or fingerprint(raw), received_at=now))
+    rows, first = _log_rows(items, utcnow())
     quiet = False
     if fast:
-        registrations, interventions = _projection([_applied(row, first[row["id"]]) for row in rows])
         quiet = commit and _nothing_left(rows, facts)
-        try:
-            results = pg_pipeline([(_PG_INSERT_NEW_EVENTS_SQL, {"rows": _json_rows(rows)}),
-                                   (_PG_UPSERT_REGISTRATIONS, _rows_param(registrations)),
-                                   (_PG_UPSERT_INTERVENTIONS, _rows_param(interventions)), *also,
-                                   *([("COMMIT", None)] if quiet else [])])
-        except UniqueViolation as exc:
-            if exc.diag.table_name != "events":
-                raise
-            raise Raced() from exc
+        results = _pg_store_new(rows, first, [*also, *([("COMMIT", None)] if quiet else [])])
         seqs = dict(results[0])
         stored = [(seqs[row["id"]], first[row["id"]].event, first[row["id"]].user) for row in rows]
     else:
@@ -466,15 +442,56 @@ def store_events(items, locked=(), facts=None, fast=False, also=(), commit=False
     return [seqs.get(item.event.id) if first.get(item.event.id) is item else None for item in items]
 
 
+def _log_rows(items, now):
+    """The log's rows of ToStore items, each id once (the caller answers repeats itself; one statement must not
+    name an id twice): (rows, {id: the item it came from})."""
+    rows, first = [], {}
+    for item in items:
+        e, raw = item.event, item.raw
+        if e.id in first:
+            continue
+        first[e.id] = item
+        corrected_at = corrected(e.occurred_at, item.skew)
+        rows.append(dict(
+            id=e.id, type=e.type, source=item.source, device_id=item.device_id, user_id=item.user.id,
+            recorded_by=item.recorded_by, unit_id=item.unit_id, visit_id=e.payload.get("visit_id"),
+            client_id=e.payload.get("client_id"), device_seq=e.device_seq, occurred_at=e.occurred_at,
+            occurred_at_raw=str(raw.get("occurred_at"))[:40], occurred_at_corrected=corrected_at,
+            skew_seconds=item.skew, skew_flagged=item.flagged,
+            payload=raw.get("payload", {}),  # exactly as written: the device's JSON
+            fingerprint=item.fingerprint or fingerprint(raw), received_at=now))
+    return rows, first
+
+
 def _nothing_left(rows, facts):
     """Whether a fast store leaves nothing for its transaction after the pipeline: no access-log row to
     add, no per-event hook, every batch hook idle for these facts (`hook.idle(facts)`), nothing pending in
     the session — so the COMMIT can go in the pipeline."""
     session = db.session
-    return (facts is not None and not after_apply_hooks
-            and all(getattr(hook, "idle", lambda _: False)(facts) for hook in after_apply_batch_hooks)
-            and not any(row["type"] == ev.CLIENT_RECORD_OPENED for row in rows)
+    return (_hooks_idle(facts) and not any(row["type"] == ev.CLIENT_RECORD_OPENED for row in rows)
             and not (session.new or session.dirty or session.deleted))
+
+
+def _hooks_idle(facts):
+    """Whether no hook has work for a batch with these facts: no per-event hook, every batch hook idle."""
+    return (facts is not None and not after_apply_hooks
+            and all(getattr(hook, "idle", lambda _: False)(facts) for hook in after_apply_batch_hooks))
+
+
+def _pg_store_new(rows, first, after, conn=None):
+    """PostgreSQL, in one round trip on the session's connection (or `conn`): the log's new rows (each id must
+    be new: a unique violation raises Raced), the projection of all of them, then the `after` statements.
+    Returns pg_pipeline's results (the first: (id, seq) of each row)."""
+    registrations, interventions = _projection([_applied(row, first[row["id"]]) for row in rows])
+    try:
+        return pg_pipeline([(_PG_INSERT_NEW_EVENTS_SQL, {"rows": _json_rows(rows)}),
+                            (_PG_UPSERT_REGISTRATIONS, _rows_param(registrations)),
+                            (_PG_UPSERT_INTERVENTIONS, _rows_param(interventions)), *after],
+                           conn=conn)
+    except UniqueViolation as exc:
+        if exc.diag.table_name != "events":
+            raise
+        raise Raced() from exc
 
 
 def _applied(row, item):
@@ -494,7 +511,8 @@ def store_event(e: ev.Event, raw, *, user, unit_id, device_id, source, skew, fla
 
 def push(auth, read_body):
     """Apply one push request; returns the response body. Commits once, so a batch is all-or-nothing
-    at the transport level while each event gets its own verdict.
+    at the transport level while each event gets its own verdict. (On PostgreSQL the common push is answered
+    before it gets here, by push_direct; this full path takes every push that one gives up.)
 
     `auth` (auth.DeferredAuth): the token's signature is valid; its database check is still to do, and on
     PostgreSQL it goes in the push's first round trip with the worker's lock and the facts. Nothing is
@@ -516,6 +534,70 @@ def push(auth, read_body):
     return _apply(auth, request, parsed, now, fast=False)
 
 
+def _batch_ids(parsed):
+    """What the facts query looks up for a batch: (visit ids, client ids, event ids)."""
+    return ({p.event.payload["visit_id"] for p in parsed if "visit_id" in p.event.payload},
+            {p.event.payload["client_id"] for p in parsed if "client_id" in p.event.payload},
+            {p.event.id for p in parsed})
+
+
+class _GiveUp(Exception):
+    """The direct path met something only the full path does (see push_direct); it has changed nothing."""
+
+
+def push_direct(auth, body):
+    """The common push, answered without Flask's request and the ORM session (PostgreSQL through psycopg; see
+    server.direct_push): parsed, checked and stored exactly as `push` does, in the same two round trips on a
+    pooled connection, the commit in the second. Returns the response body — or None, having changed nothing,
+    where the push needs more than that, and the full path (`push`, under Flask) then takes it from the start:
+    a body or a token it refuses (it answers why, and logs a refused role), a record to quarantine (a revoked
+    device, a failed check), an outage gap of these visits to re-evaluate, an access-log row to write, a
+    concurrent push of one of the ids, prepared statements gone stale.
+
+    `auth`: the token's auth.DeferredAuth (its signature checked), `body`: the request's JSON."""
+    now = utcnow()
+    try:
+        request, parsed = parse_batch(body, auth.claims.device_id, auth.claims.scope, now)
+    except (ApiError, ValidationError):
+        return None
+    with db.engine.connect() as conn:  # back to the pool when done; rolled back there unless committed
+        try:
+            return _apply_direct(conn, auth, request, parsed, now)
+        except (_GiveUp, Raced, *STALE_PREPARED):
+            return None
+
+
+def _apply_direct(conn, auth, request, parsed, now):
+    cfg = current_app.config
+    status = request["status"]
+    skew = clock_skew(now, status["device_clock"])
+    ids = _batch_ids(parsed)
+    found, _, _, rows, _ = pg_pipeline([(auth.PG_QUERY, auth.params),
+                                        (_PG_LOCK_WORKER, {"ns": WORKER_LOCK_NAMESPACE, "id": auth.claims.user_id}),
+                                        *_pg_facts(ids, auth.claims.user_id)], conn=conn)
+    admitted = auth.admits(found[0] if found else None)
+    if admitted is None or admitted[1].revoked_at is not None:
+        raise _GiveUp()
+    user, device = admitted
+    facts = DbFacts(*ids, rows=rows)
+    if not _hooks_idle(facts):
+        raise _GiveUp()
+    results, accepted, refused = _verdicts(parsed, facts, user, False, ZoneInfo(cfg["TIMEZONE"]))
+    if refused or any(p.event.type == ev.CLIENT_RECORD_OPENED for _, p in accepted):
+        raise _GiveUp()
+    flagged = abs(skew) > cfg["CLOCK_SKEW_FLAG_SECONDS"]
+    rows, first = _log_rows([ToStore(p.event, p.raw, user, user.unit_id, device.id, ev.SOURCE_DEVICE, skew, flagged,
+                                     fingerprint=facts.existing[p.event.id]) for _, p in accepted], utcnow())
+    finish = [(_PG_REMEMBER_STATUS, _pg_status(_status_params(device, status, skew, now))), ("COMMIT", None)]
+    if rows:
+        _pg_store_new(rows, first, finish, conn=conn)
+    else:
+        pg_pipeline(finish, conn=conn)
+    for i, p in accepted:
+        results[i] = {"id": p.event.id, **_APPLIED}
+    return {"server_time": now, "skew_seconds": round(skew, 3), "results": results}
+
+
 def _apply(auth, request, parsed, now, fast):
     """The transaction of a push. `fast` (PostgreSQL): the token's device check, the lock and the facts in
     one round trip, the log, the projection and the device status in another, then the commit; else one
@@ -524,9 +606,7 @@ def _apply(auth, request, parsed, now, fast):
     status = request["status"]
     skew = clock_skew(now, status["device_clock"])
     flagged = abs(skew) > cfg["CLOCK_SKEW_FLAG_SECONDS"]
-    ids = ({p.event.payload["visit_id"] for p in parsed if "visit_id" in p.event.payload},
-           {p.event.payload["client_id"] for p in parsed if "client_id" in p.event.payload},
-           {p.event.id for p in parsed})
+    ids = _batch_ids(parsed)
     # The lock comes before reading what exists, so the answers are those of a serial order. On the fast path
     # it is the token's worker's: if the token does not pass, nothing else happens (the request rolls back).
     if fast:
@@ -540,32 +620,12 @@ def _apply(auth, request, parsed, now, fast):
         lock_worker(user.id)
         facts = DbFacts(*ids, user_id=user.id)
     revoked = device.revoked_at is not None
-    existing, quarantined = facts.existing, facts.quarantined
-    tz = ZoneInfo(cfg["TIMEZONE"])
-    results = [None] * len(parsed)
-    accepted = []  # (position, parsed) of the events to store, each id once
-    for i, p in enumerate(parsed):
-        e = p.event
-        if e.id in existing:  # stored before, or earlier in this very batch
-            results[i] = _answer_existing(p, existing[e.id])
-            continue
-        if e.id in quarantined:
-            code, message = quarantined[e.id]
-            results[i] = {"id": e.id, "status": "rejected", "code": code, "message": message}
-            continue
-        if revoked:
-            results[i] = _quarantine(p, user, device, skew, "device_revoked",
-                                     "Enheten är spärrad; posten granskas av en administratör.")
-            continue
-        rejection = ev.check(e, user.id, user.unit_id, facts, tz)
-        if rejection:
-            results[i] = _quarantine(p, user, device, skew, rejection.code, rejection.message)
-            continue
-        existing[e.id] = fingerprint(p.raw)
-        accepted.append((i, p))
+    results, accepted, refused = _verdicts(parsed, facts, user, revoked, ZoneInfo(cfg["TIMEZONE"]))
+    for i, code, message in refused:
+        results[i] = _quarantine(parsed[i], user, device, skew, code, message)
     remember = _status_params(device, status, skew, now)
     seqs = store_events([ToStore(p.event, p.raw, user, user.unit_id, device.id, ev.SOURCE_DEVICE, skew, flagged,
-                                 fingerprint=existing[p.event.id]) for _, p in accepted], locked=(user.id,),
+                                 fingerprint=facts.existing[p.event.id]) for _, p in accepted], locked=(user.id,),
                         facts=facts, fast=fast, commit=fast,
                         also=[(_PG_REMEMBER_STATUS, _pg_status(remember))] if fast else ())
     raced = [p.event.id for (_, p), seq in zip(accepted, seqs) if seq is None]
@@ -575,7 +635,7 @@ def _apply(auth, request, parsed, now, fast):
         if seq is None:  # a concurrent push of the same id won the race a moment ago
             results[i] = _answer_existing(p, won_elsewhere.get(p.event.id))
         else:
-            results[i] = {"id": p.event.id, "status": "applied", "code": "applied", "message": "Sparad."}
+            results[i] = {"id": p.event.id, **_APPLIED}
     if not fast:
         db.session.execute(_REMEMBER_STATUS, remember)
     db.session.commit()
@@ -583,6 +643,36 @@ def _apply(auth, request, parsed, now, fast):
     if revoked:
         body["wipe"] = True
     return body
+
+
+def _verdicts(parsed, facts, user, revoked, tz):
+    """Each event's answer as far as the facts decide it: (results, accepted, refused). `results`: the answers
+    for ids stored or quarantined before (None elsewhere); `accepted`: [(position, Parsed)] to store, each id
+    once (a repeat within the batch is answered as stored before); `refused`: [(position, code, message)] to
+    quarantine — every event of a revoked device, and those the domain's checks reject."""
+    existing, quarantined = facts.existing, facts.quarantined
+    results = [None] * len(parsed)
+    accepted, refused = [], []
+    for i, p in enumerate(parsed):
+        e = p.event
+        if e.id in existing:  # stored before, or earlier in this very batch
+            results[i] = _answer_existing(p, existing[e.id])
+        elif e.id in quarantined:
+            code, message = quarantined[e.id]
+            results[i] = {"id": e.id, "status": "rejected", "code": code, "message": message}
+        elif revoked:
+            refused.append((i, "device_revoked", "Enheten är spärrad; posten granskas av en administratör."))
+        else:
+            rejection = ev.check(e, user.id, user.unit_id, facts, tz)
+            if rejection:
+                refused.append((i, rejection.code, rejection.message))
+            else:
+                existing[e.id] = fingerprint(p.raw)
+                accepted.append((i, p))
+    return results, accepted, refused
+
+
+_APPLIED = {"status": "applied", "code": "applied", "message": "Sparad."}
 
 
 def _answer_existing(p, stored_fingerprint):

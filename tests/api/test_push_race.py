@@ -31,10 +31,10 @@ def test_an_id_another_worker_stored_meanwhile_is_answered_from_the_log_not_proj
     if pipelined:
         real = ingest.pg_pipeline
 
-        def pipeline(statements):
+        def pipeline(statements, conn=None):
             if statements[0][0] == ingest._PG_INSERT_NEW_EVENTS_SQL:
                 other_push()  # after our lock and read, before our insert
-            return real(statements)
+            return real(statements, conn=conn)
         monkeypatch.setattr(ingest, "pg_pipeline", pipeline)
     else:
         real_facts = ingest.DbFacts
@@ -70,10 +70,11 @@ def test_a_push_whose_prepared_statements_vanished_is_redone_and_applied_once(ap
     if pipelined:
         real = ingest.pg_pipeline
 
-        def pipeline(statements):
-            if not dropped:
-                dropped.append(db.session.execute(text("DEALLOCATE ALL")) is not None)  # on this very connection
-            return real(statements)
+        def pipeline(statements, conn=None):
+            if not dropped:  # on this very connection: the direct path's own, or the session's
+                on = conn if conn is not None else db.session.connection()
+                dropped.append(on.execute(text("DEALLOCATE ALL")) is not None)
+            return real(statements, conn=conn)
         monkeypatch.setattr(ingest, "pg_pipeline", pipeline)
 
     ended = w1.event("visit_ended", {"visit_id": visit["id"]})
