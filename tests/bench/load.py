@@ -1,8 +1,13 @@
 """Closed-loop HTTP load from a few client threads on keep-alive connections, with per-request latency.
 
-Bodies are built before the clock starts, so the client spends its time sending, not sealing or encoding.
+Requests are built before the clock starts, so the client spends its time sending, not sealing or encoding,
+and each goes out as bytes prepared once, in one write; answers are read by a minimal HTTP/1.1 reader
+(Content-Length or chunked). The client shares the machine's two cores with the servers it measures, so its
+own cost is part of every throughput figure: http.client's header parsing (the email package) cost about
+370 µs a request here, a third of what a push of one costs our server process — more than the floor's client
+spends per INSERT (BENCHMARKS.md, the sixth session).
 """
-import http.client
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +20,13 @@ class Request:
     body: bytes
     headers: dict
     events: int
+
+    def wire(self, host):
+        """The whole request as it goes out (POST, keep-alive)."""
+        head = {"Host": host, "Content-Type": "application/json", **self.headers,
+                "Content-Length": str(len(self.body))}
+        return (f"POST {self.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in head.items())
+                + "\r\n").encode("latin-1") + self.body
 
 
 @dataclass
@@ -49,15 +61,78 @@ class LoadResult:
         return out
 
 
-def _connect(base):
-    parts = urlsplit(base)
-    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+class ProtocolError(OSError):
+    pass
 
 
-def send(conn, req):
-    conn.request("POST", req.path, body=req.body, headers={"Content-Type": "application/json", **req.headers})
-    response = conn.getresponse()
-    return response.status, response.read()
+class Connection:
+    """One keep-alive HTTP/1.1 connection: send prepared requests, read status and body."""
+
+    def __init__(self, base):
+        parts = urlsplit(base)
+        self.host, self.address = parts.netloc, (parts.hostname, parts.port)
+        self._open()
+
+    def _open(self):
+        self.sock = socket.create_connection(self.address, timeout=120)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ProtocolError("the server closed the connection")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _take(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def exchange(self, wire):
+        """Send one request's bytes; (status, body) of the answer."""
+        self.sock.sendall(wire)
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        try:
+            status = int(lines[0].split(" ", 2)[1])
+        except (IndexError, ValueError):
+            raise ProtocolError(f"not an HTTP status line: {lines[0][:80]!r}")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "content-length" in headers:
+            body = self._take(int(headers["content-length"]))
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while True:
+                size = int(self._line().split(b";", 1)[0], 16)
+                if size == 0:
+                    while self._line():  # trailers, up to the empty line
+                        pass
+                    break
+                parts.append(self._take(size))
+                self._take(2)
+            body = b"".join(parts)
+        else:
+            raise ProtocolError("an answer without a length")
+        if headers.get("connection", "").lower() == "close":  # answered, but the next request needs another
+            self.close()
+            self._open()
+        return status, body
 
 
 def run(base, requests, threads=4, keep_answers=False):
@@ -68,16 +143,17 @@ def run(base, requests, threads=4, keep_answers=False):
     start_gate = threading.Barrier(threads + 1)
 
     def lane(items):
-        conn = _connect(base)
+        conn = Connection(base)
+        wires = [req.wire(conn.host) for req in items]
         latencies, errors, answers, events = [], [], [], 0
         start_gate.wait(timeout=600)
-        for req in items:
+        for req, wire in zip(items, wires):
             t0 = time.perf_counter()
             try:
-                status, body = send(conn, req)
-            except (OSError, http.client.HTTPException) as exc:
+                status, body = conn.exchange(wire)
+            except OSError as exc:
                 conn.close()
-                conn = _connect(base)
+                conn = Connection(base)
                 errors.append(f"{type(exc).__name__}: {exc}")
                 continue
             latencies.append(time.perf_counter() - t0)
