@@ -2,6 +2,7 @@
 stalling its other requests. A push held on its worker's lock inside PostgreSQL must not stop the same
 process from answering a health check and another worker's push; then it completes, stored once."""
 import os
+import socket
 import threading
 import time
 import uuid
@@ -80,7 +81,60 @@ def test_one_gevent_worker_answers_others_while_a_push_waits_for_its_lock(tmp_pa
             assert answers["held"].json()["results"][0]["status"] == "applied"
             assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 2
         log = (tmp_path / "gunicorn.log").read_text()
-        assert "Using worker: gevent" in log, log[-2000:]
+        assert "Using worker: BalancedGeventWorker" in log, log[-2000:]
+    finally:
+        if server:
+            server.stop()
+        database.drop()
+
+
+def _connections_by_worker(pids, port):
+    """{pid: established connections it holds on `port`} (from /proc: its socket inodes, the kernel's table)."""
+    established = set()
+    with open("/proc/net/tcp") as fh:
+        for line in fh.readlines()[1:]:
+            fields = line.split()
+            if int(fields[1].split(":")[1], 16) == port and fields[3] == "01":
+                established.add(fields[9])
+    held = {}
+    for pid in pids:
+        inodes = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+        held[pid] = len(inodes & established)
+    return held
+
+
+def test_a_busy_worker_leaves_a_new_connection_to_an_idle_one(tmp_path):
+    """Two phones connecting one after the other, each keeping its connection: one per worker process (the
+    first to wake used to take both, and one core served them while the other idled)."""
+    database = Database(PG_URL, str(tmp_path))
+    database.create()
+    instance = str(tmp_path / "instance")
+    server = None
+    try:
+        prepare(make_app(database.url, instance))
+        port = free_port()
+        server = Gunicorn(database.url, instance, 2, port, str(tmp_path / "gunicorn.log"))
+        server.wait_ready()
+        pids = server.worker_pids()
+        for _ in range(3):
+            time.sleep(0.5)  # the health checks' connections closed, both workers idle
+            phones = []
+            for _ in range(2):
+                phone = socket.create_connection(("127.0.0.1", port), timeout=10)
+                phone.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert phone.recv(65536).startswith(b"HTTP/1.1 200")  # answered, and kept open
+                phones.append(phone)
+                time.sleep(0.1)
+            assert sorted(_connections_by_worker(pids, port).values()) == [1, 1]
+            for phone in phones:
+                phone.close()
     finally:
         if server:
             server.stop()
