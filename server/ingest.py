@@ -94,8 +94,11 @@ _FACTS = {True: _facts_query(True), False: _facts_query(False)}
 # Index scans are required while it plans: a generic plan made while a table is still small (a new database)
 # would scan that table whole for as long as the connection lives.
 _PG_FACTS = pg_sql(_FACTS[True])
-_PG_PLAN_GENERIC = ("SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
-                    " set_config('enable_seqscan', 'off', true)")
+# The worker's lock goes in the same statement (one statement fewer per push); the facts query, the next one,
+# still reads after it is held.
+_PG_LOCK_AND_PLAN_GENERIC = ("SELECT pg_advisory_xact_lock(%(ns)s, %(id)s),"
+                             " set_config('plan_cache_mode', 'force_generic_plan', true),"
+                             " set_config('enable_seqscan', 'off', true)")
 _PG_PLAN_AS_CONFIGURED = "SET LOCAL enable_seqscan TO DEFAULT"  # for everything after it in the transaction
 
 
@@ -105,13 +108,15 @@ def _pg_array(values):
     return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
-def _pg_facts(ids, user_id):
-    """The facts query for the pipeline between its plan settings: three (sql, params); the rows are the middle
-    one's."""
+def _pg_lock_and_facts(ids, user_id, then_as_configured=True):
+    """The worker's lock and the facts query, for the pipeline: [(sql, params)], the facts' rows the second
+    statement's. `then_as_configured`: the plan settings back as configured for what the transaction runs next
+    (the direct path runs only its own inserts and updates next, whose plans they do not change)."""
     params = {name: _pg_array(values) if isinstance(values, list) else values
               for name, values in DbFacts.params(*ids, user_id=user_id).items()}
-    # {}: no parameters, yet prepared like the rest — parsed once per connection, not on every push
-    return [(_PG_PLAN_GENERIC, {}), (_PG_FACTS, params), (_PG_PLAN_AS_CONFIGURED, {})]
+    return [(_PG_LOCK_AND_PLAN_GENERIC, {"ns": WORKER_LOCK_NAMESPACE, "id": user_id}), (_PG_FACTS, params),
+            # {}: no parameters, yet prepared like the rest — parsed once per connection, not on every push
+            *([(_PG_PLAN_AS_CONFIGURED, {})] if then_as_configured else [])]
 
 
 class DbFacts:
@@ -331,7 +336,6 @@ def _project(rows):
 
 WORKER_LOCK_NAMESPACE = 0x4876  # "Hv": first key of the per-worker advisory lock
 _LOCK_WORKER = text("SELECT pg_advisory_xact_lock(:ns, :id)")
-_PG_LOCK_WORKER = pg_sql(_LOCK_WORKER)
 
 
 def lock_worker(user_id):
@@ -572,9 +576,8 @@ def _apply_direct(conn, auth, request, parsed, now):
     status = request["status"]
     skew = clock_skew(now, status["device_clock"])
     ids = _batch_ids(parsed)
-    found, _, _, rows, _ = pg_pipeline([(auth.PG_QUERY, auth.params),
-                                        (_PG_LOCK_WORKER, {"ns": WORKER_LOCK_NAMESPACE, "id": auth.claims.user_id}),
-                                        *_pg_facts(ids, auth.claims.user_id)], conn=conn)
+    found, _, rows = pg_pipeline([(auth.PG_QUERY, auth.params),
+                                  *_pg_lock_and_facts(ids, auth.claims.user_id, then_as_configured=False)], conn=conn)
     admitted = auth.admits(found[0] if found else None)
     if admitted is None or admitted[1].revoked_at is not None:
         raise _GiveUp()
@@ -610,9 +613,7 @@ def _apply(auth, request, parsed, now, fast):
     # The lock comes before reading what exists, so the answers are those of a serial order. On the fast path
     # it is the token's worker's: if the token does not pass, nothing else happens (the request rolls back).
     if fast:
-        found, _, _, rows, _ = pg_pipeline([(auth.PG_QUERY, auth.params),
-                                            (_PG_LOCK_WORKER, {"ns": WORKER_LOCK_NAMESPACE, "id": auth.claims.user_id}),
-                                            *_pg_facts(ids, auth.claims.user_id)])
+        found, _, rows, _ = pg_pipeline([(auth.PG_QUERY, auth.params), *_pg_lock_and_facts(ids, auth.claims.user_id)])
         user, device = auth.admit(found[0] if found else None)
         facts = DbFacts(*ids, rows=rows)
     else:
