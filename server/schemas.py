@@ -60,6 +60,17 @@ def _parser(field):
 def _converter(field):
     if getattr(field, "pre_load", None):
         return field.deserialize
+    if type(field) is fields.Nested and not field.many and field.only is None and not field.exclude \
+            and not field.validators:
+        try:
+            lean = LeanLoader(field.schema)
+        except TypeError:  # a schema that needs the full load()
+            return field.deserialize
+
+        def convert_nested(value, name, data):
+            out = lean(value)
+            return field.deserialize(value, name, data) if out is None else out  # the field says why
+        return convert_nested
     validators = tuple(field.validators)
     parse = _parser(field)
     if parse is not None:

@@ -126,7 +126,15 @@ def test_lean_and_full_load_agree_on_sealed_items(item):
 @settings(max_examples=300, deadline=None)
 @given(st.fixed_dictionaries({"protocol": st.one_of(st.just(1), weird), "device_id": st.one_of(st.just("device-0001"), weird),
                               "events": st.one_of(st.lists(st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), max_size=3), weird),
-                              "status": st.one_of(st.just({"pending": 1, "device_clock": NOW.isoformat(), "app_version": "1"}), weird)},
+                              "status": st.one_of(
+                                  st.just({"pending": 1, "device_clock": NOW.isoformat(), "app_version": "1"}),
+                                  # the nested schema takes its own lean load: broken inside, not only as a whole
+                                  st.fixed_dictionaries({"pending": st.one_of(st.integers(-2, 3), weird),
+                                                         "device_clock": st.one_of(st.just(NOW.isoformat()), weird),
+                                                         "app_version": st.one_of(st.just("1"), weird)},
+                                                        optional={"failed_syncs": st.one_of(st.integers(-1, 3), weird),
+                                                                  "extra": weird}),
+                                  weird)},
                              optional={"keys": st.one_of(st.dictionaries(st.sampled_from(["a", "b", "!"]), st.text(min_size=38, max_size=101), max_size=2), weird),
                                        "extra": weird}))
 def test_lean_and_full_load_agree_on_push_requests(body):
