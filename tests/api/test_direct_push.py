@@ -14,6 +14,7 @@ from sqlalchemy import text
 from server import api, direct_push, ingest
 from server.extensions import db
 from server.models import AccessLog, Device, Event, QuarantinedEvent, Registration
+from support.visits import visit_events
 
 
 class Taken(list):
@@ -41,21 +42,6 @@ def paths(app, monkeypatch):
     with app.app_context():
         taken.direct_on = ingest.pipelined()  # PostgreSQL through psycopg
     return taken
-
-
-@pytest.fixture
-def worker(auth):
-    s = auth.login("worker1")
-    s.package = s.pull()
-    return s
-
-
-def _visit_events(s, visit):
-    return [s.event("visit_started", {"visit_id": visit["id"]}),
-            s.event("intervention_recorded", {"visit_id": visit["id"], "intervention_id": visit["interventions"][0]["id"],
-                                              "status": "done"}),
-            s.event("note_added", {"client_id": visit["client_id"], "visit_id": visit["id"], "text": "Pigg i dag, åt frukost."}),
-            s.event("visit_ended", {"visit_id": visit["id"]})]
 
 
 def _answer(r, events):
@@ -87,10 +73,10 @@ def _stored(app, events):
 
 def test_a_common_push_is_answered_directly_exactly_as_the_full_path_answers_it(app, worker, paths):
     one, other = worker.package["visits"][:2]
-    first = _visit_events(worker, one)
+    first = visit_events(worker, one, note="Pigg i dag, åt frukost.")
     r1 = worker.push(first)
     app.config["PUSH_DIRECT"] = False
-    second = _visit_events(worker, other)
+    second = visit_events(worker, other, note="Pigg i dag, åt frukost.")
     r2 = worker.push(second)
     assert paths == (["direct", "full"] if paths.direct_on else ["full", "full"])
     assert r1.status_code == r2.status_code == 200
@@ -113,7 +99,7 @@ def test_a_common_push_is_answered_directly_exactly_as_the_full_path_answers_it(
 
 
 def test_duplicates_and_reused_ids_are_answered_directly(app, worker, paths):
-    events = _visit_events(worker, worker.package["visits"][0])
+    events = visit_events(worker, worker.package["visits"][0])
     assert worker.push(events).status_code == 200
     reused = dict(events[0], payload={"visit_id": worker.package["visits"][1]["id"]})
     r = worker.push([*events[1:], reused])

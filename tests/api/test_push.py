@@ -8,6 +8,7 @@ import pytest
 from server.extensions import db
 from server.models import AccessLog, Device, Event, InterventionRecord, QuarantinedEvent, Registration, Unit
 from server.sealing import seal
+from support.visits import visit_events
 
 
 def _state(app):
@@ -15,22 +16,6 @@ def _state(app):
         return (db.session.query(Event).count(), db.session.query(QuarantinedEvent).count(),
                 sorted((r.visit_id, r.worker_id, r.started_at, r.ended_at) for r in db.session.query(Registration)),
                 sorted((r.visit_id, r.intervention_id, r.status) for r in db.session.query(InterventionRecord)))
-
-
-def visit_events(s, visit):
-    start = s.event("visit_started", {"visit_id": visit["id"]})
-    done = s.event("intervention_recorded", {"visit_id": visit["id"], "intervention_id": visit["interventions"][0]["id"],
-                                             "status": "done"})
-    note = s.event("note_added", {"client_id": visit["client_id"], "visit_id": visit["id"], "text": "Pigg i dag."})
-    end = s.event("visit_ended", {"visit_id": visit["id"]})
-    return [start, done, note, end]
-
-
-@pytest.fixture
-def worker(auth):
-    s = auth.login("worker1")
-    s.package = s.pull()
-    return s
 
 
 def test_the_same_batch_twice_is_all_duplicate_and_changes_nothing(app, worker):

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import psycopg
@@ -43,18 +44,28 @@ def waiting_on_advisory_lock(conn):
     return conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()[0]
 
 
-def test_one_gevent_worker_answers_others_while_a_push_waits_for_its_lock(tmp_path):
-    from server.ingest import WORKER_LOCK_NAMESPACE
+@contextmanager
+def served(tmp_path, workers):
+    """The app under gunicorn.conf.py with `workers` processes on a database of its own: (database, server)."""
     database = Database(PG_URL, str(tmp_path))
     database.create()
     instance = str(tmp_path / "instance")
     server = None
     try:
         prepare(make_app(database.url, instance))
-        port = free_port()
-        server = Gunicorn(database.url, instance, 1, port, str(tmp_path / "gunicorn.log"))  # ONE process
+        server = Gunicorn(database.url, instance, workers, free_port(), str(tmp_path / "gunicorn.log"))
         server.wait_ready()
-        base = f"http://127.0.0.1:{port}"
+        yield database, server
+    finally:
+        if server:
+            server.stop()
+        database.drop()
+
+
+def test_one_gevent_worker_answers_others_while_a_push_waits_for_its_lock(tmp_path):
+    from server.ingest import WORKER_LOCK_NAMESPACE
+    with served(tmp_path, 1) as (database, server):  # ONE process
+        base = f"http://127.0.0.1:{server.port}"
         held, held_visit = login(base, "worker1")
         other, other_visit = login(base, "worker2")
         with psycopg.connect(database.url.replace("postgresql+psycopg://", "postgresql://"),
@@ -82,10 +93,6 @@ def test_one_gevent_worker_answers_others_while_a_push_waits_for_its_lock(tmp_pa
             assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 2
         log = (tmp_path / "gunicorn.log").read_text()
         assert "Using worker: BalancedGeventWorker" in log, log[-2000:]
-    finally:
-        if server:
-            server.stop()
-        database.drop()
 
 
 def _connections_by_worker(pids, port):
@@ -113,16 +120,8 @@ def _connections_by_worker(pids, port):
 def test_a_busy_worker_leaves_a_new_connection_to_an_idle_one(tmp_path):
     """Two phones connecting one after the other, each keeping its connection: one per worker process (the
     first to wake used to take both, and one core served them while the other idled)."""
-    database = Database(PG_URL, str(tmp_path))
-    database.create()
-    instance = str(tmp_path / "instance")
-    server = None
-    try:
-        prepare(make_app(database.url, instance))
-        port = free_port()
-        server = Gunicorn(database.url, instance, 2, port, str(tmp_path / "gunicorn.log"))
-        server.wait_ready()
-        pids = server.worker_pids()
+    with served(tmp_path, 2) as (_, server):
+        port, pids = server.port, server.worker_pids()
         for _ in range(3):
             time.sleep(0.5)  # the health checks' connections closed, both workers idle
             phones = []
@@ -135,7 +134,3 @@ def test_a_busy_worker_leaves_a_new_connection_to_an_idle_one(tmp_path):
             assert sorted(_connections_by_worker(pids, port).values()) == [1, 1]
             for phone in phones:
                 phone.close()
-    finally:
-        if server:
-            server.stop()
-        database.drop()
