@@ -4,7 +4,8 @@ visible, a warm start offline from the service worker, and Lighthouse mobile sco
 
 Cold load counts only the time the app makes the worker wait: from navigation to the login form, from
 "Logga in" to the PIN form, and from "Spara PIN" to today's visits (typing is not counted). The PIN step
-includes PBKDF2 with the configured iterations, on the throttled CPU, by design.
+includes PBKDF2 with the configured iterations, on the throttled CPU, by design. Three phones make their
+first visit one after the other and the median is reported (one load moved by a tenth between runs).
 """
 import gzip
 import http.client
@@ -66,41 +67,60 @@ def measure_size(report, base):
     report.figure("shell_raw", "App shell raw", raw, "B", better="lower")
 
 
+COLD_LOADS = 3  # the median is reported: one load on this shared machine moved by a tenth between runs
+
+
+def cold_load(browser, base):
+    """A first visit on a phone: navigation → login → PIN → today's visits, on slow 4G with the CPU slowed 4×.
+    Returns ((to_login, to_pin, to_visits, visits), (context, page, cdp))."""
+    context = browser.new_context(viewport={"width": 412, "height": 823}, device_scale_factor=2.625,
+                                  is_mobile=True, has_touch=True, locale="sv-SE")
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", SLOW_4G)
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
+    t = time.perf_counter()
+    page.goto(base + "/")
+    page.wait_for_selector("#username", timeout=60_000)
+    to_login = time.perf_counter() - t
+    page.fill("#username", "worker1")
+    page.fill("#password", "demo")
+    t = time.perf_counter()
+    page.click("button[type=submit]")
+    page.wait_for_selector("#pin2", timeout=60_000)
+    to_pin = time.perf_counter() - t
+    page.fill("#pin", PIN)
+    page.fill("#pin2", PIN)
+    t = time.perf_counter()
+    page.click("button[type=submit]")
+    page.wait_for_selector(".visit-item", timeout=120_000)
+    to_visits = time.perf_counter() - t
+    return (to_login, to_pin, to_visits, page.locator(".visit-item").count()), (context, page, cdp)
+
+
 def browser_timings(report, base):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(viewport={"width": 412, "height": 823}, device_scale_factor=2.625,
-                                      is_mobile=True, has_touch=True, locale="sv-SE")
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.emulateNetworkConditions", SLOW_4G)
-        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 4})
-        t = time.perf_counter()
-        page.goto(base + "/")
-        page.wait_for_selector("#username", timeout=60_000)
-        to_login = time.perf_counter() - t
-        page.fill("#username", "worker1")
-        page.fill("#password", "demo")
-        t = time.perf_counter()
-        page.click("button[type=submit]")
-        page.wait_for_selector("#pin2", timeout=60_000)
-        to_pin = time.perf_counter() - t
-        page.fill("#pin", PIN)
-        page.fill("#pin2", PIN)
-        t = time.perf_counter()
-        page.click("button[type=submit]")
-        page.wait_for_selector(".visit-item", timeout=120_000)
-        to_visits = time.perf_counter() - t
-        visits = page.locator(".visit-item").count()
+        loads = []
+        for i in range(COLD_LOADS):
+            timings, kept = cold_load(browser, base)
+            loads.append(timings)
+            if i < COLD_LOADS - 1:
+                kept[0].close()
+        context, page, cdp = kept  # the last phone goes on to the warm start
+        loads.sort(key=lambda t: t[0] + t[1] + t[2])
+        to_login, to_pin, to_visits, visits = loads[len(loads) // 2]
         cold = to_login + to_pin + to_visits
+        spread = ", ".join(f"{sum(t[:3]):.2f}" for t in loads)
         report.figure("cold_load_slow4g", "Cold load on slow 4G until today's visits are visible (typing excluded)",
                       round(cold, 2), "s", goal=3.0, better="lower",
-                      detail=f"navigation → login form {to_login:.2f} s; login → PIN form {to_pin:.2f} s; "
+                      detail=f"median of {COLD_LOADS} first visits ({spread} s), each a new phone; that one: "
+                             f"navigation → login form {to_login:.2f} s; login → PIN form {to_pin:.2f} s; "
                              f"PIN (PBKDF2 on a 4× slower CPU) + pull → {visits} visits {to_visits:.2f} s")
         report.figure("cold_first_screen_slow4g", "Cold load on slow 4G: first usable screen (login form)",
-                      round(to_login, 2), "s", better="lower")
+                      round(sorted(t[0] for t in loads)[len(loads) // 2], 2), "s", better="lower")
 
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         page.wait_for_function("navigator.serviceWorker.controller !== null || location.reload()", timeout=30_000)
