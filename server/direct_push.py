@@ -33,10 +33,14 @@ class DirectPush:
     def __init__(self, app, wsgi_app):
         self.app, self.wsgi_app = app, wsgi_app
         self._engine_fits = None  # known at the first push (the engine needs the app context)
+        # The process's first request goes through the app even if it is a push: what a process starts on its
+        # first request (the outage pulse, a before_request hook) must not wait for a request of another kind.
+        self._app_served = False
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST" \
-                or not self.app.config["PUSH_DIRECT"] or self._engine_fits is False:
+                or not self.app.config["PUSH_DIRECT"] or self._engine_fits is False or not self._app_served:
+            self._app_served = True
             return self.wsgi_app(environ, start_response)
         data = _read(environ, self.app.config["MAX_CONTENT_LENGTH"])
         if data is None:  # nothing read: the app reads it (and answers 411/413)

@@ -254,3 +254,23 @@ def test_a_connection_left_by_a_direct_push_that_gave_up_is_clean(app, worker, a
 def test_the_body_is_read_only_when_its_length_is_known_and_allowed(environ, expected):
     environ = dict(environ, **{"wsgi.input": io.BytesIO(b"abcdefgh")})
     assert direct_push._read(environ, 2 * 1024 * 1024) == expected
+
+
+def test_a_process_whose_first_request_is_a_push_sends_it_through_the_app(app, worker, paths, tmp_path,
+                                                                          monkeypatch):
+    """What a process starts on its first request through the app (the outage pulse) must not wait for a
+    request that is not a push: a new process (here a second app on the same database) takes its first push
+    through the full path, the next one directly."""
+    from server import create_app
+    monkeypatch.setenv("HEMVARD_INSTANCE", str(tmp_path / "second"))
+    second = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                         "SECRET_KEY": app.config["SECRET_KEY"]})
+    phone = second.test_client()
+    visits = worker.package["visits"]
+    for visit in visits[:2]:
+        r = phone.post("/api/sync/push", headers=worker.headers,
+                       json=worker.push_body([worker.event("visit_started", {"visit_id": visit["id"]})]))
+        assert r.status_code == 200 and r.json["results"][0]["status"] == "applied"
+    assert paths == (["full", "direct"] if paths.direct_on else ["full", "full"])
+    with second.app_context():
+        db.engine.dispose()
