@@ -17,7 +17,7 @@ from .shift import client_for, shift_package
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 
-def _gunzipped(data):
+def gunzipped(data):
     """A request body the phone gzipped (`Content-Encoding: gzip`), inflated to at most MAX_CONTENT_LENGTH."""
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -38,7 +38,7 @@ def json_body():
         raise ApiError(415, "unsupported_encoding", "Bara gzip stöds som Content-Encoding.")
     try:
         if encoding == "gzip":
-            body = json.loads(_gunzipped(request.get_data(cache=False))) if request.is_json else None
+            body = json.loads(gunzipped(request.get_data(cache=False))) if request.is_json else None
         else:
             body = request.get_json(silent=True)
     except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes

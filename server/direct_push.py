@@ -19,17 +19,19 @@ import io
 import orjson
 from flask_compress.flask_compress import _choose_algorithm, _compress_data
 
-from .api import PUSH_AUTH, _gunzipped
+from .api import PUSH_AUTH, gunzipped
 from .auth import DeferredAuth, verify_token
 from .errors import ApiError
 from .extensions import compress
 from .ingest import pipelined, push_direct
-from .web import _SECURITY_HEADERS, HSTS
+from .web import HSTS, SECURITY_HEADERS
 
 PATH = "/api/sync/push"
 
 
 class DirectPush:
+    """WSGI middleware: `POST /api/sync/push` through ingest.push_direct where it can, else the app."""
+
     def __init__(self, app, wsgi_app):
         self.app, self.wsgi_app = app, wsgi_app
         self._engine_fits = None  # known at the first push (the engine needs the app context)
@@ -70,7 +72,7 @@ class DirectPush:
             return None
         try:
             auth = DeferredAuth(verify_token(header[7:].strip()), **PUSH_AUTH)
-            body = orjson.loads(_gunzipped(data) if encoding == "gzip" else data)
+            body = orjson.loads(gunzipped(data) if encoding == "gzip" else data)
         except (ApiError, orjson.JSONDecodeError):  # the full path says why (orjson accepts less than json)
             return None
         answer = push_direct(auth, body)
@@ -90,7 +92,7 @@ class DirectPush:
                    ("Cache-Control", "no-store"), ("Vary", "Accept-Encoding")]
         if encoding:
             headers.append(("Content-Encoding", encoding))
-        headers += [(name, value) for _, name, value in _SECURITY_HEADERS]
+        headers += SECURITY_HEADERS  # what web.security_headers adds to every answer of the app
         if environ.get("wsgi.url_scheme") == "https" or self.app.config["PREFERRED_URL_SCHEME"] == "https":
             headers.append(("Strict-Transport-Security", HSTS))
         return headers
