@@ -11,7 +11,8 @@ waits cooperatively; so does `server.dbutil.pg_pipeline` (it polls with `select.
 the process.
 
 On SQLite the workers stay **gthread**: sqlite3 waits for another writer's lock inside C with the OS thread
-asleep; under gevent that would stall every request of the process for up to `busy_timeout`.
+asleep; under gevent that would stall every request of the process for up to `busy_timeout` (and so would the
+direct push's writers, which queue for that lock on an flock(2): server.dbutil.sqlite_write_transaction).
 
 This file must not import the app (`server`): gunicorn reads it in the master process, before a gevent
 worker patches the standard library, and modules imported there would keep their blocking calls.

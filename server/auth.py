@@ -156,6 +156,7 @@ class DeferredAuth:
     as plain values (Principal, DeviceRef), and sets g.user and g.device — or raises 401/403."""
 
     PG_QUERY = _PG_DEVICE_AND_USER
+    QUERY = _DEVICE_AND_USER  # the same, for SQLAlchemy
 
     def __init__(self, claims, scope, roles, allow_revoked):
         self.claims, self._scope, self._roles, self._allow_revoked = claims, scope, roles, allow_revoked

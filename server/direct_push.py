@@ -1,12 +1,12 @@
 """The push endpoint's direct path: `POST /api/sync/push` answered without Flask's request machinery and the ORM
-session, for the pushes that need neither (PostgreSQL through psycopg).
+session, for the pushes that need neither (PostgreSQL through psycopg, SQLite through sqlite3).
 
 A phone pushes every few minutes, mostly one or a few records; on two cores the answer to such a push spent
 more time in Flask's request and response objects and in the ORM session's bookkeeping than in storing the
 record (BENCHMARKS.md, the sixth session). This WSGI middleware, in front of the app, answers such a push
 itself: it reads the body, checks the token's signature, and hands the rest to `ingest.push_direct`, which does
-the same checks and writes as the full path in the same two round trips. Anything out of the ordinary — no
-Content-Length, another encoding, a body or token that is refused, a record to quarantine, an outage gap to
+the same checks and writes as the full path (on PostgreSQL in the same two round trips). Anything out of the
+ordinary — no Content-Length, another encoding, a body or token that is refused, a record to quarantine, an outage gap to
 re-evaluate, a race, an error of its own — and it changes nothing and passes the request, body and all, to the
 app, whose full path answers it (its errors, its logging). A push is idempotent, so even one taken again after
 a failure here is answered as it would have been the first time.
@@ -23,7 +23,7 @@ from .api import PUSH_AUTH, gunzipped
 from .auth import DeferredAuth, verify_token
 from .errors import ApiError
 from .extensions import compress
-from .ingest import pipelined, push_direct
+from .ingest import direct_capable, push_direct
 from .web import HSTS, SECURITY_HEADERS
 
 PATH = "/api/sync/push"
@@ -51,7 +51,7 @@ class DirectPush:
         try:
             with self.app.app_context():
                 if self._engine_fits is None:
-                    self._engine_fits = pipelined()
+                    self._engine_fits = direct_capable()
                 if self._engine_fits:
                     answer = self._push(environ, data)
         except Exception:  # a fault of its own: the full path answers (a push may be taken twice)

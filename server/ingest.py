@@ -23,7 +23,8 @@ from sync.projection import rank_key
 from sync.protocol import clock_skew, corrected
 
 from .access_log import log_access
-from .dbutil import STALE_PREPARED, insert, pg_pipeline, pg_sql
+from .auth import DeferredAuth
+from .dbutil import STALE_PREPARED, SqliteStatement, insert, pg_pipeline, pg_sql, sqlite_write_transaction
 from .errors import ApiError
 from .extensions import db
 from .models import Event, Json, QuarantinedEvent, UTCDateTime, Unit, utcnow
@@ -52,10 +53,11 @@ class Parsed:
 # clients it names, the unit's lock date, and the outage gaps of those visits (for the outages hook).
 # One row shape for all of them (unused columns NULL).
 def _facts_query(postgresql):
-    """The facts query; on PostgreSQL each id list is one array parameter (`= ANY`): 100 ids as separate
-    parameters made a statement psycopg parsed anew on every push."""
+    """The facts query; each id list is one parameter — on PostgreSQL an array (`= ANY`), on SQLite a JSON array
+    (json_each) — so its text is the same for any batch: 100 ids as separate parameters made a statement
+    psycopg parsed anew on every push."""
     def among(name):
-        return f"= ANY(:{name})" if postgresql else f"IN :{name}"
+        return f"= ANY(:{name})" if postgresql else f"IN (SELECT value FROM json_each(:{name}))"
 
     stmt = text(f"""
     SELECT 'e' AS kind, id AS key, fingerprint AS t1, CAST(NULL AS TEXT) AS t2, CAST(NULL AS INTEGER) AS n1,
@@ -80,8 +82,8 @@ def _facts_query(postgresql):
         stmt = stmt.bindparams(bindparam("user_id", type_=Integer), bindparam("event_ids", type_=ARRAY(String)),
                                *(bindparam(name, type_=ARRAY(Integer)) for name in ints))
     else:
-        stmt = stmt.bindparams(bindparam("user_id", type_=Integer), bindparam("event_ids", expanding=True, type_=String),
-                               *(bindparam(name, expanding=True, type_=Integer) for name in ints))
+        stmt = stmt.bindparams(bindparam("user_id", type_=Integer), bindparam("event_ids", type_=String),
+                               *(bindparam(name, type_=String) for name in ints))
     return stmt.columns(kind=String, key=String, t1=String, t2=Text, n1=Integer, n2=Integer, n3=Integer,
                         ts=UTCDateTime, d=Date)
 
@@ -94,6 +96,16 @@ _FACTS = {True: _facts_query(True), False: _facts_query(False)}
 # Index scans are required while it plans: a generic plan made while a table is still small (a new database)
 # would scan that table whole for as long as the connection lives.
 _PG_FACTS = pg_sql(_FACTS[True])
+# On SQLite the direct path runs it on the sqlite3 connection itself (dbutil.SqliteStatement).
+_SQLITE_FACTS = SqliteStatement(_FACTS[False])
+
+
+def _sqlite_facts_params(params):
+    """DbFacts.params for the SQLite facts query: each id list as a JSON array."""
+    return {name: orjson.dumps(values).decode() if isinstance(values, list) else values
+            for name, values in params.items()}
+
+
 # The worker's lock goes in the same statement (one statement fewer per push); the facts query, the next one,
 # still reads after it is held.
 _PG_LOCK_AND_PLAN_GENERIC = ("SELECT pg_advisory_xact_lock(%(ns)s, %(id)s),"
@@ -133,8 +145,9 @@ class DbFacts:
         if rows is None:
             if not (visit_ids or client_ids or event_ids or unit_ids or user_id):
                 return
-            rows = db.session.execute(_FACTS[db.engine.dialect.name == "postgresql"],
-                                      self.params(visit_ids, client_ids, event_ids, unit_ids, user_id))
+            postgresql = db.engine.dialect.name == "postgresql"
+            params = self.params(visit_ids, client_ids, event_ids, unit_ids, user_id)
+            rows = db.session.execute(_FACTS[postgresql], params if postgresql else _sqlite_facts_params(params))
         for kind, key, t1, t2, n1, n2, n3, ts, d in rows:
             if kind == "e":
                 self.existing[key] = t1
@@ -387,6 +400,12 @@ def pipelined():
     return db.engine.dialect.name == "postgresql" and db.engine.dialect.driver == "psycopg"
 
 
+def direct_capable():
+    """Whether the engine takes the direct push (push_direct): PostgreSQL through psycopg (3), SQLite through the
+    sqlite3 module."""
+    return pipelined() or (db.engine.dialect.name == "sqlite" and db.engine.dialect.driver == "pysqlite")
+
+
 def _insert_events(rows):
     """Insert rows into the log, each id at most once; returns {id: seq} of those that were new."""
     if db.engine.dialect.name == "postgresql":
@@ -550,13 +569,14 @@ class _GiveUp(Exception):
 
 
 def push_direct(auth, body):
-    """The common push, answered without Flask's request and the ORM session (PostgreSQL through psycopg; see
-    server.direct_push): parsed, checked and stored exactly as `push` does, in the same two round trips on a
-    pooled connection, the commit in the second. Returns the response body — or None, having changed nothing,
-    where the push needs more than that, and the full path (`push`, under Flask) then takes it from the start:
-    a body or a token it refuses (it answers why, and logs a refused role), a record to quarantine (a revoked
-    device, a failed check), an outage gap of these visits to re-evaluate, an access-log row to write, a
-    concurrent push of one of the ids, prepared statements gone stale.
+    """The common push, answered without Flask's request and the ORM session (see server.direct_push): parsed,
+    checked and stored exactly as `push` does, on a pooled connection — on PostgreSQL in the same two round
+    trips, the commit in the second; on SQLite with the sqlite3 connection's own statements in one write
+    transaction. Returns the response body — or None, having changed nothing, where the push needs more than
+    that, and the full path (`push`, under Flask) then takes it from the start: a body or a token it refuses (it
+    answers why, and logs a refused role), a record to quarantine (a revoked device, a failed check), an outage
+    gap of these visits to re-evaluate, an access-log row to write, a concurrent push of one of the ids,
+    prepared statements gone stale.
 
     `auth`: the token's auth.DeferredAuth (its signature checked), `body`: the request's JSON."""
     now = utcnow()
@@ -566,19 +586,22 @@ def push_direct(auth, body):
         return None
     with db.engine.connect() as conn:  # back to the pool when done; rolled back there unless committed
         try:
-            return _apply_direct(conn, auth, request, parsed, now)
+            if conn.dialect.name == "sqlite":
+                with sqlite_write_transaction(conn) as raw:
+                    return _apply_direct(_SqliteDirect(conn, raw), auth, request, parsed, now)
+            return _apply_direct(_PgDirect(conn), auth, request, parsed, now)
         except (_GiveUp, Raced, *STALE_PREPARED):
             return None
 
 
-def _apply_direct(conn, auth, request, parsed, now):
+def _apply_direct(store, auth, request, parsed, now):
+    """The direct push's transaction; `store` reads and writes on the engine's terms (_PgDirect, _SqliteDirect)."""
     cfg = current_app.config
     status = request["status"]
     skew = clock_skew(now, status["device_clock"])
     ids = _batch_ids(parsed)
-    found, _, rows = pg_pipeline([(auth.PG_QUERY, auth.params),
-                                  *_pg_lock_and_facts(ids, auth.claims.user_id, then_as_configured=False)], conn=conn)
-    admitted = auth.admits(found[0] if found else None)
+    found, rows = store.read(auth, ids)
+    admitted = auth.admits(found)
     if admitted is None or admitted[1].revoked_at is not None:
         raise _GiveUp()
     user, device = admitted
@@ -591,14 +614,54 @@ def _apply_direct(conn, auth, request, parsed, now):
     flagged = abs(skew) > cfg["CLOCK_SKEW_FLAG_SECONDS"]
     rows, first = _log_rows([ToStore(p.event, p.raw, user, user.unit_id, device.id, ev.SOURCE_DEVICE, skew, flagged,
                                      fingerprint=facts.existing[p.event.id]) for _, p in accepted], utcnow())
-    finish = [(_PG_REMEMBER_STATUS, _pg_status(_status_params(device, status, skew, now))), ("COMMIT", None)]
-    if rows:
-        _pg_store_new(rows, first, finish, conn=conn)
-    else:
-        pg_pipeline(finish, conn=conn)
+    store.write(rows, first, _status_params(device, status, skew, now))
     for i, p in accepted:
         results[i] = {"id": p.event.id, **_APPLIED}
     return {"server_time": now, "skew_seconds": round(skew, 3), "results": results}
+
+
+class _PgDirect:
+    """The direct push on PostgreSQL: two round trips on a connection of the engine."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def read(self, auth, ids):
+        """The token's device and user (a row, or None) and the facts' rows, under the worker's lock."""
+        found, _, rows = pg_pipeline([(auth.PG_QUERY, auth.params),
+                                      *_pg_lock_and_facts(ids, auth.claims.user_id, then_as_configured=False)],
+                                     conn=self.conn)
+        return (found[0] if found else None), rows
+
+    def write(self, rows, first, status):
+        """The log's new rows and their projection, the device's status, the commit."""
+        finish = [(_PG_REMEMBER_STATUS, _pg_status(status)), ("COMMIT", None)]
+        if rows:
+            _pg_store_new(rows, first, finish, conn=self.conn)
+        else:
+            pg_pipeline(finish, conn=self.conn)
+
+
+class _SqliteDirect:
+    """The direct push on SQLite: statements on the sqlite3 connection of `conn`, in the write transaction that
+    dbutil.sqlite_write_transaction began (so what it reads cannot change before it commits)."""
+
+    def __init__(self, conn, raw):
+        self.conn, self.raw = conn, raw
+
+    def read(self, auth, ids):
+        found = _SQLITE_DEVICE_AND_USER.all(self.conn, auth.params)
+        rows = _SQLITE_FACTS.all(self.conn, _sqlite_facts_params(DbFacts.params(*ids, user_id=auth.claims.user_id)))
+        return (found[0] if found else None), rows
+
+    def write(self, rows, first, status):
+        if rows:
+            _SQLITE_INSERT_EVENTS.executemany(self.conn, rows)
+            registrations, interventions = _projection([_applied(row, first[row["id"]]) for row in rows])
+            _SQLITE_UPSERT_REGISTRATIONS.executemany(self.conn, registrations)
+            _SQLITE_UPSERT_INTERVENTIONS.executemany(self.conn, interventions)
+        _SQLITE_REMEMBER_STATUS.execute(self.conn, status)
+        self.raw.commit()
 
 
 def _apply(auth, request, parsed, now, fast):
@@ -705,3 +768,11 @@ def _status_params(device, status, skew, now):
              if k in ("failed_syncs", "last_failed_sync_at", "copy_as_of")}
     return {"id": device.id, "now": now, "pending": status["pending"], "oldest": status.get("oldest_pending_at"),
             "clock": status["device_clock"], "version": status["app_version"], "skew": skew, "extra": extra or None}
+
+
+_SQLITE_DEVICE_AND_USER = SqliteStatement(DeferredAuth.QUERY)
+# the direct path's insert: every id is new (checked in the same write transaction)
+_SQLITE_INSERT_EVENTS = SqliteStatement(Event.__table__.insert(), column_keys=_EVENT_COLUMNS)
+_SQLITE_UPSERT_REGISTRATIONS = SqliteStatement(_UPSERT_REGISTRATIONS)
+_SQLITE_UPSERT_INTERVENTIONS = SqliteStatement(_UPSERT_INTERVENTIONS)
+_SQLITE_REMEMBER_STATUS = SqliteStatement(_REMEMBER_STATUS)

@@ -1,8 +1,9 @@
-"""The push endpoint's direct path (server.direct_push, PostgreSQL): the common push is answered without Flask's
+"""The push endpoint's direct path (server.direct_push): the common push is answered without Flask's
 request and the ORM session, exactly as the full path would answer it; anything else goes to the full path,
 which then does everything once (its errors, quarantine, access log, refusal log).
 
-On SQLite the direct path is off: every push is answered by the full path (checked here too)."""
+Both engines take it (PostgreSQL through psycopg, SQLite through sqlite3); with PUSH_DIRECT off, every push is
+answered by the full path (checked here too)."""
 import gzip
 import io
 import json
@@ -40,7 +41,7 @@ def paths(app, monkeypatch):
     monkeypatch.setattr(direct_push, "push_direct", direct)
     monkeypatch.setattr(api, "push", full)
     with app.app_context():
-        taken.direct_on = ingest.pipelined()  # PostgreSQL through psycopg
+        taken.direct_on = ingest.direct_capable()  # PostgreSQL through psycopg, SQLite through sqlite3
     return taken
 
 
@@ -210,17 +211,16 @@ def test_a_refused_request_is_answered_by_the_full_path(app, worker, paths, case
 
 def test_a_fault_of_the_direct_path_leaves_the_push_to_the_full_path_applied_once(app, worker, paths, monkeypatch,
                                                                                   caplog):
-    """The direct path's COMMIT goes through and then its connection fails: the full path takes the push again
-    and answers it as stored (on SQLite, where there is no direct path, the full path stores it)."""
-    real = ingest.pg_pipeline
-
-    def broken(statements, conn=None):
-        if conn is not None and statements[-1] == ("COMMIT", None):
-            real(statements, conn=conn)  # committed, then the answer is lost on the way
+    """The direct path's commit goes through and then its connection fails: the full path takes the push again
+    and answers it as stored."""
+    def broken(real):
+        def write(store, *args):
+            real(store, *args)  # committed, then the answer is lost on the way
             raise ConnectionResetError("lost")
-        return real(statements, conn=conn)
+        return write
 
-    monkeypatch.setattr(ingest, "pg_pipeline", broken)
+    for store in (ingest._PgDirect, ingest._SqliteDirect):
+        monkeypatch.setattr(store, "write", broken(store.write))
     e = worker.event("visit_started", {"visit_id": worker.package["visits"][0]["id"]})
     with caplog.at_level(logging.WARNING):
         r = worker.push([e])
@@ -238,11 +238,12 @@ def test_a_connection_left_by_a_direct_push_that_gave_up_is_clean(app, worker, a
     worker.push([worker.event("visit_started", {"visit_id": other["id"]})])
     e = worker.event("visit_started", {"visit_id": worker.package["visits"][0]["id"]})
     assert worker.push([e]).json["results"][0]["status"] == "applied"
+    assert paths == (["full", "direct"] if paths.direct_on else ["full", "full"])  # SQLite: no BEGIN left open
     with app.app_context():
-        idle = db.session.execute(text("SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
-                                       " AND datname = current_database() AND pid <> pg_backend_pid()")).scalar() \
-            if paths.direct_on else 0
-        assert idle == 0
+        if db.engine.dialect.name == "postgresql":
+            assert db.session.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+                " AND datname = current_database() AND pid <> pg_backend_pid()")).scalar() == 0
 
 
 @pytest.mark.parametrize("environ, expected", [

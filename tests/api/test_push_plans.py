@@ -1,7 +1,8 @@
 """On PostgreSQL the push's facts query is a prepared statement that keeps one generic plan per connection,
 each of its branches an index lookup of the batch's ids. Left to itself PostgreSQL planned the eight branches
 afresh on every push (a plan made for the ids at hand always looks cheaper than the generic one), and a generic
-plan made while the log was still small would have scanned the whole log for as long as the connection lived."""
+plan made while the log was still small would have scanned the whole log for as long as the connection lived.
+On SQLite the same query must look every id up by index too."""
 import pytest
 from sqlalchemy import text
 
@@ -10,7 +11,7 @@ from server.dbutil import _convert
 from server.extensions import db
 from tests.conftest import requires_postgresql
 
-pytestmark = [requires_postgresql, pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)]
+on_postgresql = pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 
 PUSHES = 8  # PostgreSQL weighs the generic plan after five custom ones
 
@@ -27,6 +28,8 @@ def _note(worker, visit, i):
                                        "text": f"Anteckning {i}."})
 
 
+@requires_postgresql
+@on_postgresql
 def test_pushes_of_any_size_reuse_one_plan_of_the_facts_query(app, auth):
     w1 = auth.login("worker1")
     visit = w1.pull()["visits"][0]
@@ -40,6 +43,8 @@ def test_pushes_of_any_size_reuse_one_plan_of_the_facts_query(app, auth):
     assert (generic, custom) == (PUSHES + 2, 0)
 
 
+@requires_postgresql
+@on_postgresql
 def test_the_plan_made_on_a_nearly_empty_log_still_finds_ids_by_index(app, auth):
     w1 = auth.login("worker1")
     visit = w1.pull()["visits"][0]
@@ -56,3 +61,19 @@ def test_the_plan_made_on_a_nearly_empty_log_still_finds_ids_by_index(app, auth)
         db.session.rollback()
     for table in ("events", "visits", "visit_workers", "visit_interventions", "outage_gaps"):
         assert f"Seq Scan on {table} " not in plan, plan
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_on_sqlite_every_branch_of_the_facts_query_is_an_index_search(app):
+    """SQLite gets each id list as one JSON array (json_each), so the query's text is the same for any batch;
+    each branch must still look the ids up in an index, not scan its table."""
+    with app.app_context():
+        raw = db.session.connection().connection.driver_connection
+        args = ingest._SQLITE_FACTS.args(ingest._sqlite_facts_params(
+            ingest.DbFacts.params({1, 2}, {3}, {"e-1"}, {4}, user_id=5)))
+        plan = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + ingest._SQLITE_FACTS.sql, args)]
+    scans = [step for step in plan if step.startswith("SCAN") and "json_each" not in step]
+    assert not scans, plan
+    for table in ("events", "quarantined_events", "visits", "visit_workers", "visit_interventions", "clients",
+                  "units", "outage_gaps"):
+        assert any(step.startswith(f"SEARCH {table} ") for step in plan), (table, plan)

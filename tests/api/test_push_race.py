@@ -4,7 +4,9 @@ cannot prevent: the two pushes hold different workers' locks).
 On PostgreSQL the push is pipelined: it inserts and projects its new events in one round trip, assuming
 that what it found absent under its lock is still absent; here the other push commits exactly between
 our read and our insert, so the pipelined attempt must be rolled back and the push answered from what is
-really stored. On SQLite (one writer) the other push lands just before our read: the same answer."""
+really stored. On SQLite (one writer) the other push lands just before our read (on the direct path: before
+our write transaction, which holds the one writer's lock from its read to its commit): the same answer."""
+import pytest
 from sqlalchemy import text
 
 from server import ingest
@@ -12,7 +14,9 @@ from server.extensions import db
 from server.models import Event, Registration
 
 
-def test_an_id_another_worker_stored_meanwhile_is_answered_from_the_log_not_projected(app, auth, monkeypatch):
+@pytest.mark.parametrize("direct", [True, False], ids=["direct", "full"])
+def test_an_id_another_worker_stored_meanwhile_is_answered_from_the_log_not_projected(app, auth, monkeypatch, direct):
+    app.config["PUSH_DIRECT"] = direct
     w1, w2 = auth.login("worker1"), auth.login("worker2")
     visit1, visit2 = w1.pull()["visits"][0], w2.pull()["visits"][0]
     ours = w1.event("visit_started", {"visit_id": visit1["id"]})
@@ -36,6 +40,13 @@ def test_an_id_another_worker_stored_meanwhile_is_answered_from_the_log_not_proj
                 other_push()  # after our lock and read, before our insert
             return real(statements, conn=conn)
         monkeypatch.setattr(ingest, "pg_pipeline", pipeline)
+    elif app.config["PUSH_DIRECT"]:  # SQLite, the direct path: nothing writes between its read and its insert
+        real_transaction = ingest.sqlite_write_transaction
+
+        def transaction(conn):
+            other_push()  # just before our write transaction (and its read) begins
+            return real_transaction(conn)
+        monkeypatch.setattr(ingest, "sqlite_write_transaction", transaction)
     else:
         real_facts = ingest.DbFacts
 
