@@ -138,10 +138,18 @@ def authenticate(token, scope_needed):
     return _check(claims, device, user, scope_needed)
 
 
-def _admit(user, device, token_scope, roles, allow_revoked):
+def _refusal(user, device, roles, allow_revoked):
+    """Why a valid token's user and device may not pass: "revoked", "role", or None (they may)."""
     if device.revoked_at is not None and not allow_revoked:
+        return "revoked"
+    return "role" if user.role not in roles else None
+
+
+def _admit(user, device, token_scope, roles, allow_revoked):
+    refusal = _refusal(user, device, roles, allow_revoked)
+    if refusal == "revoked":
         raise _unauthorized("device_revoked", "Enheten är spärrad. Uppgifterna på den raderas.", wipe=True)
-    if user.role not in roles:
+    if refusal == "role":
         log_denied(user, None, f"{request.method} {request.path}", device_id=device.id, detail="role")
         db.session.commit()
         raise ApiError(403, "forbidden", "Din roll har inte behörighet till detta.")
@@ -175,9 +183,7 @@ class DeferredAuth:
             user, device, _ = _check(self.claims, device, user, self._scope)
         except ApiError:
             return None
-        if (device.revoked_at is not None and not self._allow_revoked) or user.role not in self._roles:
-            return None
-        return user, device
+        return None if _refusal(user, device, self._roles, self._allow_revoked) else (user, device)
 
     def admit_from_query(self):
         """The database half on its own (one query), for when the view has nothing to share it with."""
