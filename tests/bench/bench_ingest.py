@@ -42,9 +42,7 @@ def our_requests(batches, phones_here, public_key):
     out = []
     for phone, events in batches:
         here = by_device[phone.device_id]
-        body, headers = municipality.wire(here.body(events, public_key))  # sealed v2, gzipped: as the PWA sends
-        out.append(Request("/api/sync/push", body, dict(headers, Authorization=f"Bearer {here.push_token}"),
-                           len(events)))
+        out.append(Request("/api/sync/push", *here.push_request(events, public_key), len(events)))
     return out
 
 

@@ -42,10 +42,8 @@ def child(engine, batch, pushes):
             requests = []
             for i in range(WARM + pushes):
                 phone = phones[i % len(phones)]
-                data, headers = municipality.wire(phone.body(phone.shift_events(batch, now), key))
-                environ = EnvironBuilder(path="/api/sync/push", method="POST", data=data, headers={
-                    "Content-Type": "application/json", "Authorization": f"Bearer {phone.push_token}", **headers,
-                }).get_environ()
+                data, headers = phone.push_request(phone.shift_events(batch, now), key)
+                environ = EnvironBuilder(path="/api/sync/push", method="POST", data=data, headers=headers).get_environ()
                 requests.append((environ, data))
 
             def push(environ, data):

@@ -29,8 +29,7 @@ MAX_ATTEMPTS = 10
 async def phone_session(http, base, phone, body, at, clock0, stats):
     await asyncio.sleep(max(0.0, at - (time.perf_counter() - clock0)))
     began = time.perf_counter()
-    body, headers = body  # sealed v2 and gzipped, as the PWA sends it
-    headers = dict(headers, Authorization=f"Bearer {phone.push_token}")
+    body, headers = body  # Phone.push_request: as the PWA sends it
     for attempt in range(1, MAX_ATTEMPTS + 1):
         t = time.perf_counter()
         try:
@@ -91,7 +90,7 @@ def main():
         t0 = time.perf_counter()
         shapes = {}
         for shape, spread in (("spread", SPREAD_SECONDS), ("herd", 1.0)):
-            shapes[shape] = ([(p, municipality.wire(p.body(p.shift_events(EVENTS_PER_PHONE, now), key, now)))
+            shapes[shape] = ([(p, p.push_request(p.shift_events(EVENTS_PER_PHONE, now), key, now))
                               for p in phones], spread)
         print(f"Sealed {2 * PHONES * EVENTS_PER_PHONE:,} events for {PHONES} phones in "
               f"{time.perf_counter() - t0:.1f} s", flush=True)

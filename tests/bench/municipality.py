@@ -79,6 +79,11 @@ class Phone:
                 events.append(self.event(type_, payload, t))
         return events[:count]
 
+    def push_request(self, events, outbox_public_key, now=None):
+        """(bytes, headers) of a push exactly as the PWA sends it: sealed v2, gzipped, with the push token."""
+        data, headers = wire(self.body(events, outbox_public_key, now))
+        return data, dict(headers, Authorization=f"Bearer {self.push_token}")
+
     def body(self, events, outbox_public_key=None, now=None, sealing=2):
         """The push request a phone sends: with a key, sealed as the PWA does (v2: the phone's session key
         named in `keys`; sealing=1: one ephemeral key per event, as app ≤ 1.1 did); without, plain events."""
