@@ -6,10 +6,10 @@ more time in Flask's request and response objects and in the ORM session's bookk
 record (BENCHMARKS.md, the sixth session). This WSGI middleware, in front of the app, answers such a push
 itself: it reads the body, checks the token's signature, and hands the rest to `ingest.push_direct`, which does
 the same checks and writes as the full path (on PostgreSQL in the same two round trips). Anything out of the
-ordinary — no Content-Length, another encoding, a body or token that is refused, a record to quarantine, an outage gap to
-re-evaluate, a race, an error of its own — and it changes nothing and passes the request, body and all, to the
-app, whose full path answers it (its errors, its logging). A push is idempotent, so even one taken again after
-a failure here is answered as it would have been the first time.
+ordinary — no Content-Length, another encoding, a body or token that is refused, a record to quarantine, an
+outage gap to re-evaluate, a race, an error of its own — and it changes nothing and passes the request, body
+and all, to the app, whose full path answers it (its errors, its logging). A push is idempotent, so even one
+taken again after a failure here is answered as it would have been the first time.
 
 The answer is the full path's: the same JSON, status and headers (security headers, no-store, gzip as
 Flask-Compress would choose it); tests/api/test_direct_push.py holds the two side by side.

@@ -100,10 +100,9 @@ _PG_FACTS = pg_sql(_FACTS[True])
 _SQLITE_FACTS = SqliteStatement(_FACTS[False])
 
 
-def _sqlite_facts_params(params):
-    """DbFacts.params for the SQLite facts query: each id list as a JSON array."""
-    return {name: orjson.dumps(values).decode() if isinstance(values, list) else values
-            for name, values in params.items()}
+def _json_array(values):
+    """An id list as the SQLite facts query takes it: a JSON array (json_each)."""
+    return orjson.dumps(list(values)).decode()
 
 
 # The worker's lock goes in the same statement (one statement fewer per push); the facts query, the next one,
@@ -124,8 +123,7 @@ def _pg_lock_and_facts(ids, user_id, then_as_configured=True):
     """The worker's lock and the facts query, for the pipeline: [(sql, params)], the facts' rows the second
     statement's. `then_as_configured`: the plan settings back as configured for what the transaction runs next
     (the direct path runs only its own inserts and updates next, whose plans they do not change)."""
-    params = {name: _pg_array(values) if isinstance(values, list) else values
-              for name, values in DbFacts.params(*ids, user_id=user_id).items()}
+    params = DbFacts.params(*ids, user_id=user_id, array=_pg_array)
     return [(_PG_LOCK_AND_PLAN_GENERIC, {"ns": WORKER_LOCK_NAMESPACE, "id": user_id}), (_PG_FACTS, params),
             # {}: no parameters, yet prepared like the rest — parsed once per connection, not on every push
             *([(_PG_PLAN_AS_CONFIGURED, {})] if then_as_configured else [])]
@@ -146,8 +144,9 @@ class DbFacts:
             if not (visit_ids or client_ids or event_ids or unit_ids or user_id):
                 return
             postgresql = db.engine.dialect.name == "postgresql"
-            params = self.params(visit_ids, client_ids, event_ids, unit_ids, user_id)
-            rows = db.session.execute(_FACTS[postgresql], params if postgresql else _sqlite_facts_params(params))
+            params = self.params(visit_ids, client_ids, event_ids, unit_ids, user_id,
+                                 array=list if postgresql else _json_array)
+            rows = db.session.execute(_FACTS[postgresql], params)
         for kind, key, t1, t2, n1, n2, n3, ts, d in rows:
             if kind == "e":
                 self.existing[key] = t1
@@ -171,10 +170,12 @@ class DbFacts:
                                               start.astimezone(timezone.utc))  # raw rows: the session's zone
 
     @staticmethod
-    def params(visit_ids, client_ids, event_ids=(), unit_ids=(), user_id=None):
-        """The facts query's parameters; `user_id`: also the lock date of that user's unit."""
-        return {"event_ids": list(event_ids), "visit_ids": list(visit_ids), "client_ids": list(client_ids),
-                "unit_ids": list(unit_ids), "user_id": user_id}
+    def params(visit_ids, client_ids, event_ids=(), unit_ids=(), user_id=None, array=list):
+        """The facts query's parameters; `user_id`: also the lock date of that user's unit; `array`: how an id
+        list goes to the engine (a list for SQLAlchemy on PostgreSQL, _pg_array for the pipeline, _json_array
+        for SQLite)."""
+        return {"event_ids": array(event_ids), "visit_ids": array(visit_ids), "client_ids": array(client_ids),
+                "unit_ids": array(unit_ids), "user_id": user_id}
 
     def visit(self, visit_id):
         return self._visits.get(visit_id)
@@ -651,7 +652,7 @@ class _SqliteDirect:
 
     def read(self, auth, ids):
         found = _SQLITE_DEVICE_AND_USER.all(self.conn, auth.params)
-        rows = _SQLITE_FACTS.all(self.conn, _sqlite_facts_params(DbFacts.params(*ids, user_id=auth.claims.user_id)))
+        rows = _SQLITE_FACTS.all(self.conn, DbFacts.params(*ids, user_id=auth.claims.user_id, array=_json_array))
         return (found[0] if found else None), rows
 
     def write(self, rows, first, status):

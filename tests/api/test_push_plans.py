@@ -69,8 +69,8 @@ def test_on_sqlite_every_branch_of_the_facts_query_is_an_index_search(app):
     each branch must still look the ids up in an index, not scan its table."""
     with app.app_context():
         raw = db.session.connection().connection.driver_connection
-        args = ingest._SQLITE_FACTS.args(ingest._sqlite_facts_params(
-            ingest.DbFacts.params({1, 2}, {3}, {"e-1"}, {4}, user_id=5)))
+        args = ingest._SQLITE_FACTS.args(
+            ingest.DbFacts.params({1, 2}, {3}, {"e-1"}, {4}, user_id=5, array=ingest._json_array))
         plan = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + ingest._SQLITE_FACTS.sql, args)]
     scans = [step for step in plan if step.startswith("SCAN") and "json_each" not in step]
     assert not scans, plan
