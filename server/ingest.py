@@ -59,6 +59,12 @@ def _facts_query(postgresql):
     def among(name):
         return f"= ANY(:{name})" if postgresql else f"IN (SELECT value FROM json_each(:{name}))"
 
+    users_unit = "(SELECT unit_id FROM users WHERE id = :user_id)"
+    # PostgreSQL: the user's unit joins the array, so the branch is one index scan (an OR of two conditions
+    # would need a bitmap scan, which the facts query's plan settings rule out)
+    units = f"id = ANY(array_append(:unit_ids, {users_unit}))" if postgresql else \
+        f"id {among('unit_ids')} OR id = {users_unit}"
+
     stmt = text(f"""
     SELECT 'e' AS kind, id AS key, fingerprint AS t1, CAST(NULL AS TEXT) AS t2, CAST(NULL AS INTEGER) AS n1,
            CAST(NULL AS INTEGER) AS n2, CAST(NULL AS INTEGER) AS n3, CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS ts,
@@ -72,8 +78,7 @@ def _facts_query(postgresql):
     UNION ALL SELECT 'i', NULL, NULL, NULL, visit_id, intervention_id, NULL, NULL, NULL FROM visit_interventions
            WHERE visit_id {among("visit_ids")}
     UNION ALL SELECT 'c', NULL, NULL, NULL, id, unit_id, NULL, NULL, NULL FROM clients WHERE id {among("client_ids")}
-    UNION ALL SELECT 'u', NULL, NULL, NULL, id, NULL, NULL, NULL, lock_date FROM units
-           WHERE id {among("unit_ids")} OR id = (SELECT unit_id FROM users WHERE id = :user_id)
+    UNION ALL SELECT 'u', NULL, NULL, NULL, id, NULL, NULL, NULL, lock_date FROM units WHERE {units}
     UNION ALL SELECT 'g', NULL, NULL, NULL, outage_id, visit_id, worker_id, NULL, NULL FROM outage_gaps
            WHERE visit_id {among("visit_ids")}
     """)
@@ -93,8 +98,10 @@ _FACTS = {True: _facts_query(True), False: _facts_query(False)}
 # branch an index lookup of the batch's ids, as good for one id as for a hundred. PostgreSQL would not keep it by
 # itself: a plan made for the ids at hand always looks cheaper than the generic one, so it planned the eight
 # branches afresh on every push (two thirds of the query's cost at a batch of ten, three quarters at a hundred).
-# Index scans are required while it plans: a generic plan made while a table is still small (a new database)
-# would scan that table whole for as long as the connection lives.
+# Plain index scans are required while it plans: a generic plan made while a table is still small (a new
+# database) would scan that table whole for as long as the connection lives, and a bitmap scan's set-up costs more
+# than looking up a few ids (the query's own work −11 %). JIT is off for it: with those scans ruled out, a branch
+# that had no index to use would be costed so high that PostgreSQL compiled the query (100 ms and more a push).
 _PG_FACTS = pg_sql(_FACTS[True])
 # On SQLite the direct path runs it on the sqlite3 connection itself (dbutil.SqliteStatement).
 _SQLITE_FACTS = SqliteStatement(_FACTS[False])
@@ -109,8 +116,9 @@ def _json_array(values):
 # still reads after it is held.
 _PG_LOCK_AND_PLAN_GENERIC = ("SELECT pg_advisory_xact_lock(%(ns)s, %(id)s),"
                              " set_config('plan_cache_mode', 'force_generic_plan', true),"
-                             " set_config('enable_seqscan', 'off', true)")
-_PG_PLAN_AS_CONFIGURED = "SET LOCAL enable_seqscan TO DEFAULT"  # for everything after it in the transaction
+                             " set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),"
+                             " set_config('jit', 'off', true)")
+_PG_PLAN_AS_CONFIGURED = [f"SET LOCAL {name} TO DEFAULT" for name in ("enable_seqscan", "enable_bitmapscan", "jit")]
 
 
 def _pg_array(values):
@@ -126,7 +134,7 @@ def _pg_lock_and_facts(ids, user_id, then_as_configured=True):
     params = DbFacts.params(*ids, user_id=user_id, array=_pg_array)
     return [(_PG_LOCK_AND_PLAN_GENERIC, {"ns": WORKER_LOCK_NAMESPACE, "id": user_id}), (_PG_FACTS, params),
             # {}: no parameters, yet prepared like the rest — parsed once per connection, not on every push
-            *([(_PG_PLAN_AS_CONFIGURED, {})] if then_as_configured else [])]
+            *([(sql, {}) for sql in _PG_PLAN_AS_CONFIGURED] if then_as_configured else [])]
 
 
 class DbFacts:
@@ -677,7 +685,7 @@ def _apply(auth, request, parsed, now, fast):
     # The lock comes before reading what exists, so the answers are those of a serial order. On the fast path
     # it is the token's worker's: if the token does not pass, nothing else happens (the request rolls back).
     if fast:
-        found, _, rows, _ = pg_pipeline([(auth.PG_QUERY, auth.params), *_pg_lock_and_facts(ids, auth.claims.user_id)])
+        found, _, rows, *_ = pg_pipeline([(auth.PG_QUERY, auth.params), *_pg_lock_and_facts(ids, auth.claims.user_id)])
         user, device = auth.admit(found[0] if found else None)
         facts = DbFacts(*ids, rows=rows)
     else:
