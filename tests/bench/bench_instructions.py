@@ -9,7 +9,8 @@ instructions executed between switching callgrind's instrumentation on and off a
 database server's work (PostgreSQL is a separate process), gunicorn and the kernel's network stack.
 
 Each measured program runs under `valgrind --tool=callgrind --instr-atstart=no` as a child of this one
-(`--child ENGINE BATCH N`). Without valgrind on the machine the figures are skipped, said so.
+(`--child ENGINE BATCH N`; under gevent the child patches the standard library first, as gunicorn's gevent workers
+do on PostgreSQL in production). Without valgrind on the machine the figures are skipped, said so.
 """
 import io
 import os
@@ -23,7 +24,8 @@ from datetime import datetime, timezone
 from tests.bench import harness, municipality
 from tests.bench.report import Report, quick
 
-RUNS = [("postgresql", 1), ("postgresql", 10), ("sqlite", 1)]  # (engine, events per push)
+# (engine, events per push, under gevent)
+RUNS = [("postgresql", 1, False), ("postgresql", 10, False), ("sqlite", 1, False), ("postgresql", 1, True)]
 PUSHES = 30 if quick() else 100
 WARM = 20  # pushes before counting: connections made, statements prepared, caches filled
 PHONES = 20
@@ -66,13 +68,20 @@ def instrument(state):
                    stdout=subprocess.DEVNULL)
 
 
-def count(engine, batch, pushes):
+# The child as a gevent worker runs it: the standard library patched before anything else is imported
+GEVENT_CHILD = ("from gevent import monkey; monkey.patch_all(); import sys; "
+                "from tests.bench.bench_instructions import child; "
+                "child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))")
+
+
+def count(engine, batch, pushes, gevent=False):
     """Instructions per push of the child run; raises RuntimeError with valgrind's output if it failed."""
     out = os.path.join(harness.REPO, "tests", "bench", "results", f"callgrind.{engine}.{batch}.out")
     os.makedirs(os.path.dirname(out), exist_ok=True)
+    program = ["-c", GEVENT_CHILD] if gevent else ["-m", "tests.bench.bench_instructions", "--child"]
     proc = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-                           sys.executable, "-m", "tests.bench.bench_instructions", "--child", engine, str(batch),
-                           str(pushes)], cwd=harness.REPO, capture_output=True, text=True, timeout=900)
+                           sys.executable, *program, engine, str(batch), str(pushes)],
+                          cwd=harness.REPO, capture_output=True, text=True, timeout=900)
     found = re.search(r"Collected\s*:\s*([\d,]+)", proc.stderr)
     if os.path.exists(out):
         os.unlink(out)  # the per-function profile is for callgrind_annotate by hand, not for the results
@@ -89,21 +98,24 @@ def main():
         report.save()
         return
     pg = harness.pg_available()
-    for engine, batch in RUNS:
+    for engine, batch, gevent in RUNS:
         if engine == "postgresql" and not pg:
             report.note(f"PostgreSQL is not reachable: its instruction counts skipped ({harness.PG_PROBLEM}).")
             continue
         try:
-            per_push = count(engine, batch, PUSHES)
+            per_push = count(engine, batch, PUSHES, gevent)
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
-            report.note(f"{engine}, batch {batch}: the counted run failed: {exc}")
+            report.note(f"{engine}, batch {batch}{', gevent' if gevent else ''}: the counted run failed: {exc}")
             continue
         name = "PostgreSQL" if engine == "postgresql" else "SQLite"
-        report.figure(f"instructions_{engine}_b{batch}", f"Instructions per push of {batch}, the app on {name}",
+        report.figure(f"instructions_{engine}_b{batch}{'_gevent' if gevent else ''}",
+                      f"Instructions per push of {batch}, the app on {name}" + (" under gevent" if gevent else ""),
                       round(per_push), "instructions", better="lower",
                       detail=f"{round(per_push / batch):,} per event; {PUSHES} pushes counted after {WARM}, in one "
                              f"process through the WSGI callable (no gunicorn, no network, not the database "
-                             f"server's own work)")
+                             f"server's own work)"
+                             + ("; the standard library patched by gevent, as in gunicorn's gevent workers"
+                                if gevent else ""))
     report.save()
 
 
