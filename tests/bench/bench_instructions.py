@@ -33,34 +33,42 @@ PHONES = 20
 
 def child(engine, batch, pushes):
     """The measured program (under callgrind): warm up, then count `pushes` pushes of `batch` events."""
-    from werkzeug.test import EnvironBuilder
     database = harness.postgres_database() if engine == "postgresql" else nullcontext(None)
     with database as url, harness.instance(url) as env:
         harness.migrate(env)
         with harness.app_context(env) as app:
-            phones = municipality.build(PHONES)
-            key = app.extensions["outbox_key"].public_key()
-            now = datetime.now(timezone.utc)
-            requests = []
-            for i in range(WARM + pushes):
-                phone = phones[i % len(phones)]
-                data, headers = phone.push_request(phone.shift_events(batch, now), key)
-                environ = EnvironBuilder(path="/api/sync/push", method="POST", data=data, headers=headers).get_environ()
-                requests.append((environ, data))
-
-            def push(environ, data):
-                environ = dict(environ, **{"wsgi.input": io.BytesIO(data)})
-                status = []
-                body = b"".join(app.wsgi_app(environ, lambda s, h, exc_info=None: status.append(s)))
-                if not status[0].startswith("200"):
-                    raise SystemExit(f"push answered {status[0]}: {body[:300]!r}")
-
-            for environ, data in requests[:WARM]:
-                push(environ, data)
+            push, requests = in_process_pushes(app, batch, WARM + pushes)
+            for request in requests[:WARM]:
+                push(request)
             instrument("on")
-            for environ, data in requests[WARM:]:
-                push(environ, data)
+            for request in requests[WARM:]:
+                push(request)
             instrument("off")
+
+
+def in_process_pushes(app, batch, n, phones=PHONES):
+    """(push, requests): `n` pushes of `batch` events as the PWA sends them (sealed v2, gzipped), built
+    beforehand, and `push(request)`, which runs one through the app's WSGI callable (the direct path and all)
+    and stops the program unless it is answered 200."""
+    from werkzeug.test import EnvironBuilder
+    devices = municipality.build(phones)
+    key = app.extensions["outbox_key"].public_key()
+    now = datetime.now(timezone.utc)
+    requests = []
+    for i in range(n):
+        phone = devices[i % len(devices)]
+        data, headers = phone.push_request(phone.shift_events(batch, now), key)
+        environ = EnvironBuilder(path="/api/sync/push", method="POST", data=data, headers=headers).get_environ()
+        requests.append((environ, data))
+
+    def push(request):
+        environ, data = request
+        environ = dict(environ, **{"wsgi.input": io.BytesIO(data)})
+        status = []
+        body = b"".join(app.wsgi_app(environ, lambda s, h, exc_info=None: status.append(s)))
+        if not status[0].startswith("200"):
+            raise SystemExit(f"push answered {status[0]}: {body[:300]!r}")
+    return push, requests
 
 
 def instrument(state):
