@@ -182,7 +182,7 @@ def _socket_waits():
 
     Under gevent (its monkey patch of `select` in place when this module is imported, as in gunicorn's gevent
     workers) the waits go straight to gevent's hub: cooperative, and cheaper than gevent's emulation of poll
-    objects (54,000 instructions fewer per push of one). Otherwise poll(2), the GIL released."""
+    objects (about 50,000 instructions fewer per push of one). Otherwise poll(2), the GIL released."""
     if "gevent.monkey" in sys.modules and sys.modules["gevent.monkey"].is_module_patched("select"):
         from gevent.socket import wait_read, wait_readwrite
         return wait_read, wait_readwrite
