@@ -84,7 +84,8 @@ GEVENT_CHILD = ("from gevent import monkey; monkey.patch_all(); import sys; "
 
 def count(engine, batch, pushes, gevent=False):
     """Instructions per push of the child run; raises RuntimeError with valgrind's output if it failed."""
-    out = os.path.join(harness.REPO, "tests", "bench", "results", f"callgrind.{engine}.{batch}{'.gevent' if gevent else ''}.out")
+    name = f"callgrind.{engine}.{batch}{'.gevent' if gevent else ''}.out"
+    out = os.path.join(harness.REPO, "tests", "bench", "results", name)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     program = ["-c", GEVENT_CHILD] if gevent else ["-m", "tests.bench.bench_instructions", "--child"]
     proc = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
