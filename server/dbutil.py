@@ -274,6 +274,7 @@ class SqliteStatement:
         self.sql = compiled.string
         self._binds = tuple((name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
                             for name in compiled.positiontup)
+        self._positions = {name: index for index, (name, _) in enumerate(self._binds)}
         self._results = {col.name: col.type.dialect_impl(dialect).result_processor(dialect, None)
                          for col in getattr(stmt, "selected_columns", ())}
         self._by_position = None  # [(index, processor)] of the typed columns, from the first result's description
@@ -305,7 +306,18 @@ class SqliteStatement:
 
     def executemany(self, conn, rows):
         if rows:
-            self._run(conn, "executemany", [self.args(row) for row in rows])
+            self.executemany_args(conn, [self.args(row) for row in rows])
+
+    def executemany_args(self, conn, args):
+        """executemany of rows converted already (`args` of each)."""
+        if args:
+            self._run(conn, "executemany", args)
+
+    def with_value(self, args, name, value):
+        """`args` (of `args`) with the parameter `name` set to `value`, converted as `args` would."""
+        index = self._positions[name]
+        convert = self._binds[index][1]
+        return (*args[:index], value if convert is None else convert(value), *args[index + 1:])
 
     def _run(self, conn, method, args):
         # the engine's cursor events still fire, if anyone listens (as for pg_pipeline)

@@ -44,6 +44,21 @@ def test_a_row_stored_through_sqlite3_is_stored_and_read_back_as_sqlalchemy_does
     assert doc1 == doc2 == _row(0)["doc"]
 
 
+def test_a_row_converted_beforehand_with_one_value_set_later_is_stored_as_if_converted_whole(engine):
+    """The direct push converts its rows before the writer's lock and sets the worker's unit under it."""
+    stmt = SqliteStatement(things.insert(), column_keys=list(_row(0)))
+    later = dict(_row(2), at=datetime(2026, 11, 25, 1, 2, 3, tzinfo=timezone.utc), ratio=0.5)
+    args = stmt.args(_row(2))
+    args = stmt.with_value(stmt.with_value(args, "at", later["at"]), "ratio", later["ratio"])
+    assert args == stmt.args(later) != stmt.args(_row(2))
+    with engine.begin() as conn:
+        stmt.executemany_args(conn, [args])
+        conn.execute(insert(things), [dict(later, id=3)])
+    with engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT at, doc, flag, ratio, name FROM things ORDER BY id").all()
+    assert stored[0] == stored[1]
+
+
 def test_a_write_transaction_is_rolled_back_unless_committed(engine):
     stmt = SqliteStatement(things.insert(), column_keys=list(_row(0)))
     with engine.connect() as conn:
