@@ -10,9 +10,10 @@ waits cooperatively; so does `server.dbutil.pg_pipeline` (it polls with `select.
 `post_worker_init` refuses to serve if that is not so, since a blocking wait would stall every request of
 the process.
 
-On SQLite the workers stay **gthread**: sqlite3 waits for another writer's lock inside C with the OS thread
-asleep; under gevent that would stall every request of the process for up to `busy_timeout` (and so would the
-direct push's writers, which queue for that lock on an flock(2): server.dbutil.sqlite_write_transaction).
+On SQLite the workers stay **gthread**, with one thread each: sqlite3 waits for another writer's lock inside C
+with the OS thread asleep; under gevent that would stall every request of the process for up to `busy_timeout`
+(and so would the direct push's writers, which queue for that lock on an flock(2):
+server.dbutil.sqlite_write_transaction). Concurrency on SQLite comes from processes (`-w`), not threads.
 
 This file must not import the app (`server`): gunicorn reads it in the master process, before a gevent
 worker patches the standard library, and modules imported there would keep their blocking calls.
@@ -74,7 +75,11 @@ worker_class = worker_class_for(os.environ.get("DATABASE_URL"))
 # this must exceed the phones connected to a process at the same moment (with 200, the benchmark's 1,000 phones
 # reconnecting in one second waited up to `keepalive` for a place: 32 s to drain instead of 3).
 worker_connections = 2000
-threads = 2  # gthread: one request's Python runs while the other's waits for the database
+# gthread (SQLite): one thread per process. A second thread's Python (parsing and unsealing the next batch) took
+# the GIL from the thread that held the database's one write lock, each time that thread let go of it inside
+# sqlite3 (every row it writes), so the lock was held longer while the other process waited for it: batches of 100
+# went 40 % faster with one thread (BENCHMARKS.md, the tenth session).
+threads = 1
 keepalive = 30  # seconds: a phone's outbox goes in several batches on one connection
 backlog = 2048  # the reconnect storm: 1,000 phones within a minute
 timeout = 120
