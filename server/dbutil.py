@@ -314,7 +314,7 @@ class SqliteStatement:
             self._run(conn, "executemany", args)
 
     def with_value(self, args, name, value):
-        """`args` (of `args`) with the parameter `name` set to `value`, converted as `args` would."""
+        """A tuple made by `args` with the parameter `name` set to `value`, converted as `args` would."""
         index = self._positions[name]
         convert = self._binds[index][1]
         return (*args[:index], value if convert is None else convert(value), *args[index + 1:])

@@ -632,12 +632,12 @@ class _DirectBatch:
 
 def _apply_direct(store, auth, batch):
     """The direct push's transaction; `store` reads and writes on the engine's terms (_PgDirect, _SqliteDirect)."""
-    found, rows = store.read(auth, batch.ids)
+    found, facts_rows = store.read(auth, batch.ids)
     admitted = auth.admits(found)
     if admitted is None or admitted[1].revoked_at is not None:
         raise _GiveUp()
     user, device = admitted  # the token's (auth._check): the worker and device the batch's rows name
-    facts = DbFacts(*batch.ids, rows=rows)
+    facts = DbFacts(*batch.ids, rows=facts_rows)
     if not _hooks_idle(facts):
         raise _GiveUp()
     results, accepted, refused = _verdicts(batch.parsed, facts, user, False, batch.tz)
