@@ -10,10 +10,17 @@ waits cooperatively; so does `server.dbutil.pg_pipeline` (it polls with `select.
 `post_worker_init` refuses to serve if that is not so, since a blocking wait would stall every request of
 the process.
 
-On SQLite the workers stay **gthread**, with one thread each: sqlite3 waits for another writer's lock inside C
-with the OS thread asleep; under gevent that would stall every request of the process for up to `busy_timeout`
-(and so would the direct push's writers, which queue for that lock on an flock(2):
-server.dbutil.sqlite_write_transaction). Concurrency on SQLite comes from processes (`-w`), not threads.
+On SQLite each process is a **sync** worker: one request at a time, taken from the listening socket only when
+the process is free, and the connection closed after its answer. SQLite has one writer; concurrency comes from
+processes (`-w`), not threads or greenlets: sqlite3 waits for another writer's lock inside C with the OS thread
+asleep (under gevent that would stall every request of the process for up to `busy_timeout`, and so would the
+direct push's writers, which queue for that lock on an flock(2): server.dbutil.sqlite_write_transaction), and a
+second thread's Python kept the GIL from the thread holding the write lock. gthread with one thread per process
+had a worse flaw: a process whose thread was busy still accepted new keep-alive connections, so three of four
+phones could wait on one process while the other idled (measured: 2,183 against 424 pushes of one; the sync
+worker 1,305 against 1,302, and 60–75 % more pushes of one and of ten per second — BENCHMARKS.md). A sync worker
+reads a request whole before anything else, so it needs a proxy in front that buffers slow clients' requests
+(nginx does by default; README, "Running in production").
 
 This file must not import the app (`server`): gunicorn reads it in the master process, before a gevent
 worker patches the standard library, and modules imported there would keep their blocking calls.
@@ -22,8 +29,8 @@ import os
 
 
 def worker_class_for(database_url):
-    """gevent where the database is reached over sockets (PostgreSQL), gthread for SQLite (and by default)."""
-    return balanced_gevent_worker() if (database_url or "").startswith(("postgres://", "postgresql")) else "gthread"
+    """gevent where the database is reached over sockets (PostgreSQL), sync for SQLite (and by default)."""
+    return balanced_gevent_worker() if (database_url or "").startswith(("postgres://", "postgresql")) else "sync"
 
 
 ACCEPT_PAUSE = 0.002  # seconds a busy gevent worker leaves a new connection to an idle sibling
@@ -75,12 +82,11 @@ worker_class = worker_class_for(os.environ.get("DATABASE_URL"))
 # this must exceed the phones connected to a process at the same moment (with 200, the benchmark's 1,000 phones
 # reconnecting in one second waited up to `keepalive` for a place: 32 s to drain instead of 3).
 worker_connections = 2000
-# gthread (SQLite): one thread per process. A second thread's Python (parsing and unsealing the next batch) took
-# the GIL from the thread that held the database's one write lock, each time that thread let go of it inside
-# sqlite3 (every row it writes), so the lock was held longer while the other process waited for it: batches of 100
-# went 40 % faster with one thread (BENCHMARKS.md, the tenth session).
+# sync (SQLite): gunicorn would run a sync worker with more than one thread as gthread, whose flaws the docstring
+# names.
 threads = 1
-keepalive = 30  # seconds: a phone's outbox goes in several batches on one connection
+# gevent: seconds a phone's connection stays open between its outbox's batches (a sync worker closes each one)
+keepalive = 30
 backlog = 2048  # the reconnect storm: 1,000 phones within a minute
 timeout = 120
 graceful_timeout = 20

@@ -194,7 +194,7 @@ def wait_http(url, timeout=30, proc=None):
 
 
 # gunicorn as it would run in production on this machine: two processes (one per core), with the project's
-# gunicorn.conf.py (gevent workers on PostgreSQL, gthread on SQLite, keep-alive for the phones' batches).
+# gunicorn.conf.py (gevent workers on PostgreSQL with keep-alive for the phones' batches, sync workers on SQLite).
 # For an experiment, gunicorn's own GUNICORN_CMD_ARGS overrides it (e.g. "--worker-class gthread --threads 2").
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
 GUNICORN_CONF = REPO / "gunicorn.conf.py"

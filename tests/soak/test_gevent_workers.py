@@ -17,7 +17,7 @@ from .harness import Database, Gunicorn, free_port, make_app, prepare
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PostgreSQL only (TEST_DATABASE_URL): gunicorn.conf.py serves "
-                                                   "SQLite with gthread workers")
+                                                   "SQLite with sync workers")
 
 
 def login(base, username):
