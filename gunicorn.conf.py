@@ -25,6 +25,7 @@ reads a request whole before anything else, so it needs a proxy in front that bu
 This file must not import the app (`server`): gunicorn reads it in the master process, before a gevent
 worker patches the standard library, and modules imported there would keep their blocking calls.
 """
+import gc
 import os
 
 
@@ -93,7 +94,16 @@ graceful_timeout = 20
 
 
 def post_worker_init(worker):
-    """Refuse to serve from a gevent worker whose database waits would block the whole process."""
+    """The app is loaded in this worker: refuse to serve from a gevent worker whose database waits would block the
+    whole process, then freeze what the app's start created out of the garbage collector's sight."""
+    _refuse_blocking_waits(worker)
+    # The loaded app is some 150,000 objects that live as long as the process. Each full collection walked them
+    # all again — 90 ms every fifty pushes of 100 here, a tenth of their CPU; frozen, a collection walks only
+    # what requests have left behind (BENCHMARKS.md, the eleventh session).
+    gc.freeze()
+
+
+def _refuse_blocking_waits(worker):
     if not any(cls.__module__.endswith(".ggevent") for cls in type(worker).__mro__):  # GUNICORN_CMD_ARGS may override
         return
     import gevent.monkey
