@@ -19,6 +19,7 @@ import io
 import orjson
 from flask_compress.flask_compress import _choose_algorithm, _compress_data
 
+from . import jsonread
 from .api import PUSH_AUTH, gunzipped
 from .auth import DeferredAuth, verify_token
 from .errors import ApiError
@@ -72,8 +73,8 @@ class DirectPush:
             return None
         try:
             auth = DeferredAuth(verify_token(header[7:].strip()), **PUSH_AUTH)
-            body = orjson.loads(gunzipped(data) if encoding == "gzip" else data)
-        except (ApiError, orjson.JSONDecodeError):  # the full path says why (orjson accepts less than json)
+            body = jsonread.loads(gunzipped(data) if encoding == "gzip" else data)
+        except (ApiError, ValueError):  # the full path says why
             return None
         answer = push_direct(auth, body)
         if answer is None:
