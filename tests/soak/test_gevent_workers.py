@@ -5,66 +5,25 @@ import os
 import socket
 import threading
 import time
-import uuid
-from contextlib import contextmanager
-from datetime import datetime, timezone
 
 import psycopg
 import pytest
 import requests
 
-from .harness import Database, Gunicorn, free_port, make_app, prepare
+from .phones import login, push, served
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 pytestmark = pytest.mark.skipif(not PG_URL, reason="PostgreSQL only (TEST_DATABASE_URL): gunicorn.conf.py serves "
                                                    "SQLite with sync workers")
 
 
-def login(base, username):
-    answer = requests.post(f"{base}/api/auth/token", timeout=10, json={
-        "username": username, "password": "demo", "device_id": f"gevent-{uuid.uuid4().hex[:12]}"})
-    answer.raise_for_status()
-    token = answer.json()
-    package = requests.get(f"{base}/api/sync/pull", timeout=10, headers={"Authorization": f"Bearer {token['token']}"})
-    package.raise_for_status()
-    return token, package.json()["visits"][0]["id"]
-
-
-def push(base, token, visit_id):
-    now = datetime.now(timezone.utc).isoformat()
-    body = {"protocol": 1, "device_id": token["device_id"],
-            "events": [{"id": str(uuid.uuid4()), "type": "visit_started", "occurred_at": now, "device_seq": 1,
-                        "payload": {"visit_id": visit_id}}],
-            "status": {"pending": 0, "device_clock": now, "app_version": "test"}}
-    return requests.post(f"{base}/api/sync/push", json=body, timeout=60,
-                         headers={"Authorization": f"Bearer {token['token']}"})
-
-
 def waiting_on_advisory_lock(conn):
     return conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()[0]
 
 
-@contextmanager
-def served(tmp_path, workers):
-    """The app under gunicorn.conf.py with `workers` processes on a database of its own: (database, server)."""
-    database = Database(PG_URL, str(tmp_path))
-    database.create()
-    instance = str(tmp_path / "instance")
-    server = None
-    try:
-        prepare(make_app(database.url, instance))
-        server = Gunicorn(database.url, instance, workers, free_port(), str(tmp_path / "gunicorn.log"))
-        server.wait_ready()
-        yield database, server
-    finally:
-        if server:
-            server.stop()
-        database.drop()
-
-
 def test_one_gevent_worker_answers_others_while_a_push_waits_for_its_lock(tmp_path):
     from server.ingest import WORKER_LOCK_NAMESPACE
-    with served(tmp_path, 1) as (database, server):  # ONE process
+    with served(tmp_path, 1, PG_URL) as (database, server):  # ONE process
         base = f"http://127.0.0.1:{server.port}"
         held, held_visit = login(base, "worker1")
         other, other_visit = login(base, "worker2")
@@ -120,7 +79,7 @@ def _connections_by_worker(pids, port):
 def test_a_busy_worker_leaves_a_new_connection_to_an_idle_one(tmp_path):
     """Two phones connecting one after the other, each keeping its connection: one per worker process (the
     first to wake used to take both, and one core served them while the other idled)."""
-    with served(tmp_path, 2) as (_, server):
+    with served(tmp_path, 2, PG_URL) as (_, server):
         port, pids = server.port, server.worker_pids()
         for _ in range(3):
             time.sleep(0.5)  # the health checks' connections closed, both workers idle

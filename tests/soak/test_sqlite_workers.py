@@ -6,49 +6,9 @@ import socket
 import sqlite3
 import threading
 import time
-import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
 
-import requests
-
-from .harness import Database, Gunicorn, free_port, make_app, prepare
-
-
-@contextmanager
-def served(tmp_path, workers):
-    """The app under gunicorn.conf.py with `workers` processes on a SQLite database of its own: (path, server)."""
-    database = Database(None, str(tmp_path))
-    instance = str(tmp_path / "instance")
-    server = None
-    try:
-        prepare(make_app(database.url, instance))
-        server = Gunicorn(database.url, instance, workers, free_port(), str(tmp_path / "gunicorn.log"))
-        server.wait_ready()
-        yield database.url.removeprefix("sqlite:///"), server
-    finally:
-        if server:
-            server.stop()
-
-
-def login(base, username):
-    answer = requests.post(f"{base}/api/auth/token", timeout=10, json={
-        "username": username, "password": "demo", "device_id": f"sync-{uuid.uuid4().hex[:12]}"})
-    answer.raise_for_status()
-    token = answer.json()
-    package = requests.get(f"{base}/api/sync/pull", timeout=10, headers={"Authorization": f"Bearer {token['token']}"})
-    package.raise_for_status()
-    return token, package.json()["visits"][0]["id"]
-
-
-def push(base, token, visit_id):
-    now = datetime.now(timezone.utc).isoformat()
-    body = {"protocol": 1, "device_id": token["device_id"],
-            "events": [{"id": str(uuid.uuid4()), "type": "visit_started", "occurred_at": now, "device_seq": 1,
-                        "payload": {"visit_id": visit_id}}],
-            "status": {"pending": 0, "device_clock": now, "app_version": "test"}}
-    return requests.post(f"{base}/api/sync/push", json=body, timeout=60,
-                         headers={"Authorization": f"Bearer {token['token']}"})
+from .phones import login, push, served
 
 
 @contextmanager
@@ -75,7 +35,8 @@ def health_check(port):
 
 
 def test_a_push_waiting_for_the_writer_leaves_new_phones_to_the_other_process(tmp_path):
-    with served(tmp_path, 2) as (path, server):
+    with served(tmp_path, 2) as (database, server):
+        path = database.url.removeprefix("sqlite:///")
         base = f"http://127.0.0.1:{server.port}"
         token, visit_id = login(base, "worker1")
         for _ in range(3):
