@@ -17,8 +17,8 @@ asleep (under gevent that would stall every request of the process for up to `bu
 direct push's writers, which queue for that lock on an flock(2): server.dbutil.sqlite_write_transaction), and a
 second thread's Python kept the GIL from the thread holding the write lock. gthread with one thread per process
 had a worse flaw: a process whose thread was busy still accepted new keep-alive connections, so three of four
-phones could wait on one process while the other idled (measured: 2,183 against 424 pushes of one; the sync
-worker 1,305 against 1,302, and 60–75 % more pushes of one and of ten per second — BENCHMARKS.md). A sync worker
+phones could wait on one process while the other idled (measured: 2,183 against 424 pushes of 1, 10 and 100
+events; the sync worker 1,305 against 1,302, and 50–75 % more pushes of one and of ten per second — BENCHMARKS.md). A sync worker
 reads a request whole before anything else, so it needs a proxy in front that buffers slow clients' requests
 (nginx does by default; README, "Running in production").
 

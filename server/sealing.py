@@ -16,6 +16,7 @@ import json
 import os
 import zlib
 from functools import lru_cache
+
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
