@@ -28,10 +28,10 @@ def served(tmp_path, workers, pg_url=None):
         database.drop()
 
 
-def login(base, username, device_prefix="soak"):
+def login(base, username):
     """(token answer, the id of the first visit of the worker's shift)."""
     answer = requests.post(f"{base}/api/auth/token", timeout=10, json={
-        "username": username, "password": "demo", "device_id": f"{device_prefix}-{uuid.uuid4().hex[:12]}"})
+        "username": username, "password": "demo", "device_id": f"soak-{uuid.uuid4().hex[:12]}"})
     answer.raise_for_status()
     token = answer.json()
     package = requests.get(f"{base}/api/sync/pull", timeout=10, headers={"Authorization": f"Bearer {token['token']}"})
