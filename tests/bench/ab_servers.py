@@ -16,7 +16,6 @@ moments; A against itself gave B/A 0.986–1.017 in four rounds of five (one 1.1
 """
 import argparse
 import statistics
-import subprocess
 import threading
 from contextlib import ExitStack
 from datetime import datetime, timezone
@@ -26,22 +25,6 @@ from tests.bench import bench_ingest, harness
 from tests.bench.load import run
 
 CLIENT_THREADS = 2  # per side: four in all, as the ingest benchmark's
-
-
-def serve(tree, env, stack):
-    """gunicorn with two workers from `tree` (its own code and gunicorn.conf.py); (base URL, master process)."""
-    port = harness.free_port()
-    cmd = [str(harness.BIN / "gunicorn"), "--config", str(tree / "gunicorn.conf.py"), "--workers", "2",
-           "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "server:create_app()"]
-    proc = subprocess.Popen(cmd, env=dict(env, PYTHONPATH=str(tree)), cwd=tree)
-
-    def stop():
-        proc.terminate()
-        proc.wait(timeout=30)
-    stack.callback(stop)
-    base = f"http://127.0.0.1:{port}"
-    harness.wait_http(base + "/api/sync/outbox-key", timeout=180, proc=proc)
-    return base, proc
 
 
 def requests_for(phones, key, batch, n, now):
@@ -65,7 +48,7 @@ def main():
             url = stack.enter_context(harness.postgres_database(prefix=f"hv_ab_{name.lower()}"))
             env = stack.enter_context(harness.instance(url))
             phones, key = bench_ingest.seed(env)
-            base, proc = serve(tree, env, stack)
+            base, proc = stack.enter_context(harness.gunicorn(env, workers=2, tree=tree))
             sides[name] = {"url": url, "base": base, "proc": proc, "phones": phones, "key": key}
         now = datetime.now(timezone.utc)
         for side in sides.values():  # warm: connections, prepared statements

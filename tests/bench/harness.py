@@ -204,16 +204,17 @@ SERVER_LOG = REPO / "tests" / "bench" / "results" / "server.log"  # every bench 
 
 
 @contextmanager
-def gunicorn(env, workers=GUNICORN_WORKERS, log=None):
-    """The app under gunicorn on a free port; its log goes to SERVER_LOG and its errors are counted."""
+def gunicorn(env, workers=GUNICORN_WORKERS, log=None, tree=REPO):
+    """The app under gunicorn on a free port; its log goes to SERVER_LOG and its errors are counted. `tree`: a
+    checkout whose code and gunicorn.conf.py to serve (tests.bench.ab_servers compares two)."""
     port = free_port()
     log = log or SERVER_LOG
     Path(log).parent.mkdir(exist_ok=True)
     start = Path(log).stat().st_size if Path(log).exists() else 0
-    cmd = [str(BIN / "gunicorn"), "--config", str(GUNICORN_CONF), "--workers", str(workers),
+    cmd = [str(BIN / "gunicorn"), "--config", str(Path(tree) / GUNICORN_CONF.name), "--workers", str(workers),
            "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "server:create_app()"]
     out = open(log, "ab")
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=out, stderr=out)
+    proc = subprocess.Popen(cmd, env=dict(env, PYTHONPATH=str(tree)), cwd=tree, stdout=out, stderr=out)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(base + "/api/sync/outbox-key", timeout=180, proc=proc)  # a busy machine starts slowly
