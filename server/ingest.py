@@ -29,6 +29,7 @@ from .dbutil import STALE_PREPARED, SqliteStatement, insert, pg_pipeline, pg_sql
 from .errors import ApiError
 from .extensions import db
 from .models import Event, Json, QuarantinedEvent, UTCDateTime, Unit, utcnow
+from .push_groups import ALONE, Member, PushGroups
 from .schemas import LeanLoader, Plausibility, PushRequestSchema, SealedEventSchema, event_loader
 from .sealing import UnsealError, unseal, unseal_v2
 
@@ -120,6 +121,7 @@ _PG_LOCK_AND_PLAN_GENERIC = ("SELECT pg_advisory_xact_lock(%(ns)s, %(id)s),"
                              " set_config('plan_cache_mode', 'force_generic_plan', true),"
                              " set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),"
                              " set_config('jit', 'off', true)")
+_PG_TRY_LOCK_AND_PLAN_GENERIC = _PG_LOCK_AND_PLAN_GENERIC.replace("pg_advisory_xact_lock", "pg_try_advisory_xact_lock")
 _PG_PLAN_AS_CONFIGURED = [f"SET LOCAL {name} TO DEFAULT" for name in ("enable_seqscan", "enable_bitmapscan", "jit")]
 
 
@@ -129,12 +131,15 @@ def _pg_array(values):
     return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
-def _pg_lock_and_facts(ids, user_id, then_as_configured=True):
+def _pg_lock_and_facts(ids, user_id, then_as_configured=True, wait=True):
     """The worker's lock and the facts query, for the pipeline: [(sql, params)], the facts' rows the second
     statement's. `then_as_configured`: the plan settings back as configured for what the transaction runs next
-    (the direct path runs only its own inserts and updates next, whose plans they do not change)."""
+    (the direct path runs only its own inserts and updates next, whose plans they do not change). `wait`: for
+    the lock; else (a group of pushes, which must not wait for one of them) the first statement's first column
+    says whether it was taken."""
     params = DbFacts.params(*ids, user_id=user_id, array=_pg_array)
-    return [(_PG_LOCK_AND_PLAN_GENERIC, {"ns": WORKER_LOCK_NAMESPACE, "id": user_id}), (_PG_FACTS, params),
+    lock = _PG_LOCK_AND_PLAN_GENERIC if wait else _PG_TRY_LOCK_AND_PLAN_GENERIC
+    return [(lock, {"ns": WORKER_LOCK_NAMESPACE, "id": user_id}), (_PG_FACTS, params),
             # {}: no parameters, yet prepared like the rest — parsed once per connection, not on every push
             *([(sql, {}) for sql in _PG_PLAN_AS_CONFIGURED] if then_as_configured else [])]
 
@@ -596,15 +601,23 @@ def push_direct(auth, body):
     except (ApiError, ValidationError):
         return None
     batch = _DirectBatch(auth.claims, request, parsed, now)
-    with db.engine.connect() as conn:  # back to the pool when done; rolled back there unless committed
-        try:
-            if conn.dialect.name == "sqlite":
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as conn:  # back to the pool when done; rolled back there unless committed
+            try:
                 store = _SqliteDirect(conn, batch)  # converts the rows' values before the writer's lock
                 with sqlite_write_transaction(conn) as store.raw:
                     return _apply_direct(store, auth, batch)
-            return _apply_direct(_PgDirect(conn), auth, batch)
-        except (_GiveUp, Raced, *STALE_PREPARED):
-            return None
+            except (_GiveUp, Raced, *STALE_PREPARED):
+                return None
+    groups = current_app.extensions.get("push_groups")
+    if groups is None:
+        groups = current_app.extensions.setdefault("push_groups", PushGroups(_pg_group))
+    answer = groups.submit((auth, batch), auth.claims.user_id)
+    if answer is ALONE:  # its group failed as a whole: in a transaction of its own
+        alone = Member((auth, batch), auth.claims.user_id)
+        _pg_group([alone])
+        answer = alone.answer
+    return None if answer is ALONE else answer  # (a group of one answers ALONE only if it changed nothing)
 
 
 # The worker a token names, as ToStore.user before the transaction has read the user (only its id is used)
@@ -631,8 +644,17 @@ class _DirectBatch:
 
 
 def _apply_direct(store, auth, batch):
-    """The direct push's transaction; `store` reads and writes on the engine's terms (_PgDirect, _SqliteDirect)."""
+    """The direct push's transaction on SQLite (_SqliteDirect reads and writes)."""
     found, facts_rows = store.read(auth, batch.ids)
+    rows, status, answer = _decide(auth, batch, found, facts_rows)
+    store.write(rows, batch.first, status)
+    return answer
+
+
+def _decide(auth, batch, found, facts_rows):
+    """What the direct path stores for a push, from what its transaction read — the token's device and user
+    (`found`: a row or None) and the facts' rows: (the log's rows, the device's status, the answer once
+    committed). Raises _GiveUp where the full path must take the push."""
     admitted = auth.admits(found)
     if admitted is None or admitted[1].revoked_at is not None:
         raise _GiveUp()
@@ -646,32 +668,70 @@ def _apply_direct(store, auth, batch):
     rows = [batch.rows[p.event.id] for _, p in accepted]
     for row in rows:
         row["unit_id"] = user.unit_id
-    store.write(rows, batch.first, _status_params(device, batch.request["status"], batch.skew, batch.now))
     for i, p in accepted:
         results[i] = {"id": p.event.id, **_APPLIED}
-    return {"server_time": batch.now, "skew_seconds": round(batch.skew, 3), "results": results}
+    return (rows, _status_params(device, batch.request["status"], batch.skew, batch.now),
+            {"server_time": batch.now, "skew_seconds": round(batch.skew, 3), "results": results})
 
 
-class _PgDirect:
-    """The direct push on PostgreSQL: two round trips on a connection of the engine."""
+def _pg_group(group):
+    """The direct push on PostgreSQL for a group of pushes (server.push_groups; one push is a group of one), in
+    one transaction on a connection of the engine: one round trip for every push's token check, its worker's
+    lock and its facts, one for all their log rows, projection and device statuses and the commit. Sets each
+    member's answer: the push's response body, None where the full path must take it (_decide), ALONE where
+    it must run again by itself (its worker's lock is held elsewhere — a group takes the locks without waiting,
+    so no push holds up the others; an id another push of the group stores too; the whole group failing).
 
-    def __init__(self, conn):
-        self.conn = conn
-
-    def read(self, auth, ids):
-        """The token's device and user (a row, or None) and the facts' rows, under the worker's lock."""
-        found, _, rows = pg_pipeline([(auth.PG_QUERY, auth.params),
-                                      *_pg_lock_and_facts(ids, auth.claims.user_id, then_as_configured=False)],
-                                     conn=self.conn)
-        return (found[0] if found else None), rows
-
-    def write(self, rows, first, status):
-        """The log's new rows and their projection, the device's status, the commit."""
-        finish = [(_PG_REMEMBER_STATUS, _pg_status(status)), ("COMMIT", None)]
-        if rows:
-            _pg_store_new(rows, first, finish, conn=self.conn)
-        else:
-            pg_pipeline(finish, conn=self.conn)
+    A group of one that fails is answered None (a race, stale prepared statements) or raises, as a push without
+    groups would; a larger group's failure — a deadlock with another process, a race between two of its pushes,
+    anything — answers each member ALONE, and nothing of it was stored."""
+    group = sorted(group, key=lambda member: member.key)
+    shared = len(group) > 1
+    statements = []
+    for member in group:
+        auth, batch = member.work
+        statements += [(auth.PG_QUERY, auth.params),
+                       *_pg_lock_and_facts(batch.ids, auth.claims.user_id, then_as_configured=False, wait=not shared)]
+    try:
+        with db.engine.connect() as conn:  # back to the pool when done; rolled back there unless committed
+            read = pg_pipeline(statements, conn=conn)
+            stored, rows, first, statuses, ids = [], [], {}, [], set()
+            for k, member in enumerate(group):
+                auth, batch = member.work
+                found, locked, facts_rows = read[3 * k:3 * k + 3]
+                if shared and not locked[0][0]:
+                    continue  # its worker's lock is held elsewhere: it waits for it by itself, after the group
+                try:
+                    mine, status, answer = _decide(auth, batch, found[0] if found else None, facts_rows)
+                except _GiveUp:
+                    member.answer = None
+                    continue
+                if any(row["id"] in ids for row in mine):
+                    continue  # two pushes of one record: this one after the group (ALONE), to see the other
+                ids.update(row["id"] for row in mine)
+                rows += mine
+                first.update((row["id"], batch.first[row["id"]]) for row in mine)
+                statuses.append(_pg_status(status))
+                stored.append((member, answer))
+            if stored:
+                finish = [(_PG_REMEMBER_STATUS, statuses), ("COMMIT", None)]
+                if rows:
+                    _pg_store_new(rows, first, finish, conn=conn)
+                else:
+                    pg_pipeline(finish, conn=conn)
+    except (_GiveUp, Raced, *STALE_PREPARED):
+        for member in group:
+            member.answer = None if len(group) == 1 else ALONE
+        return
+    except Exception:
+        if len(group) == 1:
+            raise
+        current_app.logger.warning("a group of %d pushes failed; each runs again alone", len(group), exc_info=True)
+        for member in group:
+            member.answer = ALONE
+        return
+    for member, answer in stored:
+        member.answer = answer
 
 
 class _SqliteDirect:

@@ -163,8 +163,8 @@ def test_the_log_rows_are_made_before_the_transaction_and_on_sqlite_converted_be
         return real(params)
 
     monkeypatch.setattr(ingest, "_log_rows", recorded("rows", ingest._log_rows))
-    for store in (ingest._PgDirect, ingest._SqliteDirect):
-        monkeypatch.setattr(store, "read", recorded("read", store.read))
+    monkeypatch.setattr(ingest._SqliteDirect, "read", recorded("read", ingest._SqliteDirect.read))
+    monkeypatch.setattr(ingest, "_pg_group", recorded("read", ingest._pg_group))  # its first step: the reads
     monkeypatch.setattr(ingest._SQLITE_INSERT_EVENTS, "args", args)
     events = visit_events(worker, worker.package["visits"][0], note="Pigg i dag.")
     assert [x["status"] for x in worker.push(events).json["results"]] == ["applied"] * len(events)
@@ -244,13 +244,13 @@ def test_a_fault_of_the_direct_path_leaves_the_push_to_the_full_path_applied_onc
     """The direct path's commit goes through and then its connection fails: the full path takes the push again
     and answers it as stored."""
     def broken(real):
-        def write(store, *args):
-            real(store, *args)  # committed, then the answer is lost on the way
+        def write(*args):
+            real(*args)  # committed, then the answer is lost on the way
             raise ConnectionResetError("lost")
         return write
 
-    for store in (ingest._PgDirect, ingest._SqliteDirect):
-        monkeypatch.setattr(store, "write", broken(store.write))
+    monkeypatch.setattr(ingest._SqliteDirect, "write", broken(ingest._SqliteDirect.write))
+    monkeypatch.setattr(ingest, "_pg_group", broken(ingest._pg_group))  # a group of one: reads, writes, commits
     e = worker.event("visit_started", {"visit_id": worker.package["visits"][0]["id"]})
     with caplog.at_level(logging.WARNING):
         r = worker.push([e])

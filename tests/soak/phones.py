@@ -1,5 +1,6 @@
 """The serving tests' setting: the app under gunicorn.conf.py on a database of its own, and a phone that logs in,
 fetches its shift and pushes one record."""
+import itertools
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -39,12 +40,16 @@ def login(base, username):
     return token, package.json()["visits"][0]["id"]
 
 
-def push(base, token, visit_id):
-    """One new visit_started record for `visit_id`; the answer."""
+def push(base, token, visit_id, session=None, records=1):
+    """`records` new visit_started records for `visit_id` in one push (on `session`'s keep-alive connection if
+    given); the answer."""
     now = datetime.now(timezone.utc).isoformat()
     body = {"protocol": 1, "device_id": token["device_id"],
-            "events": [{"id": str(uuid.uuid4()), "type": "visit_started", "occurred_at": now, "device_seq": 1,
-                        "payload": {"visit_id": visit_id}}],
+            "events": [{"id": str(uuid.uuid4()), "type": "visit_started", "occurred_at": now,
+                        "device_seq": next(_device_seq), "payload": {"visit_id": visit_id}} for _ in range(records)],
             "status": {"pending": 0, "device_clock": now, "app_version": "test"}}
-    return requests.post(f"{base}/api/sync/push", json=body, timeout=60,
-                         headers={"Authorization": f"Bearer {token['token']}"})
+    return (session or requests).post(f"{base}/api/sync/push", json=body, timeout=60,
+                                      headers={"Authorization": f"Bearer {token['token']}"})
+
+
+_device_seq = itertools.count(1)

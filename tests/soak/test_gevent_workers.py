@@ -93,3 +93,37 @@ def test_a_busy_worker_leaves_a_new_connection_to_an_idle_one(tmp_path):
             assert sorted(_connections_by_worker(pids, port).values()) == [1, 1]
             for phone in phones:
                 phone.close()
+
+
+def test_phones_pushing_at_once_to_one_process_share_transactions_and_each_is_answered_and_stored_once(tmp_path):
+    """Group commit under the real gevent worker: pushes of six workers' phones, each on its own keep-alive
+    connection to ONE process, sent as fast as each is answered. Every push is answered applied and every record
+    stored once; pushes that met at the process shared a transaction (rows of one PostgreSQL transaction have one
+    xmin), and no push was split over two."""
+    phones, pushes = 6, 25
+    with served(tmp_path, 1, PG_URL) as (database, server):
+        base = f"http://127.0.0.1:{server.port}"
+        logged_in = [login(base, f"worker{n}") for n in range(1, phones + 1)]
+        answers, barrier = [], threading.Barrier(phones)
+
+        def phone(token, visit_id):
+            with requests.Session() as session:
+                barrier.wait(timeout=30)
+                for _ in range(pushes):
+                    answers.append(push(base, token, visit_id, session=session, records=2))
+
+        threads = [threading.Thread(target=phone, args=pair) for pair in logged_in]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert len(answers) == phones * pushes
+        assert all(a.status_code == 200 and [r["status"] for r in a.json()["results"]] == ["applied"] * 2
+                   for a in answers)
+        with psycopg.connect(database.url.replace("postgresql+psycopg://", "postgresql://")) as conn:
+            stored = dict(conn.execute("SELECT id, xmin::text FROM events").fetchall())  # id → its transaction
+        assert len(stored) == phones * pushes * 2
+        per_push = [{stored[r["id"]] for r in a.json()["results"]} for a in answers]
+        assert all(len(transactions) == 1 for transactions in per_push)  # no push split over two
+        assert len(set(stored.values())) < phones * pushes, "no two pushes shared a transaction"
+        assert "pushes failed" not in (tmp_path / "gunicorn.log").read_text()
