@@ -1,12 +1,14 @@
 """Two versions of the server side by side at the same moment: CPU per push of each, on PostgreSQL.
 
     .venv/bin/python -m tests.bench.ab_servers /path/to/tree-A /path/to/tree-B [--batch 1] [--pushes 1500] [--rounds 5]
+        [--threads 2]
 
 Each tree (a checkout of this repository, e.g. `git worktree add /tmp/b <commit>`) is served by this
 virtualenv's gunicorn with two workers, the tree's code and its gunicorn.conf.py, on a database of its own; both
-are pushed at once, two client threads each, for `--rounds` rounds. Per round it prints each side's CPU per
-push (its workers and its PostgreSQL backends, as bench_ingest counts them) and B/A; at the end the median of
-B/A.
+are pushed at once, two client threads each, for `--rounds` rounds (`--threads 4`: each side's workers see as
+many phones at once as in the ingest benchmark — what pushes sharing a transaction need). Per round it prints
+each side's CPU per push (its workers and its PostgreSQL backends, as bench_ingest counts them) and B/A; at the
+end the median of B/A.
 
 Why: on a shared two-core guest the machine's speed moves by half within minutes (a push of one cost
 2,580–4,112 µs over every process in runs minutes apart, the same code), so runs of A and then B, even
@@ -24,7 +26,7 @@ from pathlib import Path
 from tests.bench import bench_ingest, harness
 from tests.bench.load import run
 
-CLIENT_THREADS = 2  # per side: four in all, as the ingest benchmark's
+CLIENT_THREADS = 2  # per side by default: four in all, as the ingest benchmark's
 
 
 def requests_for(phones, key, batch, n, now):
@@ -39,6 +41,9 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--pushes", type=int, default=1500, help="per side and round")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=CLIENT_THREADS,
+                    help="client threads per side (4: each side's workers see as many phones at once as in the "
+                         "ingest benchmark, what pushes sharing a transaction need)")
     args = ap.parse_args()
     if not harness.pg_available():
         raise SystemExit(f"PostgreSQL is not reachable (BENCH_PG_URL): {harness.PG_PROBLEM}")
@@ -52,7 +57,7 @@ def main():
             sides[name] = {"url": url, "base": base, "proc": proc, "phones": phones, "key": key}
         now = datetime.now(timezone.utc)
         for side in sides.values():  # warm: connections, prepared statements
-            run(side["base"], requests_for(side["phones"], side["key"], 2, 8, now), CLIENT_THREADS)
+            run(side["base"], requests_for(side["phones"], side["key"], 2, 8, now), args.threads)
         ratios = []
         for _ in range(args.rounds):
             work = {name: requests_for(s["phones"], s["key"], args.batch, args.pushes, now)
@@ -63,7 +68,7 @@ def main():
             results = {}
 
             def push(name):
-                results[name] = run(sides[name]["base"], work[name], CLIENT_THREADS, keep_answers=True)
+                results[name] = run(sides[name]["base"], work[name], args.threads, keep_answers=True)
             threads = [threading.Thread(target=push, args=(name,)) for name in sides]
             for t in threads:
                 t.start()
