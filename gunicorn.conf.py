@@ -8,7 +8,7 @@ thread hand-offs per request (measured: ~25 % more pushes of one per second on t
 two threads, mostly because the cores no longer idle between hand-offs — BENCHMARKS.md). psycopg notices gevent's patched `select` and
 waits cooperatively; so does `server.dbutil.pg_pipeline` (it polls with `select.poll`, which gevent patches).
 `post_worker_init` refuses to serve if that is not so, since a blocking wait would stall every request of
-the process.
+the process. Pushes that reach one process together share a transaction (server/push_groups.py: group commit).
 
 On SQLite each process is a **sync** worker: one request at a time, taken from the listening socket only when
 the process is free, and the connection closed after its answer. SQLite has one writer; concurrency comes from
