@@ -587,9 +587,9 @@ class _GiveUp(Exception):
 def push_direct(auth, body):
     """The common push, answered without Flask's request and the ORM session (see server.direct_push): parsed,
     checked and stored exactly as `push` does, on a pooled connection — on PostgreSQL in the same two round
-    trips, the commit in the second; on SQLite with the sqlite3 connection's own statements in one write
-    transaction. Returns the response body — or None, having changed nothing, where the push needs more than
-    that, and the full path (`push`, under Flask) then takes it from the start: a body or a token it refuses (it
+    trips, the commit in the second, shared with the pushes that arrive meanwhile (server.push_groups); on SQLite
+    with the sqlite3 connection's own statements in one write transaction. Returns the response body — or None,
+    having changed nothing, where the push needs more than that, and the full path (`push`, under Flask) then takes it from the start: a body or a token it refuses (it
     answers why, and logs a refused role), a record to quarantine (a revoked device, a failed check), an outage
     gap of these visits to re-evaluate, an access-log row to write, a concurrent push of one of the ids,
     prepared statements gone stale.
@@ -613,7 +613,7 @@ def push_direct(auth, body):
     if groups is None:
         groups = current_app.extensions.setdefault("push_groups", PushGroups(_pg_group))
     answer = groups.submit((auth, batch), auth.claims.user_id)
-    if answer is ALONE:  # its group failed as a whole: in a transaction of its own
+    if answer is ALONE:  # its group could not take it (a lock held elsewhere, an id shared) or failed: by itself
         alone = Member((auth, batch), auth.claims.user_id)
         _pg_group([alone])
         answer = alone.answer

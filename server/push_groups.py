@@ -29,8 +29,6 @@ fails, it answers each member ALONE and that push then runs by itself, as it wou
 import threading
 
 ALONE = object()  # a member's answer: run again in a transaction of its own
-
-
 PATIENCE = 0.02  # seconds the next leader waits for a group at the database before it leads one beside it
 
 
