@@ -589,10 +589,10 @@ def push_direct(auth, body):
     checked and stored exactly as `push` does, on a pooled connection — on PostgreSQL in the same two round
     trips, the commit in the second, shared with the pushes that arrive meanwhile (server.push_groups); on SQLite
     with the sqlite3 connection's own statements in one write transaction. Returns the response body — or None,
-    having changed nothing, where the push needs more than that, and the full path (`push`, under Flask) then takes it from the start: a body or a token it refuses (it
-    answers why, and logs a refused role), a record to quarantine (a revoked device, a failed check), an outage
-    gap of these visits to re-evaluate, an access-log row to write, a concurrent push of one of the ids,
-    prepared statements gone stale.
+    having changed nothing, where the push needs more than that, and the full path (`push`, under Flask) then
+    takes it from the start: a body or a token it refuses (it answers why, and logs a refused role), a record to
+    quarantine (a revoked device, a failed check), an outage gap of these visits to re-evaluate, an access-log
+    row to write, a concurrent push of one of the ids, prepared statements gone stale.
 
     `auth`: the token's auth.DeferredAuth (its signature checked), `body`: the request's JSON."""
     now = utcnow()
@@ -617,7 +617,7 @@ def push_direct(auth, body):
         alone = Member((auth, batch), auth.claims.user_id)
         _pg_group([alone])
         answer = alone.answer
-    return None if answer is ALONE else answer  # (a group of one answers ALONE only if it changed nothing)
+    return None if answer is ALONE else answer  # (a group of one never answers ALONE; if it did: the full path)
 
 
 # The worker a token names, as ToStore.user before the transaction has read the user (only its id is used)
@@ -719,7 +719,7 @@ def _pg_group(group):
                     _pg_store_new(rows, first, finish, conn=conn)
                 else:
                     pg_pipeline(finish, conn=conn)
-    except (_GiveUp, Raced, *STALE_PREPARED):
+    except (Raced, *STALE_PREPARED):  # (a member's _GiveUp is its own: answered None above)
         for member in group:
             member.answer = None if len(group) == 1 else ALONE
         return
