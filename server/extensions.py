@@ -1,4 +1,6 @@
-"""Flask extensions, created unbound and bound to the app in the factory."""
+"""Flask extensions, created unbound and bound to the app in the factory; `transactional`, how a route commits."""
+from functools import wraps
+
 from flask_compress import Compress
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -16,3 +18,16 @@ NAMING = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 migrate = Migrate()
 compress = Compress()
+
+
+def transactional(view):
+    """A route's one commit: everything the view did is committed after it returns, and nothing if it raises
+    (Flask-SQLAlchemy rolls the session back when the request ends). Views never call commit() themselves."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        answer = view(*args, **kwargs)
+        db.session.commit()
+        return answer
+
+    return wrapped

@@ -1,7 +1,7 @@
 """marshmallow schemas: the boundary of the API (input is loaded here) and the source of the OpenAPI document."""
 import threading
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate, validates_schema
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
@@ -26,6 +26,50 @@ class SafeString(fields.String):
         except UnicodeEncodeError:
             raise ValidationError("Ogiltig Unicode-text.")
         return text
+
+
+# Every moment and day the server stores lies in this range: a value outside it is refused at the edge with a
+# 4xx naming the field (year 1 or 9999 with a ±14:00 offset broke later arithmetic and managers' pages).
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
+
+
+class Moment(fields.AwareDateTime):
+    """An ISO 8601 time with an offset, between EARLIEST and LATEST."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            inside = EARLIEST <= moment.astimezone(timezone.utc) < LATEST
+        except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+            inside = False
+        if not inside:
+            raise ValidationError(f"Tidpunkten måste ligga mellan {EARLIEST.year} och {LATEST.year - 1}.")
+        return moment
+
+
+class Day(fields.Date):
+    """A calendar day (YYYY-MM-DD) between EARLIEST and LATEST."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST.date() <= day < LATEST.date():
+            raise ValidationError(f"Datumet måste ligga mellan {EARLIEST.year} och {LATEST.year - 1}.")
+        return day
+
+
+class QueryInt(fields.Integer):
+    """An id or count in a query string: ASCII digits only (no '²', no '٣', no sign), within `ID` unless
+    `validate` says otherwise — so a value past the column's range is a 422, not a database error."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("validate", ID)
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 18:
+            raise ValidationError("Ett heltal med siffrorna 0–9.")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class StrictSchema(Schema):
