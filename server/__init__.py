@@ -8,7 +8,6 @@ from sqlalchemy.engine import Engine
 
 from . import errors, web
 from .config import Config
-from .dbutil import own_prepared_statements, ping_when_idle
 from .extensions import compress, db, migrate
 from .sealing import load_or_create_key, public_jwk
 
@@ -60,18 +59,14 @@ def create_app(test_config=None):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
-    from .direct_push import DirectPush
-    app.wsgi_app = DirectPush(app, app.wsgi_app)  # the common push (it decides per process whether it is on)
+    else:  # a pooled connection that PostgreSQL closed meanwhile (a restart) is replaced, not handed out
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     db.init_app(app)
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        with app.app_context():
-            ping_when_idle(db.engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
-            own_prepared_statements(db.engine)
     migrate.init_app(app, db, directory=MIGRATIONS)
     compress.init_app(app)
     errors.init_app(app)

@@ -1,33 +1,23 @@
 """Signed device tokens (itsdangerous) bound to a user and a device, and the decorator that checks them."""
-import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import lru_cache, wraps
-from typing import Optional
+from datetime import timedelta
+from functools import wraps
 
 from flask import current_app, g, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import text
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from .access_log import log_denied
-from .dbutil import pg_sql
 from .errors import ApiError
 from .extensions import db
-from .models import Device, LoginFailure, User, UTCDateTime, utcnow
+from .models import Device, LoginFailure, User, utcnow
 
 SCOPES = ("full", "push")
 
 
 def _serializer():
-    return _serializer_for(current_app.config["SECRET_KEY"])
-
-
-@lru_cache(maxsize=8)
-def _serializer_for(secret_key):
-    """One per key: building it (its signer's key derivation setup) was a tenth of a token check."""
-    return URLSafeTimedSerializer(secret_key, salt="hemvard-device-token")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="hemvard-device-token")
 
 
 def issue_token(user, device, scope="full"):
@@ -40,44 +30,6 @@ def token_expiry(issued_at):
 
 def _unauthorized(code, message, **extra):
     return ApiError(401, code, message, headers={"WWW-Authenticate": "Bearer"}, **extra)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The user behind a token, as plain values (the push path, DeferredAuth: no ORM object, no relationships)."""
-
-    id: int
-    unit_id: int
-    role: str
-    active: bool
-
-
-@dataclass(frozen=True)
-class DeviceRef:
-    id: str
-    user_id: int
-    unit_id: int
-    revoked_at: Optional[datetime]
-    token_generation: int
-
-
-# The push endpoint runs this on every request (DeferredAuth): one plain query, not two ORM objects.
-_DEVICE_AND_USER = text("""
-    SELECT d.id, d.user_id, d.unit_id, d.revoked_at, d.token_generation, u.unit_id AS user_unit_id, u.role, u.active
-    FROM devices d JOIN users u ON u.id = d.user_id WHERE d.id = :id
-""").columns(revoked_at=UTCDateTime)
-
-
-_PG_DEVICE_AND_USER = pg_sql(_DEVICE_AND_USER)
-
-
-def _lite(row):
-    """(DeviceRef, Principal) of a _DEVICE_AND_USER row (None: no such device)."""
-    if row is None:
-        return None, None
-    device_id, user_id, unit_id, revoked_at, generation, user_unit_id, role, active = row
-    return (DeviceRef(device_id, user_id, unit_id, revoked_at, generation),
-            Principal(user_id, user_unit_id, role, bool(active)))
 
 
 def _load(device_id):
@@ -99,26 +51,14 @@ def verify_token(token):
     """The claims of a token whose signature and age are valid, else a 401 that says why. Not enough on its
     own: the device may since have been revoked or re-enrolled (see authenticate)."""
     try:
-        claims, signed_at = _signed_claims(current_app.config["SECRET_KEY"], token)
+        data = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE"])
+    except SignatureExpired:
+        raise _unauthorized("token_expired", "Inloggningen har gått ut. Logga in igen.")
     except BadSignature:
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
-    age = int(time.time()) - signed_at  # as itsdangerous reckons it (whole seconds)
-    if age > current_app.config["TOKEN_MAX_AGE"] or age < 0:
-        raise _unauthorized("token_expired", "Inloggningen har gått ut. Logga in igen.")
-    return claims
-
-
-@lru_cache(maxsize=4096)
-def _signed_claims(secret_key, token):
-    """(Claims, when it was signed as a Unix time) of a token whose signature is valid under `secret_key`, any
-    age; raises BadSignature. Kept per token string: a phone sends the same token with every request for
-    hours, and checking its signature and decoding it anew was a tenth of the server's work on a push of one.
-    What a signature proves of the same string does not change, so only the age is judged on every use (in
-    verify_token); a refused token is not kept, and a new SECRET_KEY is a new key here."""
-    data, signed_at = _serializer_for(secret_key).loads(token, return_timestamp=True)
     if not isinstance(data, dict) or data.get("s") not in SCOPES or not isinstance(data.get("d"), str):
-        raise BadSignature("not a device token")
-    return Claims(data.get("u"), data["d"], data.get("g"), data["s"]), int(signed_at.timestamp())
+        raise _unauthorized("token_invalid", "Ogiltig inloggning.")
+    return Claims(data.get("u"), data["d"], data.get("g"), data["s"])
 
 
 def _check(claims, device, user, scope_needed):
@@ -156,44 +96,8 @@ def _admit(user, device, token_scope, roles, allow_revoked):
     g.user, g.device, g.token_scope = user, device, token_scope
 
 
-class DeferredAuth:
-    """The push path's authentication in two halves, so that its database half can share a round trip
-    with the push's own first statements. The token's signature is checked before the view runs (`claims`);
-    the view then runs PG_QUERY with `params` among its own statements and hands the row (None if there
-    was none: a 401) to `admit`, which checks it exactly as require_auth does, with the user and device
-    as plain values (Principal, DeviceRef), and sets g.user and g.device — or raises 401/403."""
-
-    PG_QUERY = _PG_DEVICE_AND_USER
-    QUERY = _DEVICE_AND_USER  # the same, for SQLAlchemy
-
-    def __init__(self, claims, scope, roles, allow_revoked):
-        self.claims, self._scope, self._roles, self._allow_revoked = claims, scope, roles, allow_revoked
-        self.params = {"id": claims.device_id}
-
-    def admit(self, row):
-        device, user = _lite(row)
-        _admit(*_check(self.claims, device, user, self._scope), self._roles, self._allow_revoked)
-        return g.user, g.device
-
-    def admits(self, row):
-        """What `admit` would decide for the row, without its side effects (g, a refused role's access-log row):
-        (user, device) if it lets them in, else None."""
-        device, user = _lite(row)
-        try:
-            user, device, _ = _check(self.claims, device, user, self._scope)
-        except ApiError:
-            return None
-        return None if _refusal(user, device, self._roles, self._allow_revoked) else (user, device)
-
-    def admit_from_query(self):
-        """The database half on its own (one query), for when the view has nothing to share it with."""
-        return self.admit(db.session.execute(_DEVICE_AND_USER, self.params).first())
-
-
-def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revoked=False, deferred=False):
-    """Guard a view: valid token of the right scope, a live device, one of `roles` (else 403, logged).
-    With `deferred`, only the signature is checked before the view, which must finish with g.auth (a
-    DeferredAuth) before it reads or writes anything for the caller."""
+def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revoked=False):
+    """Guard a view: valid token of the right scope, a live device, one of `roles` (else 403, logged)."""
 
     def decorator(view):
         @wraps(view)
@@ -201,9 +105,6 @@ def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revok
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer "):
                 raise _unauthorized("token_missing", "Inloggning krävs.")
-            if deferred:
-                g.auth = DeferredAuth(verify_token(header[7:].strip()), scope, roles, allow_revoked)
-                return view(*args, **kwargs)
             _admit(*authenticate(header[7:].strip(), scope), roles, allow_revoked)
             return view(*args, **kwargs)
 

@@ -12,8 +12,6 @@ class Config:
     # Database: SQLite in the instance folder unless DATABASE_URL names another (PostgreSQL in production).
     SQLALCHEMY_DATABASE_URI = None  # resolved in create_app, it depends on the instance folder
     SQLALCHEMY_ENGINE_OPTIONS = {}
-    # A pooled PostgreSQL connection unused this long is pinged before it is handed out (dbutil.ping_when_idle)
-    DB_PING_AFTER_IDLE_SECONDS = float(os.environ.get("DB_PING_AFTER_IDLE_SECONDS", 1.0))
 
     # Tokens: how long a login stays valid on a device (a worker may be offline for a whole shift).
     TOKEN_MAX_AGE = _int("TOKEN_MAX_AGE", 3 * 24 * 3600)
@@ -24,10 +22,8 @@ class Config:
     MAX_BATCH = _int("MAX_BATCH", 100)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
     CLOCK_SKEW_FLAG_SECONDS = _int("CLOCK_SKEW_FLAG_SECONDS", 300)
-    # PostgreSQL: the common push answered by server.direct_push, without Flask's request and the ORM session
-    # (0: every push through the full path; the answers are the same)
-    PUSH_DIRECT = bool(_int("PUSH_DIRECT", 1))
-    # Timestamps outside [now - MAX_EVENT_AGE_DAYS, now + MAX_EVENT_FUTURE_HOURS] are not plausible.
+    # A record whose time, corrected by its phone's clock skew, lies outside [now - MAX_EVENT_AGE_DAYS,
+    # now + MAX_EVENT_FUTURE_HOURS] is not plausible: it is quarantined, never applied.
     MAX_EVENT_AGE_DAYS = _int("MAX_EVENT_AGE_DAYS", 120)
     MAX_EVENT_FUTURE_HOURS = _int("MAX_EVENT_FUTURE_HOURS", 48)
     SHIFT_HORIZON_HOURS = _int("SHIFT_HORIZON_HOURS", 36)

@@ -1,13 +1,10 @@
 """marshmallow schemas: the boundary of the API (input is loaded here) and the source of the OpenAPI document."""
-import threading
-import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate, validates_schema
-from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from sync import events as ev
-from sync.protocol import PROTOCOL_VERSION, plausible
+from sync.protocol import PROTOCOL_VERSION
 
 DEVICE_ID = validate.Regexp(r"^[A-Za-z0-9_-]{8,64}$", error="8–64 tecken: bokstäver, siffror, - och _.")
 KEY_REF = validate.Regexp(r"^[A-Za-z0-9_-]{1,16}$", error="1–16 tecken: bokstäver, siffror, - och _.")
@@ -34,17 +31,26 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
 
+# A phone's own clock may have been reset (to 1970, where phones start counting): what it reports in its clock's
+# time is taken from then on and corrected by its skew (server.ingest).
+DEVICE_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 class Moment(fields.AwareDateTime):
-    """An ISO 8601 time with an offset, between EARLIEST and LATEST."""
+    """An ISO 8601 time with an offset, between `earliest` (EARLIEST unless given) and LATEST."""
+
+    def __init__(self, earliest=EARLIEST, **kwargs):
+        super().__init__(**kwargs)
+        self.earliest = earliest
 
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
         try:
-            inside = EARLIEST <= moment.astimezone(timezone.utc) < LATEST
+            inside = self.earliest <= moment.astimezone(timezone.utc) < LATEST
         except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
             inside = False
         if not inside:
-            raise ValidationError(f"Tidpunkten måste ligga mellan {EARLIEST.year} och {LATEST.year - 1}.")
+            raise ValidationError(f"Tidpunkten måste ligga mellan {self.earliest.year} och {LATEST.year - 1}.")
         return moment
 
 
@@ -77,131 +83,11 @@ class StrictSchema(Schema):
         unknown = RAISE
 
 
-# Field types whose plain JSON value deserializes to itself (a Dict to a copy): the lean loader checks the
-# type and runs the field's validators; any other value or field type goes through field.deserialize.
-_PLAIN = {fields.String: str, fields.Integer: int, fields.Boolean: bool, fields.Dict: dict}
-
-
-def _aware(text):
-    """AwareDateTime's ISO parse (marshmallow 4: datetime.fromisoformat), refusing naive times."""
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("naive")
-    return value
-
-
-def _parser(field):
-    """For a string field value, what the field itself would parse it with (ValueError: let the field say
-    why); None where the field does more than that."""
-    if type(field) is fields.UUID:
-        return uuid.UUID
-    if type(field) is fields.AwareDateTime and field.format in (None, "iso", "iso8601") \
-            and field.default_timezone is None:
-        return _aware
-    return None
-
-
-def _converter(field):
-    if getattr(field, "pre_load", None):
-        return field.deserialize
-    if type(field) is fields.Nested and not field.many and field.only is None and not field.exclude \
-            and not field.validators:
-        try:
-            lean = LeanLoader(field.schema)
-        except TypeError:  # a schema that needs the full load()
-            return field.deserialize
-
-        def convert_nested(value, name, data):
-            out = lean(value)
-            return field.deserialize(value, name, data) if out is None else out  # the field says why
-        return convert_nested
-    validators = tuple(field.validators)
-    parse = _parser(field)
-    if parse is not None:
-        def convert_text(value, name, data):
-            if type(value) is not str:
-                return field.deserialize(value, name, data)
-            try:
-                out = parse(value)
-            except ValueError:
-                return field.deserialize(value, name, data)  # raises with the field's own message
-            for validator in validators:
-                if validator(out) is False:
-                    raise ValidationError("invalid")
-            return out
-        return convert_text
-    plain = _PLAIN.get(type(field))
-    if plain is None or getattr(field, "key_field", None) or getattr(field, "value_field", None):
-        return field.deserialize
-
-    def convert(value, name, data):
-        if type(value) is not plain:  # bool is not int here; None, "1", 1.0 … take the field's own path
-            return field.deserialize(value, name, data)
-        if plain is dict:
-            value = dict(value)
-        for validator in validators:
-            if validator(value) is False:
-                raise ValidationError("invalid")
-        return value
-    return convert
-
-
-class LeanLoader:
-    """`schema.load(data)` for data that is plainly valid, without marshmallow's per-call machinery (error
-    stores, partial and unknown handling, hook dispatch), which was most of the cost of a 100-event push.
-
-    It runs the schema's own fields (types, validators, allow_none) and its own @validates_schema methods,
-    so what it accepts it returns exactly as load() would; anything else — an unknown or missing key, any
-    ValidationError — gives None, and the caller runs load() for the exact messages (tests/unit/
-    test_lean_loader.py checks the two agree). Only for strict schemas without pre/post-load hooks."""
-
-    def __init__(self, schema):
-        hooks = schema._hooks
-        if schema.unknown != RAISE or any(hooks[tag] for tag in (PRE_LOAD, POST_LOAD, VALIDATES)) or any(
-                f.data_key or f.attribute or f.load_default is not missing for f in schema.load_fields.values()):
-            raise TypeError(f"{type(schema).__name__} needs the full load()")
-        self.schema = schema
-        self.fields = schema.load_fields
-        self.converters = {name: _converter(f) for name, f in self.fields.items()}
-        self.required = frozenset(name for name, f in self.fields.items() if f.required)
-        self.validators = [getattr(schema, name) for name, many, kw in hooks[VALIDATES_SCHEMA]
-                           if not many and not kw.get("pass_original")]
-
-    def __call__(self, data):
-        if type(data) is not dict or not (self.required <= data.keys() <= self.fields.keys()):
-            return None
-        try:
-            out = {name: self.converters[name](value, name, data) for name, value in data.items()}
-            for validator in self.validators:
-                validator(out, partial=None, unknown=RAISE)
-        except ValidationError:
-            return None
-        return out
-
-    def load(self, data):
-        """The lean result, else schema.load(data) (which raises the ValidationError with its messages)."""
-        out = self(data)
-        return self.schema.load(data) if out is None else out
-
-
-class Plausibility:
-    """How far from the server's clock a device time may be before it is absurd."""
-
-    def __init__(self, now, max_age_days, max_future_hours):
-        self.now = now
-        self.max_age = timedelta(days=max_age_days)
-        self.max_future = timedelta(hours=max_future_hours)
-
-    def check(self, moment, field):
-        if moment is not None and not plausible(moment, self.now, self.max_age, self.max_future):
-            raise ValidationError("Tidpunkten är orimlig (för gammal eller i framtiden).", field)
-
-
 # -- event payloads ---------------------------------------------------------------------------------
 
 class VisitTimePayload(StrictSchema):
     visit_id = fields.Integer(required=True, strict=True, validate=ID)
-    at = fields.AwareDateTime()
+    at = Moment(earliest=DEVICE_EARLIEST)
     adjust_reason = SafeString(validate=validate.Length(min=1, max=500))
     post_registration = fields.Boolean()
 
@@ -254,9 +140,7 @@ PAYLOADS = {
     ev.DEVIATION_REPORTED: DeviationPayload, ev.CLIENT_RECORD_OPENED: RecordOpenedPayload,
     ev.GAP_HANDED_OVER: GapHandedOverPayload,
 }
-# One instance per payload type: loading keeps no state on the schema, and building one per event cost
-# more than the load itself (a push of 100 events built 100).
-_PAYLOAD_LOADERS = {name: LeanLoader(schema()) for name, schema in PAYLOADS.items()}
+_PAYLOAD_SCHEMAS = {name: schema() for name, schema in PAYLOADS.items()}  # stateless: one each
 
 
 class EventSchema(StrictSchema):
@@ -264,17 +148,13 @@ class EventSchema(StrictSchema):
 
     id = fields.UUID(required=True)
     type = fields.String(required=True, validate=validate.OneOf(ev.EVENT_TYPES))
-    occurred_at = fields.AwareDateTime(required=True)
+    occurred_at = Moment(earliest=DEVICE_EARLIEST, required=True)
     device_seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=2**53))
     payload = fields.Dict(required=True)
 
-    def __init__(self, *args, plausibility=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.plausibility = plausibility
-
     @validates_schema
     def _payload_fits_type(self, data, **kwargs):
-        schema = _PAYLOAD_LOADERS.get(data.get("type"))
+        schema = _PAYLOAD_SCHEMAS.get(data.get("type"))
         if schema is None or "payload" not in data:
             return
         try:
@@ -282,29 +162,9 @@ class EventSchema(StrictSchema):
         except ValidationError as err:
             raise ValidationError({"payload": err.messages})
         at, occurred = data["payload"].get("at"), data.get("occurred_at")
-        if self.plausibility:
-            self.plausibility.check(occurred, "occurred_at")
-            if at is not None:
-                try:
-                    self.plausibility.check(at, "at")
-                except ValidationError as err:  # keyed by field, so the answer names `payload.at`
-                    raise ValidationError({"payload": err.normalized_messages()})
         if at is not None and occurred is not None and abs(at - occurred) > ev.ADJUSTMENT_TOLERANCE \
                 and not data["payload"].get("adjust_reason"):
             raise ValidationError({"payload": {"adjust_reason": ["En ändrad tid behöver en orsak."]}})
-
-
-_local = threading.local()
-
-
-def event_loader(plausibility):
-    """A LeanLoader of an EventSchema for this thread, checking against `plausibility` (building a schema
-    per push cost more than loading its events)."""
-    loader = getattr(_local, "event_loader", None)
-    if loader is None:
-        loader = _local.event_loader = LeanLoader(EventSchema())
-    loader.schema.plausibility = plausibility
-    return loader
 
 
 class SealedEventSchema(StrictSchema):
@@ -319,12 +179,12 @@ class StatusSchema(StrictSchema):
     """What the device reports of itself with every push; managers see the last one."""
 
     pending = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=10**7))
-    oldest_pending_at = fields.AwareDateTime(allow_none=True)
-    device_clock = fields.AwareDateTime(required=True)
+    oldest_pending_at = Moment(earliest=DEVICE_EARLIEST, allow_none=True)
+    device_clock = Moment(earliest=DEVICE_EARLIEST, required=True)  # beyond: an absurd clock, a 422
     app_version = SafeString(required=True, validate=validate.Length(min=1, max=32))
-    copy_as_of = fields.AwareDateTime(allow_none=True)
+    copy_as_of = Moment(earliest=DEVICE_EARLIEST, allow_none=True)
     failed_syncs = fields.Integer(strict=True, validate=validate.Range(min=0, max=10**7))
-    last_failed_sync_at = fields.AwareDateTime(allow_none=True)
+    last_failed_sync_at = Moment(earliest=DEVICE_EARLIEST, allow_none=True)
 
 
 class PushRequestSchema(StrictSchema):

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from . import jsonread
+
 
 INFO = b"hemvard-outbox-v1"
 INFO_V2 = b"hemvard-outbox-v2"
@@ -90,7 +90,7 @@ def unseal(private_key, sealed: str, event_id: str) -> dict:
         epk = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw[:65])
         key = _derive(private_key.exchange(ec.ECDH(), epk))
         plain = AESGCM(key).decrypt(raw[65:77], raw[77:], event_id.encode())
-        event = jsonread.loads(plain)
+        event = json.loads(plain)
     except UnsealError:
         raise
     except Exception as exc:  # any decoding, curve or tag failure means the same thing to the device
@@ -134,7 +134,7 @@ def unseal_v2(private_key, epk: str, sealed: str, event_id: str) -> dict:
         plain = inflater.decompress(packed, MAX_PLAINTEXT)
         if inflater.unconsumed_tail or not inflater.eof:
             raise UnsealError("för stor eller ofullständig")
-        event = jsonread.loads(plain)
+        event = json.loads(plain)
     except UnsealError:
         raise
     except Exception as exc:  # any decoding, curve, tag or inflate failure means the same thing to the device

@@ -1,6 +1,6 @@
 """Outages and post-registration (issue 4): outages, the gaps they leave, who registers them and by when.
 
-`init_app(app)` reads the settings, registers the blueprint and the ingest hook, and — when the server
+`init_app(app)` reads the settings, registers the blueprint, and — when the server
 serves requests — starts the background pulse that writes heartbeats and lets the clock re-evaluate gaps.
 """
 import json
@@ -26,15 +26,12 @@ SETTINGS = {  # name: (default, parser); each may be set in the environment
 
 
 def init_app(app):
-    from ..ingest import after_apply_batch_hooks
     from . import api, service
     for name, (default, parse) in SETTINGS.items():
         if name not in app.config:
             app.config[name] = parse(os.environ.get(name, default))
     app.register_blueprint(api.bp)
     api.register_openapi()
-    if service.on_events_applied not in after_apply_batch_hooks:
-        after_apply_batch_hooks.append(service.on_events_applied)
 
     started = threading.Event()
 

@@ -300,8 +300,6 @@ def on_events_applied(applied, facts=None):
         evaluate(db.session.get(Outage, outage_id), now, f"event:{event_type}", only=pairs)
 
 
-on_events_applied.idle = lambda facts: facts is not None and not facts.gaps  # no gap of these visits
-
 
 def tick(now=None):
     """What the clock alone changes: deadlines pass, ongoing outages cross the threshold, reminders fall due."""
@@ -858,8 +856,8 @@ def _quarantined(user, qid):
 
 def reapply(admin, qid, corrections, note, now):
     """Correct a rejected record and put it into the books, after the same checks a sync makes."""
-    from ..ingest import DbFacts, fingerprint
-    from ..schemas import EventSchema, Plausibility
+    from ..ingest import DbFacts, fingerprint, implausible_time
+    from ..schemas import EventSchema
     q = _quarantined(admin, qid)
     original = dict(q.raw)
     raw = {**original, **{k: v for k, v in corrections.items() if k in ("occurred_at", "payload")}}
@@ -867,13 +865,13 @@ def reapply(admin, qid, corrections, note, now):
         raw["payload"] = {**(original.get("payload") or {}), **corrections["payload"]}
     raw["id"] = q.id
     cfg = current_app.config
-    plausibility = Plausibility(now, cfg["MAX_EVENT_AGE_DAYS"], cfg["MAX_EVENT_FUTURE_HOURS"])
-    data = EventSchema(plausibility=plausibility).load(raw)  # ValidationError → 422 with field messages
+    data = EventSchema().load(raw)  # ValidationError → 422 with field messages
     event = ev.Event(str(data["id"]), data["type"], data["occurred_at"], data["device_seq"], data["payload"])
     worker = db.session.get(User, q.user_id)
-    facts = DbFacts({event.payload["visit_id"]} if "visit_id" in event.payload else set(),
-                    {event.payload["client_id"]} if "client_id" in event.payload else set())
-    rejection = ev.check(event, worker.id, worker.unit_id, facts, tz())
+    implausible = implausible_time(event, q.skew_seconds, now)
+    if implausible:
+        raise Conflict(implausible[1], code=implausible[0])
+    rejection = ev.check(event, worker.id, worker.unit_id, DbFacts.read([event], worker.unit_id), tz())
     if rejection:
         raise Conflict(rejection.message, code=rejection.code)
     flagged = abs(q.skew_seconds) > cfg["CLOCK_SKEW_FLAG_SECONDS"]

@@ -337,7 +337,7 @@ def test_several_devices_failing_to_sync_together_become_a_proposal(app, auth, a
     a, b = auth.login("worker1"), auth.login("worker2")
     first = datetime.now(timezone.utc) - timedelta(hours=3)
     for s, offset in ((a, 0), (b, 10)):
-        body = s.push_body([])
+        body = s.push_body([], pending=3)  # three records have waited since `first`
         body["status"].update({"failed_syncs": 5, "oldest_pending_at": iso(first + timedelta(minutes=offset)),
                                "last_failed_sync_at": iso(first + timedelta(hours=2))})
         assert s.client.post("/api/sync/push", json=body, headers=s.headers).status_code == 200

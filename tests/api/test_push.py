@@ -67,7 +67,7 @@ def test_both_workers_of_a_double_staffed_visit_register(app, auth, worker):
         assert db.session.query(Registration).filter_by(visit_id=pair["id"]).count() == 2
 
 
-def test_same_id_with_other_content_is_not_a_duplicate(worker):
+def test_same_id_with_other_content_is_rejected_and_kept_in_quarantine_beside_the_stored_one(app, worker):
     visit = worker.package["visits"][0]
     e = worker.event("visit_started", {"visit_id": visit["id"]})
     worker.push([e])
@@ -75,6 +75,13 @@ def test_same_id_with_other_content_is_not_a_duplicate(worker):
     r = worker.push([forged])
     assert r.json["results"][0] == {"id": e["id"], "status": "rejected", "code": "id_reused",
                                     "message": r.json["results"][0]["message"]}
+    assert worker.push([forged]).json["results"][0]["code"] == "id_reused"  # asked again: the same answer
+    with app.app_context():
+        kept = db.session.get(QuarantinedEvent, e["id"])
+        assert kept.code == "id_reused" and kept.raw["device_seq"] == 99 and kept.raw["payload"]["adjust_reason"] == "x"
+        stored = db.session.query(Event).filter_by(id=e["id"]).one()
+        assert stored.device_seq == e["device_seq"] and "adjust_reason" not in stored.payload  # not overwritten
+    assert worker.push([e]).json["results"][0]["status"] == "duplicate"  # the original is still the stored one
 
 
 def test_malformed_json_is_400(worker):
@@ -89,8 +96,13 @@ def test_malformed_json_is_400(worker):
     (lambda b, e: e.update(device_seq="7"), "events.1.device_seq"),
     (lambda b, e: e.update(occurred_at="yesterday"), "events.1.occurred_at"),
     (lambda b, e: e.update(occurred_at="2026-11-23T08:00:00"), "events.1.occurred_at"),  # no offset
-    (lambda b, e: e.update(occurred_at="1970-01-01T00:00:00+00:00"), "events.1.occurred_at"),
+    (lambda b, e: e.update(occurred_at="1969-12-31T23:00:00+00:00"), "events.1.occurred_at"),
+    (lambda b, e: e.update(occurred_at="0001-01-01T00:00:00+14:00"), "events.1.occurred_at"),
     (lambda b, e: e.update(occurred_at="2999-01-01T00:00:00+01:00"), "events.1.occurred_at"),
+    (lambda b, e: e.update(occurred_at="9999-12-31T23:59:59-14:00"), "events.1.occurred_at"),
+    (lambda b, e: b["status"].update(device_clock="9999-12-31T23:59:59-14:00"), "status.device_clock"),
+    (lambda b, e: b["status"].update(oldest_pending_at="0001-01-01T00:00:00+14:00"), "status.oldest_pending_at"),
+    (lambda b, e: b["status"].update(last_failed_sync_at="0001-01-01T00:00:00+14:00"), "status.last_failed_sync_at"),
     (lambda b, e: e.update(extra="field"), "events.1.extra"),
     (lambda b, e: e.pop("payload"), "events.1.payload"),
     (lambda b, e: e["payload"].update(visit_id="12"), "events.1.payload.visit_id"),
@@ -159,6 +171,37 @@ def test_clock_skew_is_measured_kept_and_flagged(app, worker):
         assert db.session.get(Device, worker.device_id).last_skew_seconds > 590
 
 
+def test_a_phone_whose_clock_was_reset_is_corrected_and_flagged(app, worker):
+    """The clock says 1970 and so do its records: corrected by the skew they land now, flagged, raw kept."""
+    visit = worker.package["visits"][0]
+    reset = datetime(1970, 1, 1, 0, 5, tzinfo=timezone.utc)
+    e = worker.event("visit_started", {"visit_id": visit["id"]}, occurred_at=reset.isoformat())
+    r = worker.push([e], device_clock=(reset + timedelta(minutes=1)).isoformat())
+    assert r.json["results"][0]["status"] == "applied"
+    with app.app_context():
+        row = db.session.query(Event).filter_by(id=e["id"]).one()
+        assert row.skew_flagged and row.occurred_at_raw == reset.isoformat()
+        assert abs((row.occurred_at_corrected - datetime.now(timezone.utc)).total_seconds()) < 120
+
+
+def test_records_whose_corrected_time_is_absurd_are_quarantined_not_ranked(app, worker):
+    """A clock in 1970 with a record made now would place the visit in 2083, outranking every later correction:
+    that record is kept in quarantine with its raw times; a record a year old is quarantined the same way."""
+    visit = worker.package["visits"][0]
+    now = datetime.now(timezone.utc)
+    started = worker.event("visit_started", {"visit_id": visit["id"]})
+    ended = worker.event("visit_ended", {"visit_id": visit["id"]}, occurred_at=(now - timedelta(days=365)).isoformat())
+    r = worker.push([started], device_clock="1970-01-01T00:00:00+00:00")
+    assert r.status_code == 200 and r.json["results"][0]["code"] == "implausible_time"
+    assert worker.push([ended]).json["results"][0]["code"] == "implausible_time"
+    with app.app_context():
+        assert db.session.query(Registration).filter_by(visit_id=visit["id"]).count() == 0
+        kept = db.session.get(QuarantinedEvent, started["id"])
+        assert kept.raw["occurred_at"] == started["occurred_at"] and kept.skew_seconds > 50 * 365 * 86400
+    fixed = worker.push([worker.event("visit_started", {"visit_id": visit["id"]})])
+    assert fixed.json["results"][0]["status"] == "applied"
+
+
 def test_small_skew_is_not_flagged(app, worker):
     visit = worker.package["visits"][0]
     e = worker.event("visit_started", {"visit_id": visit["id"]})
@@ -176,6 +219,27 @@ def test_status_block_is_stored_for_managers(app, worker):
         d = db.session.get(Device, worker.device_id)
         assert d.status_pending == 7 and d.status_app_version == "1.2.3"
         assert d.status_oldest_pending_at == datetime.fromisoformat(oldest)
+
+
+def test_after_a_push_the_phone_counts_only_what_is_still_waiting(app, auth, worker):
+    """The phone counts the records it sends as waiting; once they are answered the manager's backlog must not
+    keep showing them until the phone happens to report again."""
+    events = visit_events(worker, worker.package["visits"][0])
+    oldest = (datetime.now(timezone.utc) - timedelta(hours=5)).isoformat()
+    body = worker.push_body(events[:2], pending=4)  # two more wait for the next batch
+    body["status"]["oldest_pending_at"] = oldest
+    assert worker.client.post("/api/sync/push", json=body, headers=worker.headers).status_code == 200
+    with app.app_context():
+        d = db.session.get(Device, worker.device_id)
+        assert d.status_pending == 2 and d.status_oldest_pending_at == datetime.fromisoformat(oldest)
+    body = worker.push_body(events[2:], pending=2)
+    body["status"]["oldest_pending_at"] = oldest
+    worker.client.post("/api/sync/push", json=body, headers=worker.headers)
+    with app.app_context():
+        d = db.session.get(Device, worker.device_id)
+        assert d.status_pending == 0 and d.status_oldest_pending_at is None
+    backlog = auth.login("manager1").get("/api/dashboard/backlog").json
+    assert next(d for d in backlog["devices"] if d["device_id"] == worker.device_id)["pending"] == 0
 
 
 def test_opening_a_record_offline_lands_in_the_access_log(app, worker):

@@ -1,5 +1,4 @@
-"""gunicorn.conf.py's worker hook, run as gunicorn runs it once a worker has loaded the app."""
-import gc
+"""gunicorn.conf.py chooses gunicorn's own worker class by the database."""
 import importlib.util
 from pathlib import Path
 
@@ -8,36 +7,25 @@ import pytest
 CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 
 
-@pytest.fixture
-def conf(monkeypatch):
-    monkeypatch.delenv("DATABASE_URL", raising=False)  # SQLite: the sync worker, nothing of gevent imported
+def _load(monkeypatch, database_url):
+    if database_url:
+        monkeypatch.setenv("DATABASE_URL", database_url)
+    else:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
     spec = importlib.util.spec_from_file_location("gunicorn_conf_under_test", CONF)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-class SyncWorker:  # what post_worker_init is handed on SQLite (its class is not gevent's)
-    log = None
+@pytest.mark.parametrize("url", [None, "sqlite:////var/lib/hemvard/hemvard.sqlite"])
+def test_sqlite_is_served_by_sync_workers_one_request_at_a_time(monkeypatch, url):
+    conf = _load(monkeypatch, url)
+    assert conf.worker_class == "sync" and conf.threads == 1  # with more, gunicorn would run it as gthread
 
 
-def test_a_worker_freezes_what_the_loaded_app_created_out_of_the_collectors_sight(conf):
-    loaded_app = [[i] for i in range(1000)]  # objects that live as long as the process
-    gc.unfreeze()
-    try:
-        assert any(o is loaded_app for o in gc.get_objects())
-        conf.post_worker_init(SyncWorker())
-        assert gc.get_freeze_count() > len(loaded_app)
-        assert not any(o is loaded_app for o in gc.get_objects())  # no collection walks them again
-        # what requests leave behind afterwards is still collected
-        garbage = [[i] for i in range(100)]
-        garbage.append(garbage)  # a cycle: only the collector frees it
-        del garbage
-        assert gc.collect() >= 101
-    finally:
-        gc.unfreeze()
-
-
-def test_sqlite_is_served_by_sync_workers_with_no_threads(conf):
-    assert conf.worker_class_for("sqlite:////var/lib/hemvard/hemvard.sqlite") == "sync"
-    assert conf.threads == 1  # with more, gunicorn would run the sync worker as gthread
+@pytest.mark.parametrize("url", ["postgresql://db/hemvard", "postgres://db/hemvard",
+                                 "postgresql+psycopg://db/hemvard"])
+def test_postgresql_is_served_by_stock_gthread_workers(monkeypatch, url):
+    conf = _load(monkeypatch, url)
+    assert conf.worker_class == "gthread" and conf.threads > 1
