@@ -57,6 +57,7 @@ def client_settings():
 
 
 @bp.post("/auth/token")
+@transactional
 def token():
     """Log in on a device: enrols the device (or re-enrols it for the same user) and issues its tokens."""
     data = TokenRequestSchema().load(json_body())
@@ -71,7 +72,6 @@ def token():
                         name=data.get("device_name"), enrolled_at=now, token_generation=0)
         db.session.add(device)
     device.last_seen_at = now
-    db.session.commit()
     body = {"token": issue_token(user, device), "push_token": issue_token(user, device, scope="push"),
             "expires_at": token_expiry(now), "user": user, "device_id": device.id,
             "outbox_key": current_app.extensions["outbox_jwk"], "server_time": now,
@@ -108,6 +108,7 @@ def client(client_id):
 
 @bp.post("/devices/<device_id>/revoke")
 @require_auth(roles=("admin", "manager"))
+@transactional
 def revoke_device(device_id):
     """Block a lost phone: its tokens stop working; its unsynced records are still taken (to quarantine)."""
     device = db.session.get(Device, device_id)
@@ -118,6 +119,5 @@ def revoke_device(device_id):
         raise ApiError(404, "not_found", "Enheten finns inte i din enhet.")
     if device.revoked_at is None:
         device.revoked_at = utcnow()
-    db.session.commit()
     return {"id": device.id, "revoked_at": device.revoked_at.isoformat()}
 

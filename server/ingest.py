@@ -223,7 +223,8 @@ _FACTS = text("""
     UNION ALL SELECT 'u', NULL, NULL, NULL, id, NULL, NULL, NULL, lock_date FROM units WHERE id = :unit_id
     UNION ALL SELECT 'g', NULL, NULL, NULL, outage_id, visit_id, worker_id, NULL, NULL FROM outage_gaps
            WHERE visit_id IN :visit_ids
-""").bindparams(*(bindparam(name, expanding=True) for name in ("event_ids", "visit_ids", "client_ids"))).columns(
+""").bindparams(bindparam("event_ids", expanding=True, type_=String),  # typed: an empty list is still a list
+                *(bindparam(name, expanding=True, type_=Integer) for name in ("visit_ids", "client_ids"))).columns(
     kind=String, key=String, t1=String, t2=Text, n1=Integer, n2=Integer, n3=Integer, ts=UTCDateTime, d=Date)
 _LOCK_DATE = text("SELECT lock_date FROM units WHERE id = :id").columns(lock_date=Date)
 

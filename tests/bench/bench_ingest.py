@@ -16,15 +16,14 @@ from tests.bench import harness, municipality, peers
 from tests.bench.load import LoadResult, Request, run
 from tests.bench.report import Report, quick
 
-BATCHES = (1, 10, 100)
-REQUESTS = {1: 300, 10: 80, 100: 20} if quick() else {1: 2000, 10: 500, 100: 100}
+BATCHES = (1, 10, 40, 100)
+REQUESTS = {1: 300, 10: 80, 40: 40, 100: 20} if quick() else {1: 2000, 10: 500, 40: 200, 100: 100}
 # Each target's requests of one batch size go in slices, the targets taking turns (take_turns): a shared
 # machine's load comes and goes within seconds, and measured one after the other the targets met different
 # weather (the peer's own rate at batch 100 moved by more than a third between two runs).
 SLICES = 3
 THREADS = 4
 PHONES = 200
-GOAL_EVENTS_PER_S = 3000  # on PostgreSQL, batch 100 (the phones send up to 100 per request)
 
 
 def plan(phones):
@@ -263,9 +262,8 @@ def main():
         f = floor[batch]
         r = pg[batch]
         report.figure(f"ingest_pg_b{batch}", f"Ingest PostgreSQL, batch {batch}", round(r.events_per_second),
-                      "events/s", goal=GOAL_EVENTS_PER_S if batch == 100 else None,
-                      peer=p.events_per_second if p else None, floor=f.events_per_second,
-                      ratio_goals={"peer": 1.0, "floor": 0.3},
+                      "events/s", peer=p.events_per_second if p else None, floor=f.events_per_second,
+                      ratio_goals={"peer": 1.0} if batch > 1 else {},  # batch 1: reported, no goal (issue 28)
                       detail=f"p50/p95/p99 {latency_ms(r, 50)}/{latency_ms(r, 95)}/{latency_ms(r, 99)} ms; "
                              f"{r.statuses}; errors {len(r.errors)}{per_slice(batch)}")
         report.figure(f"ingest_pg_b{batch}_p99", f"Push latency p99 PostgreSQL, batch {batch}", latency_ms(r, 99),

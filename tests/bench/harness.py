@@ -194,7 +194,7 @@ def wait_http(url, timeout=30, proc=None):
 
 
 # gunicorn as it would run in production on this machine: two processes (one per core), with the project's
-# gunicorn.conf.py (gevent workers on PostgreSQL with keep-alive for the phones' batches, sync workers on SQLite).
+# gunicorn.conf.py (gthread workers on PostgreSQL, sync workers on SQLite).
 # For an experiment, gunicorn's own GUNICORN_CMD_ARGS overrides it (e.g. "--worker-class gthread --threads 2").
 GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "2"))
 GUNICORN_CONF = REPO / "gunicorn.conf.py"
@@ -206,7 +206,7 @@ SERVER_LOG = REPO / "tests" / "bench" / "results" / "server.log"  # every bench 
 @contextmanager
 def gunicorn(env, workers=GUNICORN_WORKERS, log=None, tree=REPO):
     """The app under gunicorn on a free port; its log goes to SERVER_LOG and its errors are counted. `tree`: a
-    checkout whose code and gunicorn.conf.py to serve (tests.bench.ab_servers compares two)."""
+    checkout whose code and gunicorn.conf.py to serve."""
     port = free_port()
     log = log or SERVER_LOG
     Path(log).parent.mkdir(exist_ok=True)
