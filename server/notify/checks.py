@@ -1,6 +1,6 @@
 """Scheduled checks the push worker runs every minute; each fact is enqueued once thanks to its dedupe key.
 
-Other areas add their own checks with `register_check(fn)`; fn(now) enqueues and returns how many it added.
+Each check is fn(now): it enqueues and returns how many it added. `run_checks` names every one of them.
 """
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,16 +14,6 @@ from .models import PushNotification
 from .outbox import enqueue
 from .recipients import staff_of
 
-CHECKS = []
-
-
-def register_check(fn):
-    if fn not in CHECKS:
-        CHECKS.append(fn)
-    return fn
-
-
-@register_check
 def stale_offline_copies(now):
     """A device in use whose offline copy is older than the limit: tell its worker, once per copy."""
     cfg = current_app.config
@@ -44,7 +34,6 @@ def stale_offline_copies(now):
     return added
 
 
-@register_check
 def planned_outage_reminders(now):
     """The day before a planned outage (from PUSH_REMINDER_HOUR local time): "uppdatera din offlinekopia"."""
     from ..outages.models import Outage
@@ -69,7 +58,6 @@ def planned_outage_reminders(now):
     return added
 
 
-@register_check
 def planned_outages_started(now):
     """A planned outage's announced start has come: "Driftstopp pågår" (unplanned ones are told when declared)."""
     from ..outages.models import Outage
@@ -84,7 +72,6 @@ def planned_outages_started(now):
     return added
 
 
-@register_check
 def prune_old_notifications(now):
     """The outbox is not an archive: rows past their lifetime and older than PUSH_KEEP_DAYS go (deliveries too)."""
     cutoff = now - timedelta(days=current_app.config["PUSH_KEEP_DAYS"])
@@ -96,7 +83,7 @@ def prune_old_notifications(now):
 
 def run_checks(now):
     added = {}
-    for check in CHECKS:
+    for check in (stale_offline_copies, planned_outage_reminders, planned_outages_started, prune_old_notifications):
         try:
             added[check.__name__] = check(now)
         except Exception:  # one broken check must not stop the others, nor delivery
