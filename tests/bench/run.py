@@ -1,10 +1,12 @@
 """`make bench`: run every tests/bench/bench_*.py, print each figure with its goal and its ratios to the
-peer and the floor, keep tests/bench/results/*.json, and regenerate the results table in BENCHMARKS.md.
+peer and the floor, keep tests/bench/results/*.json, and write the one table of BENCHMARKS.md (`ROWS`: each
+figure, why it matters to a user, its goal, the latest value, met).
 
     .venv/bin/python -m tests.bench.run [--quick] [--only ingest,storm] [--no-write]
 
-Each benchmark runs as its own process (a crash or a timeout of one does not stop the others). Only the
-part of BENCHMARKS.md between the result markers is rewritten; the analysis around it is kept.
+Each benchmark runs as its own process (a crash or a timeout of one does not stop the others). A benchmark
+not run this time keeps its last results file, and the table says which run each figure comes from. Only
+the part of BENCHMARKS.md between the result markers is rewritten; the text around it is kept.
 """
 import argparse
 import json
@@ -13,6 +15,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from tests.bench.harness import REPO
@@ -59,85 +62,158 @@ def run_one(name, env):
     return time.time() - t0, code, lines, load_before, os.getloadavg()
 
 
-def machine():
-    cpu = "?"
+def proc_field(path, name):
+    """The value of the first `name: value` line of a /proc file, or "?"."""
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        for line in open(path):
+            if line.startswith(name):
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return "?"
+
+
+def machine():
+    """The machine as read at run time: cores, CPU model, memory, Python, PostgreSQL."""
+    memory = proc_field("/proc/meminfo", "MemTotal")  # "24683772 kB"
+    memory = f"{int(memory.split()[0]) / 2**20:.0f} GiB" if memory.endswith("kB") else memory
     pg = "?"
     try:
         pg = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-Atc", "show server_version"],
                             capture_output=True, text=True, timeout=5).stdout.strip() or "?"
     except (OSError, subprocess.SubprocessError):
         pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, PostgreSQL {pg}"
+    return (f"{os.cpu_count()} CPUs ({proc_field('/proc/cpuinfo', 'model name')}), {memory}, "
+            f"Python {platform.python_version()}, PostgreSQL {pg}")
 
 
-def ratio_cell(fig, name):
-    r = fig["ratios"].get(name)
-    if r is None:
-        return ""
-    goal = fig.get("ratio_goals", {}).get(name)
-    if goal is None:
-        return f"{r:.2f}"
-    return f"{r:.2f} {'✅' if r >= goal else '❌'} (≥ {goal})"
+@dataclass(frozen=True)
+class Check:
+    """One number of a row: figure `keys` of benchmark `bench` (the worst of several), against a goal.
+
+    `of`: "value" (the figure itself) or "peer" (its ratio to pouchdb-server in the same run, above 1 = we
+    do better). `op` and `goal`: None when the figure is reported without a goal."""
+    bench: str
+    keys: tuple
+    op: str | None = None  # "≤" or "≥"
+    goal: float | None = None
+    unit: str = ""
+    of: str = "value"
 
 
-def goal_cell(fig):
-    if fig["goal"] is None:
-        return "", ""
-    sign = "≥" if fig["better"] == "higher" else "≤"
-    return f"{sign} {_fmt(fig['goal'])}", "✅" if fig["met"] else "❌"
+# The one table of BENCHMARKS.md: what each figure means to a user and its goal (issue 28, in product terms).
+# A row whose figures are missing from tests/bench/results shows "—". The steady-load row reads
+# `steady_p99` (ms) from a benchmark named `steady`; the herd rows read bench_storm's `storm_herd_*`.
+ROWS = [
+    ("Herd: 1,000 phones × 40 sealed records, all in the same second",
+     "after an outage every phone reconnects at once; every record is in, once, within half a minute",
+     [Check("storm", ("storm_herd_drain",), "≤", 30, "s"), Check("storm", ("storm_herd_errors",), "≤", 0, "errors"),
+      Check("storm", ("storm_herd_duplicates",), "≤", 0, "duplicates")]),
+    ("Steady load of a 3,000-worker municipality (20 pushes/s of 1–5 records): p99",
+     "on a normal day a sync never keeps a worker waiting",
+     [Check("steady", ("steady_p99",), "≤", 100, "ms")]),
+    ("Ingest PostgreSQL at batch 10 · 40 · 100, against pouchdb-server `_bulk_docs` in the same run",
+     "a day's records arrive at least as fast as with an off-the-shelf sync server",
+     [Check("ingest", (f"ingest_pg_b{b}",), "≥", 1.0, "× peer", of="peer") for b in (10, 40, 100)]),
+    ("Ingest PostgreSQL, batch 1 (saturated throughput)",
+     "reported only: a phone sends what it has, rarely one record at a time",
+     [Check("ingest", ("ingest_pg_b1",), unit="records/s"),
+      Check("ingest", ("ingest_pg_b1",), unit="× peer", of="peer")]),
+    ("Shift package on the wire (gzip, median worker)",
+     "the whole shift reaches the phone over weak 4G before the worker leaves",
+     [Check("wire", ("shift_package_gzip",), "≤", 20480, "B")]),
+    ("Push bytes per record, batch of 40: sealed · plain",
+     "a day's records go out over a poor connection in one short request",
+     [Check("wire", ("push_sealed_per_event",), "≤", 200, "B"),
+      Check("wire", ("push_plain_per_event",), "≤", 200, "B")]),
+    ("App shell as served (gzip), everything the service worker caches",
+     "the app installs quickly on a cheap phone and a small data plan",
+     [Check("pwa", ("shell_gzip",), "≤", 61440, "B")]),
+    ("Cold load on slow 4G until today's visits show",
+     "a new phone is usable within seconds on a bad network",
+     [Check("pwa", ("cold_load_slow4g",), "≤", 3, "s")]),
+    ("Warm start offline from the service worker (to the PIN screen)",
+     "with no network at all the app opens at once",
+     [Check("pwa", ("warm_offline_start",), "≤", 1, "s")]),
+    ("Lighthouse mobile: performance · accessibility",
+     "fast on a slow phone; usable with a screen reader and large text",
+     [Check("pwa", ("lighthouse_performance",), "≥", 95, "/100"),
+      Check("pwa", ("lighthouse_accessibility",), "≥", 100, "/100")]),
+    ("Rule engine: 3,000 workers / 45,000 visits, slowest of short, long and ongoing outage",
+     "after an outage everyone sees at once who registers what, and by when",
+     [Check("rules", ("rules_short", "rules_long", "rules_ongoing"), "≤", 1, "s")]),
+    ("Dashboard views p95 (500,000 records, 2,000 phones), slowest view",
+     "a manager's backlog and readiness pages open without waiting",
+     [Check("dashboard", tuple(f"{v}_p95" for v in ("backlog", "trends", "readiness", "access_log",
+                                                    "access_log_client", "access_log_user", "access_checks")),
+            "≤", 150, "ms")]),
+]
 
 
-def table(data):
-    rows = ["| Figure | Value | Goal | Met | ×peer | ×floor | Details |", "|---|---:|---:|:-:|---:|---:|---|"]
-    for fig in data["figures"]:
-        goal, met = goal_cell(fig)
-        detail = fig.get("detail") or ""
-        if isinstance(detail, dict):
-            detail = ", ".join(f"{k} {_fmt(v)}" for k, v in detail.items())
-        detail = str(detail).replace("|", "\\|")
-        rows.append(f"| {fig['label']} | {_fmt(fig['value'])} {fig['unit']} | {goal} | {met} | "
-                    f"{ratio_cell(fig, 'peer')} | {ratio_cell(fig, 'floor')} | {detail} |")
+def measured(check, figures):
+    """The check's number from this bench's figures (the worst of its keys), or None when not measured."""
+    found = [figures[k] for k in check.keys if k in figures]
+    values = [f["ratios"].get("peer") if check.of == "peer" else f["value"] for f in found]
+    values = [v for v in values if v is not None]
+    if len(values) < len(check.keys):
+        return None
+    worse = min if check.op == "≥" or check.of == "peer" else max
+    return worse(values)
+
+
+def cells(check, value):
+    """(goal, value, met) texts of one check; met None when there is no goal or no value."""
+    written = _fmt(check.goal) if isinstance(check.goal, int) else str(check.goal)  # 1.0 stays "1.0"
+    goal = "" if check.goal is None else (f"{written} {check.unit}" if check.goal == 0
+                                          else f"{check.op} {written} {check.unit}")
+    shown = "—" if value is None else f"{_fmt(value)} {check.unit}"
+    if check.goal is None or value is None:
+        return goal, shown, None
+    return goal, shown, value <= check.goal if check.op == "≤" else value >= check.goal
+
+
+def table(results):
+    """The one table; `results`: {bench: {key: figure}}."""
+    rows = ["| Figure | Why it matters to a user | Goal | Latest value | Met |", "|---|---|---|---|:-:|"]
+    for label, why, checks in ROWS:
+        parts = [cells(c, measured(c, results.get(c.bench, {}))) for c in checks]
+        goals = [g for g, _, _ in parts if g]
+        goals = (f"{goals[0]} each" if len(goals) > 1 and len(set(goals)) == 1 else " · ".join(goals)) \
+            or "none (reported)"
+        values = [v for _, v, _ in parts]
+        values = "—" if set(values) == {"—"} else " · ".join(values)
+        verdicts = [m for g, _, m in parts if g]  # one per goal: True, False, or None (not measured)
+        if False in verdicts:
+            met = "❌"
+        elif verdicts and None not in verdicts:
+            met = "✅"
+        else:
+            met = "—"
+        rows.append(f"| {label} | {why} | {goals} | {values} | {met} |")
     return "\n".join(rows)
 
 
 def render(runs, quick_run):
+    """The generated part of BENCHMARKS.md: when and where, which run each benchmark's figures come from,
+    the table."""
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = [BEGIN, "",
-           f"_Generated by `make bench{' QUICK=1' if quick_run else ''}` on {now} — {machine()}. "
-           f"Ratios: ours ÷ baseline for throughput, baseline ÷ ours for latency (above 1 = we are better)._", ""]
+    sources, results = {}, {}  # where the figures come from: {"from this run": [bench, …], …}
     for name, run in runs.items():
         data = run.get("data")
-        out.append(f"### {name}")
-        out.append("")
-        if run["process"] is None:  # not run this time (--only): the last results file, said so
-            seconds, code, lines = data["seconds"], 0, []
-            load = data.get("load_average")
-            out.append(f"_From an earlier run ({data['finished_at']}{', quick' if data.get('quick') else ''}); "
-                       f"{seconds:.0f} s" + (f"; load average before/after {load[0]}/{load[1]}" if load else "")
-                       + "_")
+        if not data:
+            source = f"without results (exit {run['process'][1]})"
         else:
-            seconds, code, lines, before, after = run["process"]
-            out.append(f"_{seconds:.0f} s; load average before/after {before[0]:.1f}/{after[0]:.1f}"
-                       f"{'' if code == 0 else f'; exit {code}'}_")
-        out.append("")
-        if data and data["figures"]:
-            out.append(table(data))
-        elif lines:
-            out.append("```")
-            out.extend(lines[-25:])
-            out.append("```")
-        for note in (data or {}).get("notes", []):
-            out.append(f"\n> {note}")
-        out.append("")
-    out.append(END)
-    return "\n".join(out)
+            results[name] = {f["key"]: f for f in data["figures"]}
+            source = "from this run" if run["process"] is not None else \
+                f"from the run of {data['finished_at'][:16].replace('T', ' ')}"
+            source += " at QUICK=1 sizes" if data.get("quick") else ""
+        sources.setdefault(source, []).append(name)
+    said = "; ".join(f"{', '.join(names)} {source}" for source, names in sources.items())
+    return "\n".join([
+        BEGIN, "",
+        f"_Written by `make bench{' QUICK=1' if quick_run else ''}` on {now} — {machine()}. "
+        f"Figures: {said or 'none'}._", "",
+        table(results), "", END])
 
 
 def write_doc(block):
