@@ -214,7 +214,7 @@ def access_log():
     args, unit, first, last, parts = _access_log_args("access_log_review")
     cfg = current_app.config
     body = {"unit": _unit_json(unit), "from": first, "to": last, "counts": queries.access_log_counts(parts),
-            "rows": list(queries.access_log_rows(or_(*parts), args["limit"], args["offset"])),
+            "rows": list(queries.access_log_rows(unit.id, or_(*parts), args["limit"], args["offset"])),
             "limit": args["limit"], "offset": args["offset"],
             "settings": {"retention_days": cfg["ACCESS_LOG_RETENTION_DAYS"],
                          "check_interval_days": cfg["ACCESS_CHECK_INTERVAL_DAYS"]}}
@@ -232,7 +232,7 @@ def access_log_csv():
     log_access(g.user, args["client_id"], "access_log_export", device_id=g.device.id, detail=f"{first}..{last}")
     db.session.commit()
     name = f"atkomstlogg-{csvexport.slug(unit.name)}-{first}-{last}.csv"
-    return _csv_response(csvexport.access_log_csv(queries.access_log_rows(or_(*parts)), queries.zone()), name)
+    return _csv_response(csvexport.access_log_csv(queries.access_log_rows(unit.id, or_(*parts)), queries.zone()), name)
 
 
 @bp.get("/access-checks")
