@@ -23,6 +23,8 @@ class Config:
     # Sync protocol.
     MAX_BATCH = _int("MAX_BATCH", 100)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    # Arrays and objects inside each other in a request body (a push needs 4): deeper is a 400 (api.json_body).
+    JSON_MAX_DEPTH = _int("JSON_MAX_DEPTH", 32)
     CLOCK_SKEW_FLAG_SECONDS = _int("CLOCK_SKEW_FLAG_SECONDS", 300)
     # PostgreSQL: the common push answered by server.direct_push, without Flask's request and the ORM session
     # (0: every push through the full path; the answers are the same)

@@ -3,13 +3,15 @@ import base64
 import binascii
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify
 from marshmallow import Schema, ValidationError, fields, validates
 
 from .. import openapi
+from ..api import json_body
 from ..auth import require_auth
 from ..extensions import db
 from ..models import utcnow
+from ..schemas import SafeString
 from .models import PushSubscription
 from .vapid import application_server_key
 
@@ -24,8 +26,8 @@ def _b64u(value):
 
 
 class KeysSchema(Schema):
-    p256dh = fields.String(required=True)
-    auth = fields.String(required=True)
+    p256dh = SafeString(required=True)
+    auth = SafeString(required=True)
 
     @validates("p256dh")
     def _p256dh(self, value, **kw):
@@ -42,7 +44,7 @@ class KeysSchema(Schema):
 class SubscriptionSchema(Schema):
     """The browser's PushSubscription.toJSON()."""
 
-    endpoint = fields.String(required=True)
+    endpoint = SafeString(required=True)
     keys = fields.Nested(KeysSchema, required=True)
     expirationTime = fields.Raw(load_default=None, allow_none=True)
 
@@ -52,7 +54,7 @@ class SubscriptionSchema(Schema):
 
 
 class UnsubscribeSchema(Schema):
-    endpoint = fields.String(load_default=None)
+    endpoint = SafeString(load_default=None)
 
 
 class PublicKeySchema(Schema):
@@ -99,7 +101,7 @@ def subscription_state():
 @bp.post("/subscriptions")
 @require_auth()
 def subscribe():
-    data = SubscriptionSchema().load(request.get_json(silent=True) or {})
+    data = SubscriptionSchema().load(json_body())
     keys = data["keys"]
     existing = db.session.scalar(db.select(PushSubscription).where(PushSubscription.endpoint == data["endpoint"]))
     created = existing is None
@@ -118,7 +120,7 @@ def subscribe():
 @bp.delete("/subscriptions")
 @require_auth()
 def unsubscribe():
-    data = UnsubscribeSchema().load(request.get_json(silent=True) or {})
+    data = UnsubscribeSchema().load(json_body(optional=True))
     query = db.delete(PushSubscription).where(PushSubscription.device_id == g.device.id)
     if data["endpoint"]:
         query = query.where(PushSubscription.endpoint == data["endpoint"])
