@@ -218,11 +218,11 @@ def check_login(username, password, remote_addr):
     """Verify a password, counting failures per user and per address so guessing is slowed down.
 
     Every attempt takes a slot among the failures before its password is checked, and does so while it holds
-    the username's lock, so parallel guesses cannot all read the same count: the limit is exact. A correct
+    the locks of its username and address, so parallel guesses cannot all read the same count: the limit is exact. A correct
     password gives its slot back. An unknown username is checked against a dummy hash, so that it costs as
     long as a wrong password and the answer's time does not tell which usernames exist."""
     cfg = current_app.config
-    _lock_failure_count(username)
+    _lock_failure_counts(username, remote_addr)
     since = utcnow() - timedelta(seconds=cfg["LOGIN_FAILURE_WINDOW"])
     by_user = db.session.query(LoginFailure).filter(LoginFailure.username == username,
                                                     LoginFailure.at >= since).count()
@@ -248,13 +248,15 @@ def check_login(username, password, remote_addr):
 _LOGIN_LOCK_CLASS = 2727
 
 
-def _lock_failure_count(username):
-    """Hold, until this transaction ends, the right to count and add failures of `username`: PostgreSQL, an
-    advisory lock per username; SQLite, its one write lock (BEGIN IMMEDIATE, before the count is read)."""
+def _lock_failure_counts(username, remote_addr):
+    """Hold, until this transaction ends, the right to count and add failures of `username` and of `remote_addr`:
+    PostgreSQL, an advisory lock for each (always the username's first, so two attempts never wait on each
+    other crosswise); SQLite, its one write lock (BEGIN IMMEDIATE, before the counts are read)."""
     conn = db.session.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:cls, hashtext(:name))"),
-                     {"cls": _LOGIN_LOCK_CLASS, "name": username})
+        for key in (f"user:{username}", f"addr:{remote_addr}"):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:cls, hashtext(:key))"),
+                         {"cls": _LOGIN_LOCK_CLASS, "key": key})
         return
     raw = conn.connection.driver_connection
     if not raw.in_transaction:

@@ -138,6 +138,26 @@ def test_parallel_guesses_cannot_exceed_the_failure_limit(app):
         assert db.session.query(LoginFailure).filter_by(username="worker1").count() == 10
 
 
+def test_parallel_guesses_at_many_usernames_cannot_exceed_the_limit_per_address(app):
+    """Guessing 40 usernames at once from one address: exactly 3 × 10 are checked, the rest 429."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.models import LoginFailure
+    start = threading.Barrier(40)
+
+    def guess(n):
+        start.wait()
+        return _guess(app, f"gissad{n:02d}", n)
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        codes = list(pool.map(guess, range(40)))
+    limit = 3 * app.config["LOGIN_MAX_FAILURES"]
+    assert sorted(codes) == [401] * limit + [429] * (40 - limit), codes
+    with app.app_context():
+        assert db.session.query(LoginFailure).filter_by(remote_addr="127.0.0.1").count() == limit
+
+
 def test_a_correct_password_gives_its_slot_back(app, client):
     from server.models import LoginFailure
     for n in range(9):
