@@ -7,7 +7,7 @@ from . import jsonread
 from .access_log import log_denied
 from .auth import check_login, issue_token, require_auth, token_expiry
 from .errors import ApiError
-from .extensions import db
+from .extensions import db, transactional
 from .ingest import push
 from .models import Device, utcnow
 from .schemas import (ClientOut, PullQuerySchema, PullResponseSchema, TokenRequestSchema,
@@ -132,6 +132,7 @@ def push_events():
 
 @bp.get("/clients/<int:client_id>")
 @require_auth(roles=("worker", "admin", "manager"))
+@transactional
 def client(client_id):
     """A client's record (care plan, person card, medication list) — unit-scoped and access-logged."""
     return ClientOut().dump(client_for(g.user, client_id))

@@ -141,8 +141,7 @@ def client_for(user, client_id):
         log_denied(user, client_id, "read_client", detail="not_on_shift")
         db.session.commit()
         raise OutOfScope("Brukaren finns inte bland dina besök under passet.")
-    log_access(user, client_id, "read_client")
-    db.session.commit()
+    log_access(user, client_id, "read_client")  # committed by the route with the answer
     return client_out(client)
 
 

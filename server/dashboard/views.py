@@ -9,7 +9,7 @@ from ..access_log import log_access, log_denied
 from ..api import json_body
 from ..auth import require_auth
 from ..errors import ApiError
-from ..extensions import db
+from ..extensions import db, transactional
 from ..models import Client, Unit, User, utcnow
 from ..schemas import ID, Day, QueryInt, SafeString
 from . import charts, csvexport, outage_figures, queries
@@ -208,6 +208,7 @@ def _access_log_args(action):
 
 @bp.get("/access-log")
 @require_auth(roles=STAFF)
+@transactional
 def access_log():
     """Who opened which client's record, when, from which device, online or offline (HSLF-FS 2016:40)."""
     args, unit, first, last, parts = _access_log_args("access_log_review")
@@ -220,16 +221,15 @@ def access_log():
     # Reading the log shows client names: the review is itself logged (after the rows were read).
     log_access(g.user, args["client_id"], "access_log_review", device_id=g.device.id,
                detail=f"{first}..{last}" + (f" user:{args['user_id']}" if args["user_id"] else ""))
-    db.session.commit()
     return jsonable(body)
 
 
 @bp.get("/access-log.csv")
 @require_auth(roles=STAFF)
+@transactional
 def access_log_csv():
     args, unit, first, last, parts = _access_log_args("access_log_export")
     log_access(g.user, args["client_id"], "access_log_export", device_id=g.device.id, detail=f"{first}..{last}")
-    db.session.commit()
     name = f"atkomstlogg-{csvexport.slug(unit.name)}-{first}-{last}.csv"
     return _csv_response(csvexport.access_log_csv(queries.access_log_rows(unit.id, or_(*parts)), queries.zone()), name)
 
@@ -250,6 +250,7 @@ def access_checks():
 
 @bp.post("/access-checks")
 @require_auth(roles=STAFF)
+@transactional
 def record_access_check():
     """Record that the access log was checked: the period and criteria, how many rows, and the finding."""
     args = UnitQuery().load(request.args)
@@ -263,7 +264,7 @@ def record_access_check():
                         period_to=end, client_id=data["client_id"], user_id=data["user_id"],
                         rows_reviewed=counts["total"], denied_reviewed=counts["denied"], note=data["note"])
     db.session.add(check)
-    db.session.commit()
+    db.session.flush()
     return jsonable(queries.access_checks(unit.id, limit=1)[0]), 201
 
 

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validates
 from .. import openapi
 from ..api import json_body
 from ..auth import require_auth
-from ..extensions import db
+from ..extensions import db, transactional
 from ..models import utcnow
 from ..schemas import SafeString
 from .models import PushSubscription
@@ -100,6 +100,7 @@ def subscription_state():
 
 @bp.post("/subscriptions")
 @require_auth()
+@transactional
 def subscribe():
     data = SubscriptionSchema().load(json_body())
     keys = data["keys"]
@@ -113,19 +114,19 @@ def subscribe():
     existing.p256dh, existing.auth = keys["p256dh"], keys["auth"]
     if created:
         existing.created_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     return jsonify(_state()), 201 if created else 200
 
 
 @bp.delete("/subscriptions")
 @require_auth()
+@transactional
 def unsubscribe():
     data = UnsubscribeSchema().load(json_body(optional=True))
     query = db.delete(PushSubscription).where(PushSubscription.device_id == g.device.id)
     if data["endpoint"]:
         query = query.where(PushSubscription.endpoint == data["endpoint"])
     db.session.execute(query)
-    db.session.commit()
     return jsonify(_state())
 
 
