@@ -141,10 +141,10 @@ openapi.EXTRA_PATHS.update({
                 "responses": openapi._responses("PushSubscriptionState", 401)},
         "post": {"summary": "Subscribe this device (the browser's PushSubscription.toJSON())",
                  "security": [{"bearer": []}], "requestBody": openapi._json_body("PushSubscription"),
-                 "responses": {**openapi._responses("PushSubscriptionState", 401, 422, ok="201"),
+                 "responses": {**openapi._responses("PushSubscriptionState", 400, 401, 422, ok="201"),
                                "200": {"description": "Already subscribed; keys refreshed"}}},
         "delete": {"summary": "Unsubscribe this device (one endpoint, or all of the device's)",
                    "security": [{"bearer": []}], "requestBody": {"required": False, "content": {
                        "application/json": {"schema": "PushUnsubscribe"}}},
-                   "responses": openapi._responses("PushSubscriptionState", 401, 422)}},
+                   "responses": openapi._responses("PushSubscriptionState", 400, 401, 422)}},
 })
