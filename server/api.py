@@ -32,20 +32,44 @@ def gunzipped(data):
     return out
 
 
-def json_body():
+def json_body(optional=False):
+    """The request's JSON document, as every JSON endpoint reads it: gzip inflated, nesting at most
+    JSON_MAX_DEPTH deep; anything else a 400 naming the body (`optional`: no body at all is {})."""
     encoding = (request.content_encoding or "identity").lower()
     if encoding not in ("identity", "gzip"):
         raise ApiError(415, "unsupported_encoding", "Bara gzip stöds som Content-Encoding.")
-    try:
-        if encoding == "gzip":
-            body = json.loads(gunzipped(request.get_data(cache=False))) if request.is_json else None
-        else:
-            body = request.get_json(silent=True)
-    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
-        body = None
+    data = request.get_data(cache=False)
+    if optional and not data:
+        return {}
+    if encoding == "gzip":
+        data = gunzipped(data)
+    body = None
+    if request.is_json:
+        try:
+            body = json.loads(data)
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser itself goes
+            body = None
     if body is None:
         raise ApiError(400, "invalid_json", "Begäran måste vara JSON.", {"_body": ["Ogiltig eller saknad JSON."]})
+    limit = current_app.config["JSON_MAX_DEPTH"]
+    if data.count(b"[") + data.count(b"{") > limit and _deeper_than(body, limit):
+        raise ApiError(400, "invalid_json", "Begärans JSON är för djupt nästlad.",
+                       {"_body": [f"JSON får vara nästlad högst {limit} nivåer."]})
     return body
+
+
+def _deeper_than(value, limit):
+    """Whether arrays and objects nest more than `limit` deep in a parsed document (iteratively: no recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def client_settings():
@@ -101,6 +125,7 @@ def push_events():
 
 @bp.get("/clients/<int:client_id>")
 @require_auth(roles=("worker", "admin", "manager"))
+@transactional
 def client(client_id):
     """A client's record (care plan, person card, medication list) — unit-scoped and access-logged."""
     return ClientOut().dump(client_for(g.user, client_id))

@@ -1,12 +1,14 @@
 """Signed device tokens (itsdangerous) bound to a user and a device, and the decorator that checks them."""
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import wraps
+from functools import lru_cache, wraps
 
 from flask import current_app, g, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import text
 from sqlalchemy.orm import joinedload
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .access_log import log_denied
 from .errors import ApiError
@@ -115,19 +117,55 @@ def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revok
 
 
 def check_login(username, password, remote_addr):
-    """Verify a password, counting failures per user and per address so guessing is slowed down."""
+    """Verify a password, counting failures per user and per address so guessing is slowed down.
+
+    Every attempt takes a slot among the failures before its password is checked, and does so while it holds
+    the locks of its username and address, so parallel guesses cannot all read the same count: the limit is exact. A correct
+    password gives its slot back. An unknown username is checked against a dummy hash, so that it costs as
+    long as a wrong password and the answer's time does not tell which usernames exist."""
     cfg = current_app.config
+    _lock_failure_counts(username, remote_addr)
     since = utcnow() - timedelta(seconds=cfg["LOGIN_FAILURE_WINDOW"])
     by_user = db.session.query(LoginFailure).filter(LoginFailure.username == username,
                                                     LoginFailure.at >= since).count()
     by_addr = db.session.query(LoginFailure).filter(LoginFailure.remote_addr == remote_addr,
                                                     LoginFailure.at >= since).count()
     if by_user >= cfg["LOGIN_MAX_FAILURES"] or by_addr >= 3 * cfg["LOGIN_MAX_FAILURES"]:
+        db.session.rollback()  # releases the lock
         raise ApiError(429, "too_many_attempts", "För många misslyckade inloggningar. Försök igen senare.",
                        headers={"Retry-After": str(cfg["LOGIN_FAILURE_WINDOW"])})
+    attempt = LoginFailure(username=username, remote_addr=remote_addr)
+    db.session.add(attempt)
+    db.session.commit()  # the slot is taken and the lock released before the (slow) hash is checked
     user = db.session.query(User).filter_by(username=username).one_or_none()
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
-        db.session.add(LoginFailure(username=username, remote_addr=remote_addr))
-        db.session.commit()
+    known = user is not None and user.active
+    if not check_password_hash(user.password_hash if known else _dummy_hash(), password) or not known:
         raise ApiError(401, "invalid_credentials", "Fel användarnamn eller lösenord.")
+    db.session.delete(attempt)
+    db.session.commit()
     return user
+
+
+# Advisory-lock namespace of the login counter (the first key of pg_advisory_xact_lock's two).
+_LOGIN_LOCK_CLASS = 2727
+
+
+def _lock_failure_counts(username, remote_addr):
+    """Hold, until this transaction ends, the right to count and add failures of `username` and of `remote_addr`:
+    PostgreSQL, an advisory lock for each (always the username's first, so two attempts never wait on each
+    other crosswise); SQLite, its one write lock (BEGIN IMMEDIATE, before the counts are read)."""
+    conn = db.session.connection()
+    if conn.dialect.name == "postgresql":
+        for key in (f"user:{username}", f"addr:{remote_addr}"):
+            conn.execute(text("SELECT pg_advisory_xact_lock(:cls, hashtext(:key))"),
+                         {"cls": _LOGIN_LOCK_CLASS, "key": key})
+        return
+    raw = conn.connection.driver_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash():
+    """A hash of no one's password, made as users' passwords are (werkzeug's default method and cost)."""
+    return generate_password_hash(secrets.token_urlsafe(16))

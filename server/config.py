@@ -21,6 +21,8 @@ class Config:
     # Sync protocol.
     MAX_BATCH = _int("MAX_BATCH", 100)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024)
+    # Arrays and objects inside each other in a request body (a push needs 4): deeper is a 400 (api.json_body).
+    JSON_MAX_DEPTH = _int("JSON_MAX_DEPTH", 32)
     CLOCK_SKEW_FLAG_SECONDS = _int("CLOCK_SKEW_FLAG_SECONDS", 300)
     # A record whose time, corrected by its phone's clock skew, lies outside [now - MAX_EVENT_AGE_DAYS,
     # now + MAX_EVENT_FUTURE_HOURS] is not plausible: it is quarantined, never applied.

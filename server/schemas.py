@@ -322,7 +322,7 @@ class PullResponseSchema(Schema):
 
 
 class PullQuerySchema(StrictSchema):
-    cursor = fields.String(validate=validate.Length(max=500))
+    cursor = SafeString(validate=validate.Length(max=500))
 
 
 class ErrorSchema(Schema):

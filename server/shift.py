@@ -80,15 +80,20 @@ def own_registrations(user, visit_ids):
     return [regs[k] for k in sorted(regs)]
 
 
+def _shift_visits(user, start, end):
+    """The worker's own visits of the unit overlapping [start, end): what the pull sends, and so what a worker
+    may read the clients of."""
+    return (select(Visit).join(visit_workers, visit_workers.c.visit_id == Visit.id)
+            .where(visit_workers.c.worker_id == user.id, Visit.unit_id == user.unit_id, Visit.cancelled.is_(False),
+                   Visit.planned_end > start, Visit.planned_start < end))
+
+
 def shift_package(user, device, cursor):
     now = utcnow()
     start, end = window(now)
     since = read_cursor(cursor, user)
     visits = db.session.execute(
-        select(Visit).join(visit_workers, visit_workers.c.visit_id == Visit.id)
-        .where(visit_workers.c.worker_id == user.id, Visit.unit_id == user.unit_id, Visit.cancelled.is_(False),
-               Visit.planned_end > start, Visit.planned_start < end)
-        .order_by(Visit.planned_start, Visit.id)
+        _shift_visits(user, start, end).order_by(Visit.planned_start, Visit.id)
         .options(selectinload(Visit.workers), selectinload(Visit.interventions))
     ).scalars().all()
     client_ids = sorted({v.client_id for v in visits})
@@ -123,7 +128,8 @@ def shift_package(user, device, cursor):
 
 
 def client_for(user, client_id):
-    """One client's full record for a worker or administrator of the same unit; 403 (logged) otherwise."""
+    """One client's full record: for administrators and managers of the client's unit, for a worker only when
+    the client is on one of the worker's own visits in the shift window (the pull's); else 403, logged."""
     client = db.session.get(Client, client_id)
     if client is None:
         raise NotFound("Brukaren finns inte.")
@@ -131,7 +137,16 @@ def client_for(user, client_id):
         log_denied(user, client_id, "read_client", detail="other_unit")
         db.session.commit()
         raise OutOfScope("Brukaren hör till en annan enhet.")
-    log_access(user, client_id, "read_client")
-    db.session.commit()
+    if user.role == "worker" and not _on_own_shift(user, client_id):
+        log_denied(user, client_id, "read_client", detail="not_on_shift")
+        db.session.commit()
+        raise OutOfScope("Brukaren finns inte bland dina besök under passet.")
+    log_access(user, client_id, "read_client")  # committed by the route with the answer
     return client_out(client)
 
+
+def _on_own_shift(user, client_id):
+    start, end = window(utcnow())
+    visit = db.session.execute(_shift_visits(user, start, end).where(Visit.client_id == client_id)
+                               .with_only_columns(Visit.id).limit(1)).first()
+    return visit is not None

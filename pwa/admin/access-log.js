@@ -6,6 +6,7 @@ addMessages({
   sv: {
     'log.title': 'Granskning av åtkomstloggen',
     'log.lead': 'Vem har öppnat vilken brukares uppgifter, när, från vilken enhet och om det skedde offline (HSLF-FS 2016:40 4 kap. 9 §).',
+    'log.otherUnit': 'Annan enhet (id {id})',
     'log.searchTitle': 'Sök', 'log.client': 'Brukare', 'log.user': 'Användare', 'log.all': 'Alla',
     'log.from': 'Från och med', 'log.to': 'Till och med', 'log.outcome': 'Utfall', 'log.allowed': 'Tillåten',
     'log.denied': 'Nekad', 'log.search': 'Sök', 'log.export': 'Exportera CSV', 'log.resultTitle': 'Resultat',
@@ -31,6 +32,7 @@ addMessages({
   en: {
     'log.title': 'Access log review',
     'log.lead': 'Who opened which client\'s record, when, from which device, and whether offline (HSLF-FS 2016:40 ch. 4 § 9).',
+    'log.otherUnit': 'Another unit (id {id})',
     'log.searchTitle': 'Search', 'log.client': 'Client', 'log.user': 'User', 'log.all': 'All',
     'log.from': 'From', 'log.to': 'To (inclusive)', 'log.outcome': 'Outcome', 'log.allowed': 'Allowed',
     'log.denied': 'Denied', 'log.search': 'Search', 'log.export': 'Export CSV', 'log.resultTitle': 'Results',
@@ -74,8 +76,10 @@ function localDate(date) {
 function rowOf(r) {
   return el('tr', { class: r.outcome === 'denied' ? 'alert' : null },
     el('td', {}, fmtDateTime(r.at)),
-    el('td', {}, r.user ? `${r.user.display_name} (${r.user.username})` : '–'),
-    el('td', {}, r.client ? `${r.client.name}, ${r.client.personal_number}` : '–'),
+    el('td', {}, r.user ? (r.user.other_unit ? t('log.otherUnit', { id: r.user.id })
+      : `${r.user.display_name} (${r.user.username})`) : '–'),
+    el('td', {}, r.client ? (r.client.other_unit ? t('log.otherUnit', { id: r.client.id })
+      : `${r.client.name}, ${r.client.personal_number}`) : '–'),
     el('td', {}, actionText(r.action)),
     el('td', {}, el('span', { class: `pill ${r.outcome === 'denied' ? 'alert' : 'ok'}` },
       r.outcome === 'denied' ? t('log.denied') : t('log.allowed'))),

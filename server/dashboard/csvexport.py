@@ -67,9 +67,19 @@ ACCESS_LOG_HEADER = ["Tidpunkt", "Användare", "Användarnamn", "Brukare", "Pers
                      "Enhet (mobil/webbläsare)", "Offline", "Vårdenhet", "Detalj"]
 
 
+OTHER_UNIT = "annan enhet (id {id})"
+
+
+def _person(entry, name_key):
+    """A name from our own unit; another unit's person or client by id alone (queries.access_log_rows)."""
+    if not entry:
+        return ""
+    return OTHER_UNIT.format(id=entry["id"]) if entry["other_unit"] else entry[name_key]
+
+
 def access_log_csv(rows, tz):
     return _rows_to_csv(ACCESS_LOG_HEADER, (
-        [_local(r["at"], tz), r["user"]["display_name"] if r["user"] else "", r["user"]["username"] if r["user"] else "",
-         r["client"]["name"] if r["client"] else "", r["client"]["personal_number"] if r["client"] else "",
+        [_local(r["at"], tz), _person(r["user"], "display_name"), (r["user"] or {}).get("username") or "",
+         _person(r["client"], "name"), (r["client"] or {}).get("personal_number") or "",
          r["action"], OUTCOME_LABELS.get(r["outcome"], r["outcome"]), r["device_id"] or "", _yes(r["offline"]),
          r["unit"] or "", r["detail"] or ""] for r in rows))

@@ -323,12 +323,17 @@ def access_log_parts(unit_id, start, end, client_id=None, user_id=None, outcome=
     return [own] if outcome == "allowed" else [own, refused]
 
 
-def access_log_rows(where, limit=None, offset=0):
-    """The log joined with names: who, which client, what, when, which device, online or offline, which unit."""
+def access_log_rows(unit_id, where, limit=None, offset=0):
+    """The log joined with names: who, which client, what, when, which device, online or offline, which unit.
+
+    Names and personal numbers only of the viewer's own unit (`unit_id`): a refused reach into another unit's
+    client, or another unit's person refused at ours, shows that client or person by id alone, so reviewing a
+    denial never reveals what was denied."""
     accessor, client_unit = User.__table__.alias("accessor"), Unit.__table__.alias("log_unit")
     stmt = (select(AccessLog.id, AccessLog.at, AccessLog.user_id, accessor.c.username, accessor.c.display_name,
                    AccessLog.client_id, Client.name, Client.personal_number, AccessLog.action, AccessLog.outcome,
-                   AccessLog.device_id, AccessLog.offline, client_unit.c.name, AccessLog.detail)
+                   AccessLog.device_id, AccessLog.offline, client_unit.c.name, AccessLog.detail,
+                   accessor.c.unit_id, Client.unit_id)
             .select_from(AccessLog)
             .outerjoin(accessor, accessor.c.id == AccessLog.user_id)
             .outerjoin(Client, Client.id == AccessLog.client_id)
@@ -337,11 +342,26 @@ def access_log_rows(where, limit=None, offset=0):
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     for r in db.session.execute(stmt):
-        yield {"id": r[0], "at": r[1], "user": None if r[2] is None else
-               {"id": r[2], "username": r[3], "display_name": r[4]},
-               "client": None if r[5] is None else {"id": r[5], "name": r[6], "personal_number": r[7]},
+        yield {"id": r[0], "at": r[1], "user": _accessor(r[2], r[3], r[4], r[14] == unit_id),
+               "client": _logged_client(r[5], r[6], r[7], r[15] == unit_id),
                "action": r[8], "outcome": r[9], "device_id": r[10], "offline": r[11], "unit": r[12],
                "detail": r[13]}
+
+
+def _accessor(user_id, username, display_name, own_unit):
+    if user_id is None:
+        return None
+    if not own_unit:
+        return {"id": user_id, "username": None, "display_name": None, "other_unit": True}
+    return {"id": user_id, "username": username, "display_name": display_name, "other_unit": False}
+
+
+def _logged_client(client_id, name, personal_number, own_unit):
+    if client_id is None:
+        return None
+    if not own_unit:  # another unit's client (or one that no longer exists): the id is all the review may show
+        return {"id": client_id, "name": None, "personal_number": None, "other_unit": True}
+    return {"id": client_id, "name": name, "personal_number": personal_number, "other_unit": False}
 
 
 def access_log_counts(parts):

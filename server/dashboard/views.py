@@ -6,10 +6,12 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from sqlalchemy import or_, select
 
 from ..access_log import log_access, log_denied
+from ..api import json_body
 from ..auth import require_auth
 from ..errors import ApiError
-from ..extensions import db
+from ..extensions import db, transactional
 from ..models import Client, Unit, User, utcnow
+from ..schemas import ID, Day, QueryInt, SafeString
 from . import charts, csvexport, outage_figures, queries
 from .models import AccessCheck
 
@@ -17,9 +19,6 @@ bp = Blueprint("dashboard", __name__, url_prefix="/api/dashboard")
 pages = Blueprint("dashboard_pages", __name__)  # the pages themselves are static files in pwa/admin/
 
 STAFF = ("manager", "admin")
-ID = validate.Range(min=1, max=2**31 - 1)
-# Calendar days a period can mean; outside, date arithmetic overflows (found by fuzzing: year 9999 → 500).
-DAY = validate.Range(min=date(2000, 1, 1), max=date(2999, 12, 31), error="Datumet måste ligga mellan {min} och {max}.")
 
 
 def jsonable(value):
@@ -39,20 +38,20 @@ class UnitQuery(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    unit_id = fields.Integer(validate=ID, load_default=None)
+    unit_id = QueryInt(load_default=None)
 
 
 class ListQuery(UnitQuery):
-    limit = fields.Integer(validate=validate.Range(min=1, max=2000), load_default=None)
+    limit = QueryInt(validate=validate.Range(min=1, max=2000), load_default=None)
 
 
 class TrendQuery(UnitQuery):
-    days = fields.Integer(validate=validate.Range(min=2, max=90), load_default=None)
+    days = QueryInt(validate=validate.Range(min=2, max=90), load_default=None)
 
 
 class PeriodQuery(UnitQuery):
-    date_from = fields.Date(data_key="from", load_default=None, validate=DAY)
-    date_to = fields.Date(data_key="to", load_default=None, validate=DAY)  # inclusive, a local calendar day
+    date_from = Day(data_key="from", load_default=None)
+    date_to = Day(data_key="to", load_default=None)  # inclusive, a local calendar day
 
     @validates_schema
     def _ordered(self, data, **kwargs):
@@ -61,19 +60,19 @@ class PeriodQuery(UnitQuery):
 
 
 class AccessLogQuery(PeriodQuery):
-    client_id = fields.Integer(validate=ID, load_default=None)
-    user_id = fields.Integer(validate=ID, load_default=None)
+    client_id = QueryInt(load_default=None)
+    user_id = QueryInt(load_default=None)
     outcome = fields.String(validate=validate.OneOf(("allowed", "denied")), load_default=None)
-    limit = fields.Integer(validate=validate.Range(min=1, max=1000), load_default=200)
-    offset = fields.Integer(validate=validate.Range(min=0), load_default=0)
+    limit = QueryInt(validate=validate.Range(min=1, max=1000), load_default=200)
+    offset = QueryInt(validate=validate.Range(min=0, max=2**31 - 1), load_default=0)
 
 
 class AccessCheckIn(Schema):
-    date_from = fields.Date(data_key="from", required=True, validate=DAY)
-    date_to = fields.Date(data_key="to", required=True, validate=DAY)
-    client_id = fields.Integer(validate=ID, load_default=None)
-    user_id = fields.Integer(validate=ID, load_default=None)
-    note = fields.String(required=True, validate=validate.Length(min=3, max=4000))
+    date_from = Day(data_key="from", required=True)
+    date_to = Day(data_key="to", required=True)
+    client_id = fields.Integer(strict=True, validate=ID, load_default=None)
+    user_id = fields.Integer(strict=True, validate=ID, load_default=None)
+    note = SafeString(required=True, validate=validate.Length(min=3, max=4000))
 
     @validates_schema
     def _ordered(self, data, **kwargs):
@@ -209,30 +208,30 @@ def _access_log_args(action):
 
 @bp.get("/access-log")
 @require_auth(roles=STAFF)
+@transactional
 def access_log():
     """Who opened which client's record, when, from which device, online or offline (HSLF-FS 2016:40)."""
     args, unit, first, last, parts = _access_log_args("access_log_review")
     cfg = current_app.config
     body = {"unit": _unit_json(unit), "from": first, "to": last, "counts": queries.access_log_counts(parts),
-            "rows": list(queries.access_log_rows(or_(*parts), args["limit"], args["offset"])),
+            "rows": list(queries.access_log_rows(unit.id, or_(*parts), args["limit"], args["offset"])),
             "limit": args["limit"], "offset": args["offset"],
             "settings": {"retention_days": cfg["ACCESS_LOG_RETENTION_DAYS"],
                          "check_interval_days": cfg["ACCESS_CHECK_INTERVAL_DAYS"]}}
     # Reading the log shows client names: the review is itself logged (after the rows were read).
     log_access(g.user, args["client_id"], "access_log_review", device_id=g.device.id,
                detail=f"{first}..{last}" + (f" user:{args['user_id']}" if args["user_id"] else ""))
-    db.session.commit()
     return jsonable(body)
 
 
 @bp.get("/access-log.csv")
 @require_auth(roles=STAFF)
+@transactional
 def access_log_csv():
     args, unit, first, last, parts = _access_log_args("access_log_export")
     log_access(g.user, args["client_id"], "access_log_export", device_id=g.device.id, detail=f"{first}..{last}")
-    db.session.commit()
     name = f"atkomstlogg-{csvexport.slug(unit.name)}-{first}-{last}.csv"
-    return _csv_response(csvexport.access_log_csv(queries.access_log_rows(or_(*parts)), queries.zone()), name)
+    return _csv_response(csvexport.access_log_csv(queries.access_log_rows(unit.id, or_(*parts)), queries.zone()), name)
 
 
 @bp.get("/access-checks")
@@ -251,14 +250,12 @@ def access_checks():
 
 @bp.post("/access-checks")
 @require_auth(roles=STAFF)
+@transactional
 def record_access_check():
     """Record that the access log was checked: the period and criteria, how many rows, and the finding."""
     args = UnitQuery().load(request.args)
     unit = _unit(args, "access_check")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_json", "Begäran måste vara JSON.", {"_body": ["Ogiltig eller saknad JSON."]})
-    data = AccessCheckIn().load(body)
+    data = AccessCheckIn().load(json_body())
     _check_client_and_user(data, unit, "access_check")
     _, _, start, end = _period(data, 7)
     counts = queries.access_log_counts(queries.access_log_parts(unit.id, start, end, data["client_id"],
@@ -267,7 +264,7 @@ def record_access_check():
                         period_to=end, client_id=data["client_id"], user_id=data["user_id"],
                         rows_reviewed=counts["total"], denied_reviewed=counts["denied"], note=data["note"])
     db.session.add(check)
-    db.session.commit()
+    db.session.flush()
     return jsonable(queries.access_checks(unit.id, limit=1)[0]), 201
 
 

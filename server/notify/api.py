@@ -3,13 +3,15 @@ import base64
 import binascii
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify
 from marshmallow import Schema, ValidationError, fields, validates
 
 from .. import openapi
+from ..api import json_body
 from ..auth import require_auth
-from ..extensions import db
+from ..extensions import db, transactional
 from ..models import utcnow
+from ..schemas import SafeString
 from .models import PushSubscription
 from .vapid import application_server_key
 
@@ -24,8 +26,8 @@ def _b64u(value):
 
 
 class KeysSchema(Schema):
-    p256dh = fields.String(required=True)
-    auth = fields.String(required=True)
+    p256dh = SafeString(required=True)
+    auth = SafeString(required=True)
 
     @validates("p256dh")
     def _p256dh(self, value, **kw):
@@ -42,7 +44,7 @@ class KeysSchema(Schema):
 class SubscriptionSchema(Schema):
     """The browser's PushSubscription.toJSON()."""
 
-    endpoint = fields.String(required=True)
+    endpoint = SafeString(required=True)
     keys = fields.Nested(KeysSchema, required=True)
     expirationTime = fields.Raw(load_default=None, allow_none=True)
 
@@ -52,7 +54,7 @@ class SubscriptionSchema(Schema):
 
 
 class UnsubscribeSchema(Schema):
-    endpoint = fields.String(load_default=None)
+    endpoint = SafeString(load_default=None)
 
 
 class PublicKeySchema(Schema):
@@ -98,8 +100,9 @@ def subscription_state():
 
 @bp.post("/subscriptions")
 @require_auth()
+@transactional
 def subscribe():
-    data = SubscriptionSchema().load(request.get_json(silent=True) or {})
+    data = SubscriptionSchema().load(json_body())
     keys = data["keys"]
     existing = db.session.scalar(db.select(PushSubscription).where(PushSubscription.endpoint == data["endpoint"]))
     created = existing is None
@@ -111,19 +114,19 @@ def subscribe():
     existing.p256dh, existing.auth = keys["p256dh"], keys["auth"]
     if created:
         existing.created_at = utcnow()
-    db.session.commit()
+    db.session.flush()
     return jsonify(_state()), 201 if created else 200
 
 
 @bp.delete("/subscriptions")
 @require_auth()
+@transactional
 def unsubscribe():
-    data = UnsubscribeSchema().load(request.get_json(silent=True) or {})
+    data = UnsubscribeSchema().load(json_body(optional=True))
     query = db.delete(PushSubscription).where(PushSubscription.device_id == g.device.id)
     if data["endpoint"]:
         query = query.where(PushSubscription.endpoint == data["endpoint"])
     db.session.execute(query)
-    db.session.commit()
     return jsonify(_state())
 
 
@@ -138,10 +141,10 @@ openapi.EXTRA_PATHS.update({
                 "responses": openapi._responses("PushSubscriptionState", 401)},
         "post": {"summary": "Subscribe this device (the browser's PushSubscription.toJSON())",
                  "security": [{"bearer": []}], "requestBody": openapi._json_body("PushSubscription"),
-                 "responses": {**openapi._responses("PushSubscriptionState", 401, 422, ok="201"),
+                 "responses": {**openapi._responses("PushSubscriptionState", 400, 401, 422, ok="201"),
                                "200": {"description": "Already subscribed; keys refreshed"}}},
         "delete": {"summary": "Unsubscribe this device (one endpoint, or all of the device's)",
                    "security": [{"bearer": []}], "requestBody": {"required": False, "content": {
                        "application/json": {"schema": "PushUnsubscribe"}}},
-                   "responses": openapi._responses("PushSubscriptionState", 401, 422)}},
+                   "responses": openapi._responses("PushSubscriptionState", 400, 401, 422)}},
 })

@@ -1,14 +1,17 @@
 """HTTP endpoints of the outage area. Thin: load the input, call the service, commit, dump the answer."""
 from flask import Blueprint, g, request
+from marshmallow import ValidationError, fields, validate
 from sqlalchemy import func, select
 
 from sync import rules
+from sync.errors import InvalidInput
 from sync.outages import short_notice
 
 from ..api import json_body
 from ..auth import require_auth
 from ..extensions import db
 from ..models import utcnow
+from ..schemas import QueryInt, SafeString
 from . import service
 from .models import Gap
 from .schemas import (AbsenceIn, AbsenceOut, BackfillIn, DecisionOut, EndIn, GapOut, InterventionIn, LockDateIn,
@@ -41,32 +44,32 @@ def _gaps_out(gaps, now):
     return GapOut(many=True, tz=service.tz(), now=now).dump(gaps)
 
 
-def _bool_arg(name):
+def _query_arg(name, field):
+    """A query-string value read by a bounded field (server.schemas): a bad one is a 422 naming the parameter."""
     value = request.args.get(name)
     if value is None:
         return None
-    if value not in ("0", "1", "true", "false"):
-        from sync.errors import InvalidInput
-        raise InvalidInput("Ogiltig parameter.", errors={name: ["Ange 1 eller 0."]})
-    return value in ("1", "true")
+    try:
+        return field.deserialize(value)
+    except ValidationError as err:
+        raise InvalidInput("Ogiltig parameter.", errors={name: err.messages})
+
+
+def _bool_arg(name):
+    return _query_arg(name, fields.Boolean(truthy={"1", "true"}, falsy={"0", "false"},
+                                           error_messages={"invalid": "Ange 1 eller 0."}))
 
 
 def _choice_arg(name, choices):
-    value = request.args.get(name)
-    if value is not None and value not in choices:
-        from sync.errors import InvalidInput
-        raise InvalidInput("Ogiltig parameter.", errors={name: [f"Ett av: {', '.join(choices)}."]})
-    return value
+    return _query_arg(name, fields.String(validate=validate.OneOf(choices, error=f"Ett av: {', '.join(choices)}.")))
 
 
 def _int_arg(name):
-    value = request.args.get(name)
-    if value is None:
-        return None
-    if not value.isdigit():
-        from sync.errors import InvalidInput
-        raise InvalidInput("Ogiltig parameter.", errors={name: ["Ett heltal."]})
-    return int(value)
+    return _query_arg(name, QueryInt())
+
+
+def _text_arg(name, max_length):
+    return _query_arg(name, SafeString(validate=validate.Length(max=max_length)))
 
 
 # ---------------------------------------------------------------------------------------------- outages
@@ -117,7 +120,7 @@ def update_outage(outage_id):
 def end_outage(outage_id):
     now = utcnow()
     outage = service.get_outage(g.user, outage_id)
-    data = EndIn().load(request.get_json(silent=True) or {})
+    data = EndIn().load(json_body(optional=True))
     outage = service.end_outage(g.user, outage, data.get("ended_at"), now)
     db.session.commit()
     return _outage_out(outage, now)
@@ -235,7 +238,7 @@ def resolve_conflict():
 @require_auth(roles=STAFF)
 def list_quarantine():
     state = _choice_arg("state", ("open", "reapplied", "dismissed", "all")) or "open"
-    return {"records": QuarantineOut(many=True).dump(service.quarantine(g.user, state, request.args.get("code")))}
+    return {"records": QuarantineOut(many=True).dump(service.quarantine(g.user, state, _text_arg("code", 32)))}
 
 
 @bp.post("/quarantine/<qid>/reapply")

@@ -103,3 +103,77 @@ def test_role_denials_are_logged(app, auth):
         denied = db.session.query(AccessLog).filter_by(outcome="denied").one()
         assert denied.action == "GET /api/sync/pull" and denied.user_id == s.user["id"]
         assert db.session.get(Device, s.device_id) is not None
+
+
+def _guess(app, username, n):
+    """One thread's login with a wrong password, on its own test client (its own request and session)."""
+    return app.test_client().post("/api/auth/token", json={"username": username, "password": "fel-gissning",
+                                                            "device_id": f"dev-guess-{n:04d}"}).status_code
+
+
+def test_parallel_guesses_cannot_exceed_the_failure_limit(app):
+    """Issue 27.3: 25 guesses at once against a limit of 10 — exactly 10 are checked, the rest 429."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.models import LoginFailure
+    start = threading.Barrier(25)
+
+    def guess(n):
+        start.wait()
+        return _guess(app, "worker1", n)
+
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        codes = list(pool.map(guess, range(25)))
+    assert sorted(codes) == [401] * 10 + [429] * 15, codes
+    with app.app_context():
+        assert db.session.query(LoginFailure).filter_by(username="worker1").count() == 10
+
+
+def test_parallel_guesses_at_many_usernames_cannot_exceed_the_limit_per_address(app):
+    """Guessing 40 usernames at once from one address: exactly 3 × 10 are checked, the rest 429."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.models import LoginFailure
+    start = threading.Barrier(40)
+
+    def guess(n):
+        start.wait()
+        return _guess(app, f"gissad{n:02d}", n)
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        codes = list(pool.map(guess, range(40)))
+    limit = 3 * app.config["LOGIN_MAX_FAILURES"]
+    assert sorted(codes) == [401] * limit + [429] * (40 - limit), codes
+    with app.app_context():
+        assert db.session.query(LoginFailure).filter_by(remote_addr="127.0.0.1").count() == limit
+
+
+def test_a_correct_password_gives_its_slot_back(app, client):
+    from server.models import LoginFailure
+    for n in range(9):
+        assert _guess(app, "worker1", n) == 401
+    for _ in range(3):  # the right password again and again: never counted, never locked out
+        r = client.post("/api/auth/token", json={"username": "worker1", "password": "demo",
+                                                 "device_id": "dev-right-0001"})
+        assert r.status_code == 200
+    with app.app_context():
+        assert db.session.query(LoginFailure).filter_by(username="worker1").count() == 9
+
+
+def test_an_unknown_username_is_checked_against_a_dummy_hash(client, monkeypatch):
+    """So it costs what a wrong password costs (timing is not asserted: the hash check is counted)."""
+    from server import auth as auth_module
+    checked = []
+    real = auth_module.check_password_hash
+
+    def counting(pwhash, password):
+        checked.append(pwhash)
+        return real(pwhash, password)
+
+    monkeypatch.setattr(auth_module, "check_password_hash", counting)
+    for name, password in (("ingen-sadan-anvandare", "demo"), ("worker1", "fel"), ("worker1", "demo")):
+        client.post("/api/auth/token", json={"username": name, "password": password, "device_id": "dev-12345678"})
+    assert len(checked) == 3, "every attempt checks one hash, whether the user exists or not"
+    assert checked[0] == auth_module._dummy_hash() and checked[1] == checked[2] != checked[0]

@@ -242,3 +242,91 @@ def test_an_access_check_for_an_impossible_period_is_422(auth):
     r = manager.post("/api/dashboard/access-checks", json={"from": "9999-12-31", "to": "9999-12-31",
                                                           "note": "Stickprov."})
     assert r.status_code == 422 and "from" in r.json["errors"] and "to" in r.json["errors"]
+
+
+# -- the edge of every other endpoint (issue 27.6): query integers, text, dates and nesting, each a 4xx naming the
+# field. Each entry: who asks, method, path with query, JSON body (None: none), the field the answer must name.
+EDGE_CATALOGUE = [
+    # query-string integers: Unicode digits, past the column (32 bits), past 64 bits, NUL, a sign
+    ("manager1", "GET", "/api/dashboard/access-log?offset=9223372036854775808", None, "offset"),
+    ("manager1", "GET", "/api/dashboard/access-log?offset=18446744073709551616", None, "offset"),
+    ("manager1", "GET", "/api/dashboard/access-log?offset=2147483648", None, "offset"),
+    ("manager1", "GET", "/api/dashboard/access-log?client_id=%C2%B2", None, "client_id"),  # '²'
+    ("manager1", "GET", "/api/dashboard/access-log?user_id=%D9%A3", None, "user_id"),  # Arabic-Indic three
+    ("manager1", "GET", "/api/dashboard/access-log?limit=%00", None, "limit"),
+    ("manager1", "GET", "/api/dashboard/backlog?limit=-1", None, "limit"),
+    ("manager1", "GET", "/api/dashboard/trends?days=9223372036854775808", None, "days"),
+    ("manager1", "GET", "/api/dashboard/people?unit_id=2147483648", None, "unit_id"),
+    ("admin1", "GET", "/api/backfill-queue?outage_id=2147483648", None, "outage_id"),
+    ("admin1", "GET", "/api/backfill-queue?outage_id=%C2%B2", None, "outage_id"),
+    ("admin1", "GET", "/api/backfill-queue?worker_id=9223372036854775808", None, "worker_id"),
+    ("admin1", "GET", "/api/backfill-queue?overdue=%00", None, "overdue"),
+    # NUL in query-string text
+    ("admin1", "GET", "/api/quarantine?code=%00", None, "code"),
+    ("admin1", "GET", "/api/quarantine?code=" + "x" * 33, None, "code"),
+    ("admin1", "GET", "/api/outages?status=%00", None, "status"),
+    ("worker1", "GET", "/api/sync/pull?cursor=%00", None, "cursor"),
+    # days outside 2000–2099
+    ("manager1", "GET", "/api/dashboard/access-log?from=0001-01-01", None, "from"),
+    ("manager1", "GET", "/api/dashboard/registrations.csv?to=9999-12-31", None, "to"),
+    ("manager1", "POST", "/api/dashboard/access-checks", {"from": "0001-01-01", "to": "2026-01-01", "note": "Stickprov."},
+     "from"),
+    ("manager1", "POST", "/api/dashboard/access-checks", {"from": "2026-01-01", "to": "9999-12-31", "note": "Stickprov."},
+     "to"),
+    # text fields: NUL and lone surrogates (any worker can call the push subscription)
+    ("manager1", "POST", "/api/dashboard/access-checks", {"from": "2026-01-01", "to": "2026-01-02", "note": "ok\x00"},
+     "note"),
+    ("manager1", "POST", "/api/dashboard/access-checks", {"from": "2026-01-01", "to": "2026-01-02", "note": "ok\ud800"},
+     "note"),
+    ("manager1", "POST", "/api/dashboard/access-checks", {"from": "2026-01-01", "to": "2026-01-02", "note": "Stickprov.",
+                                                         "client_id": 2**63}, "client_id"),
+    ("worker1", "POST", "/api/push/subscriptions", {"endpoint": "https://fcm.googleapis.com/\udc00",
+                                                    "keys": {"p256dh": "x", "auth": "y"}}, "endpoint"),
+    ("worker1", "POST", "/api/push/subscriptions", {"endpoint": "https://fcm.googleapis.com/a\x00",
+                                                    "keys": {"p256dh": "x", "auth": "y"}}, "endpoint"),
+    ("worker1", "POST", "/api/push/subscriptions", {"endpoint": "https://fcm.googleapis.com/a",
+                                                    "keys": {"p256dh": "\ud800", "auth": "y"}}, "keys.p256dh"),
+    ("worker1", "DELETE", "/api/push/subscriptions", {"endpoint": "\ud800"}, "endpoint"),
+    ("worker1", "DELETE", "/api/push/subscriptions", {"endpoint": "\x00"}, "endpoint"),
+    ("worker1", "POST", "/api/auth/token", {"username": "worker1\ud800", "password": "demo",
+                                            "device_id": "dev-12345678"}, "username"),
+]
+
+
+@pytest.mark.parametrize("who, method, path, body, field", EDGE_CATALOGUE,
+                         ids=[f"{c[1]} {c[2][:60]} {c[4]}" for c in EDGE_CATALOGUE])
+def test_every_endpoints_edge_answers_4xx_naming_the_field(app, auth, who, method, path, body, field):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # a 500 is an answer to see, as a real server gives it
+    s = auth.login(who)
+    data = None if body is None else json.dumps(body).encode()  # a lone surrogate travels as a JSON escape
+    r = s.client.open(path, method=method, data=data, headers={**s.headers, "Content-Type": "application/json"})
+    assert r.status_code in (400, 422), (path, r.status_code, r.get_data(as_text=True)[:300])
+    assert any(k == field or k.startswith(field + ".") for k in r.json["errors"]), r.json["errors"]
+
+
+@pytest.mark.parametrize("who, method, path", [
+    ("worker1", "POST", "/api/sync/push"), ("worker1", "POST", "/api/auth/token"),
+    ("worker1", "POST", "/api/push/subscriptions"), ("worker1", "DELETE", "/api/push/subscriptions"),
+    ("manager1", "POST", "/api/dashboard/access-checks"), ("admin1", "POST", "/api/outages"),
+    ("admin1", "POST", "/api/backfills"), ("admin1", "POST", "/api/absences")])
+@pytest.mark.parametrize("raw", [b"[" * 100_000 + b"]" * 100_000, b'{"a": ' + b"[" * 33 + b"]" * 33 + b"}",
+                                 b'{"a": ' + b"{\"b\": " * 40 + b"1" + b"}" * 40 + b"}"],
+                         ids=["100000 deep", "past JSON_MAX_DEPTH (lists)", "past JSON_MAX_DEPTH (objects)"])
+def test_deep_json_is_400_naming_the_body_on_every_json_endpoint(app, auth, who, method, path, raw):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    s = auth.login(who)
+    for encoding in ("identity", "gzip"):
+        import gzip
+        data = gzip.compress(raw) if encoding == "gzip" else raw
+        r = s.client.open(path, method=method, data=data, headers={
+            **s.headers, "Content-Type": "application/json", "Content-Encoding": encoding})
+        assert r.status_code == 400 and r.json["errors"] == {"_body": r.json["errors"]["_body"]}, (encoding, r.status_code)
+
+
+def test_json_as_deep_as_allowed_is_read(app, auth):
+    """The limit is a limit: a push (4 deep) and a body exactly JSON_MAX_DEPTH deep are read, not refused."""
+    s = auth.login("manager1")
+    depth = app.config["JSON_MAX_DEPTH"]
+    r = s.client.post("/api/dashboard/access-checks", data=b'{"note": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}",
+                      headers={**s.headers, "Content-Type": "application/json"})
+    assert r.status_code == 422 and "note" in r.json["errors"], "read, then refused for what the note is"

@@ -82,6 +82,34 @@ def test_reading_a_client_of_another_unit_is_403_and_logged(app, auth):
         assert db.session.query(AccessLog).filter_by(client_id=own, action="read_client").count() == 1
 
 
+def test_a_worker_reads_only_the_clients_of_own_visits_in_the_shift_window(app, auth):
+    """Issue 27.2: a client of the unit on none of the worker's visits (or only on visits outside the window)
+    is 403 and logged; administrators and managers keep unit scope."""
+    s = auth.login("worker1")
+    package = s.pull()
+    own = {c["id"] for c in package["clients"]}
+    with app.app_context():
+        unit = db.session.query(User.unit_id).filter_by(username="worker1").scalar()
+        not_mine = sorted(cid for (cid,) in db.session.query(Client.id).filter_by(unit_id=unit) if cid not in own)
+    assert own and not_mine
+    stranger = not_mine[0]
+    r = s.get(f"/api/clients/{stranger}")
+    assert r.status_code == 403 and "personal_number" not in r.get_data(as_text=True)
+    with app.app_context():
+        denied = db.session.query(AccessLog).filter_by(client_id=stranger, outcome="denied").one()
+        assert denied.user_id == s.user["id"] and denied.action == "read_client" and denied.detail == "not_on_shift"
+    mine = min(own)
+    assert s.get(f"/api/clients/{mine}").status_code == 200
+    for name in ("admin1", "manager1"):
+        assert auth.login(name).get(f"/api/clients/{stranger}").status_code == 200
+    with app.app_context():  # the same client, its visits moved out of the window: no longer readable
+        for visit in db.session.query(Visit).filter_by(client_id=mine):
+            visit.planned_start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+            visit.planned_end = datetime(2020, 1, 1, 1, tzinfo=timezone.utc)
+        db.session.commit()
+    assert s.get(f"/api/clients/{mine}").status_code == 403
+
+
 def test_empty_window_is_a_valid_package(app, auth):
     s = auth.login("worker1")
     with app.app_context():

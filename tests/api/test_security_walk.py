@@ -9,7 +9,7 @@ client data (personal numbers), and every answer that shows client data must hav
 import pytest
 
 from server.extensions import db
-from server.models import AccessLog, Client, Unit
+from server.models import AccessLog, Client, Unit, User
 
 # Endpoints anyone may call, and why.
 PUBLIC = {
@@ -204,3 +204,134 @@ def test_every_answer_that_shows_client_data_left_an_access_log_row(app, world):
             assert shown <= logged, f"{role} GET {url} showed clients {sorted(shown - logged)} without logging it"
             shown_somewhere |= shown
     assert shown_somewhere, "the walk saw client data somewhere (pull, client record)"
+
+
+# -- the content walk: no answer or export Norr's staff can fetch names or numbers anyone of Söder -----------------
+
+# Query strings that make a GET answer show more than its default (every state, every route, a filter).
+QUERIES = {
+    "dashboard.access_log": ["", "outcome=denied", "client_id={client_id}", "user_id={user_id}", "limit=1000"],
+    "dashboard.access_log_csv": ["", "outcome=denied", "client_id={client_id}", "user_id={user_id}"],
+    "dashboard.registrations_csv": ["from={yesterday}&to={tomorrow}"],
+    "outages.backfill_queue": ["route=all", "route=all&outage_id={outage_id}"],
+    "outages.list_conflicts": ["state=all"],
+    "outages.list_quarantine": ["state=all"],
+    "outages.outage_gaps": [""],
+}
+
+
+def _mark_south(app):
+    """Give every person of Söder a name nobody of Norr has, and return what must never reach Norr."""
+    with app.app_context():
+        south = db.session.query(Unit).filter_by(code="SODER").one()
+        secrets = set()
+        for n, c in enumerate(db.session.query(Client).filter_by(unit_id=south.id).order_by(Client.id)):
+            c.name = f"Söderbrukare Nummer{n:02d}"
+            card = dict(c.person_card or {})
+            card["relatives"] = [dict(r, name=f"Söderanhörig Nummer{n:02d}") for r in card.get("relatives", [])]
+            c.person_card = card
+            secrets |= {c.name, c.personal_number, f"Söderanhörig Nummer{n:02d}"}
+        for user in db.session.query(User).filter_by(unit_id=south.id):
+            user.display_name = f"Söderpersonal {user.username.capitalize()}"
+            secrets.add(user.display_name)
+        db.session.commit()
+    return secrets
+
+
+def _yesterdays_outage(admin, unit_id, yesterday):
+    r = admin.post("/api/outages", json={
+        "kind": "unplanned", "title": "Verksamhetssystemet nere", "reporter_name": "Testare", "unit_ids": [unit_id],
+        "started_at": f"{yesterday}T05:00:00+00:00", "ended_at": f"{yesterday}T13:00:00+00:00"})
+    assert r.status_code == 201, r.json
+    gaps = admin.get(f"/api/outages/{r.json['id']}/gaps").json["gaps"]
+    assert gaps, "the outage left gaps (yesterday's visits had no registrations)"
+    return r.json["id"], gaps
+
+
+@pytest.fixture
+def two_units(app, auth):
+    """Both units busy with everything the answers join: registrations, notes, quarantine, outages, gaps,
+    backfills, absences, denied reads in both directions — Söder's people under recognisable names."""
+    from datetime import date, timedelta
+    secrets = _mark_south(app)
+    s = {name: auth.login(name) for name in ("worker1", "admin1", "manager1", "worker7", "admin2", "manager2")}
+    yesterday, tomorrow = date.today() - timedelta(days=1), date.today() + timedelta(days=1)
+    with app.app_context():
+        north = db.session.query(Unit).filter_by(code="NORR").one().id
+        south = db.session.query(Unit).filter_by(code="SODER").one().id
+        north_client = db.session.query(Client).filter_by(unit_id=north).order_by(Client.id).first().id
+        south_client = db.session.query(Client).filter_by(unit_id=south).order_by(Client.id).first().id
+    for worker in (s["worker1"], s["worker7"]):  # device records, a note, an opened record, a rejected record
+        visit = worker.pull()["visits"][0]
+        events = [worker.event("visit_started", {"visit_id": visit["id"]}),
+                  worker.event("note_added", {"client_id": visit["client_id"], "text": "Pigg och glad."}),
+                  worker.event("client_record_opened", {"client_id": visit["client_id"], "view": "overview"}),
+                  worker.event("visit_started", {"visit_id": MISSING_ID})]
+        assert [x["status"] for x in worker.push(events).json["results"]] == ["applied"] * 3 + ["rejected"]
+    north_outage, north_gaps = _yesterdays_outage(s["admin1"], north, yesterday)
+    south_outage, south_gaps = _yesterdays_outage(s["admin2"], south, yesterday)
+    gap = south_gaps[0]  # Söder's administrator backfills a gap, its worker registers the same visit late
+    r = s["admin2"].post("/api/backfills", json={
+        "visit_id": gap["visit"]["id"], "worker_id": gap["worker"]["id"], "information_source": "paper_form",
+        "started_at": gap["visit"]["planned_start"], "ended_at": gap["visit"]["planned_end"]})
+    assert r.status_code == 201, r.json
+    for admin, worker in ((s["admin1"], s["worker1"]), (s["admin2"], s["worker7"])):
+        r = admin.post("/api/absences", json={"worker_id": worker.user["id"], "from": tomorrow.isoformat()})
+        assert r.status_code == 201, r.json
+    # Denied reads both ways: Norr's staff reach for a Söder client; Söder's manager for a Norr client.
+    for name in ("worker1", "admin1", "manager1"):
+        assert s[name].get(f"/api/clients/{south_client}").status_code == 403
+    assert s["manager2"].get(f"/api/clients/{north_client}").status_code == 403
+    ids = {"client_id": north_client, "unit_id": north, "outage_id": north_outage, "gap_id": north_gaps[0]["id"],
+           "user_id": s["worker1"].user["id"], "yesterday": yesterday, "tomorrow": tomorrow}
+    foreign = {"client_id": south_client, "unit_id": south, "outage_id": south_outage, "gap_id": gap["id"],
+               "user_id": s["worker7"].user["id"], "yesterday": yesterday, "tomorrow": tomorrow}
+    return {"sessions": s, "secrets": secrets, "ids": ids, "foreign": foreign}
+
+
+def _get_urls(app, ids):
+    """Every GET route of the URL map that needs a token, with real ids and the query strings above."""
+    for rule, method, view in _walkable(app):
+        roles = getattr(view, "required_roles", None)
+        if method != "GET" or roles is None:
+            continue
+        path = _url(rule, ids)
+        for query in QUERIES.get(rule.endpoint, [""]):
+            yield rule.endpoint, roles, path + ("?" + query.format(**ids) if query else "")
+
+
+def test_no_get_answer_or_export_shows_another_units_names_or_personal_numbers(app, two_units):
+    """As worker, administrator and manager of Norr, with Söder's ids and Norr's own, after denied reads both ways:
+    every body and CSV is searched for Söder's client names, personal numbers, relatives and staff names."""
+    seen, walked = {}, 0
+    for ids in (two_units["ids"], two_units["foreign"]):
+        for endpoint, roles, url in _get_urls(app, ids):
+            for role in roles:
+                r = two_units["sessions"][ROLES[role]].get(url)
+                assert r.status_code < 500, (role, url, r.status_code)
+                body = r.get_data(as_text=True)
+                leaked = sorted(x for x in two_units["secrets"] if x in body)
+                assert leaked == [], f"{role} GET {url} ({r.status_code}) shows Söder's {leaked[:4]}"
+                seen[(endpoint, role)] = max(seen.get((endpoint, role), 0), r.status_code == 200)
+                walked += 1
+    assert walked > 40
+    # The walk reached the answers that join people: it is not passing because everything was refused.
+    for must in ("api.client", "dashboard.access_log", "dashboard.access_log_csv", "dashboard.registrations_csv",
+                 "outages.backfill_queue", "outages.outage_gaps", "dashboard.backlog", "dashboard.readiness"):
+        assert any(ok for (endpoint, _), ok in seen.items() if endpoint == must), must
+
+
+def test_the_access_log_review_shows_a_denied_read_of_another_units_client_by_id_only(app, two_units):
+    """A denied read must not reveal what was denied — on the page and in the CSV; and a Söder manager's
+    refused reach into a Norr client shows that person by id only."""
+    manager, ids, foreign = two_units["sessions"]["manager1"], two_units["ids"], two_units["foreign"]
+    rows = manager.get("/api/dashboard/access-log?outcome=denied").json["rows"]
+    theirs = [r for r in rows if r["client"] and r["client"]["id"] == foreign["client_id"]]
+    assert theirs and all(r["client"] == {"id": foreign["client_id"], "name": None, "personal_number": None,
+                                          "other_unit": True} for r in theirs)
+    ours = [r for r in rows if r["client"] and r["client"]["id"] == ids["client_id"]]
+    assert ours and all(r["user"]["other_unit"] and r["user"]["display_name"] is None for r in ours)
+    assert any(r["user"]["display_name"] for r in theirs), "our own staff are still named"
+    csv = manager.get("/api/dashboard/access-log.csv?outcome=denied").get_data(as_text=True)
+    assert f"annan enhet (id {foreign['client_id']})" in csv
+    assert f"annan enhet (id {two_units['sessions']['manager2'].user['id']})" in csv
