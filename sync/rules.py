@@ -38,6 +38,8 @@ REGISTRATION_STATES = (REGISTRATION_NONE, REGISTRATION_PARTIAL, REGISTRATION_COM
 # Rule ids, stored with every decision. The order below is the order in which they are tried.
 RULE_REGISTERED = "registered"
 RULE_OUTSIDE_WINDOW = "outside_window"
+RULE_OTHER_OUTAGE = "covered_by_other_outage"
+RULE_WITHDRAWN = "outage_withdrawn"
 RULE_MANAGEMENT_POLICY = "management_policy"
 RULE_PLANNED_ANNOUNCED = "planned_announced_policy"
 RULE_PLANNED_SELF = "planned_self"
@@ -53,6 +55,11 @@ RULE_DEADLINE_PASSED = "self_deadline_passed"
 RULES = (
     {"id": RULE_OUTSIDE_WINDOW, "domain_rule": None,
      "sv": "Besöket ligger inte längre inom driftstoppet (tiderna har ändrats) – ingen lucka."},
+    {"id": RULE_OTHER_OUTAGE, "domain_rule": None,
+     "sv": "Besöket ligger också inom ett tidigare driftstopp och är en lucka där – ett besök är en lucka, "
+           "hur många driftstopp det än ligger i."},
+    {"id": RULE_WITHDRAWN, "domain_rule": None,
+     "sv": "Driftstoppet är återkallat (registrerat av misstag) – luckan stängs."},
     {"id": RULE_REGISTERED, "domain_rule": None,
      "sv": "Besöket har en registrering (från telefonen eller efterregistrerad) – ingen lucka."},
     {"id": RULE_MANAGEMENT_POLICY, "domain_rule": 5,
@@ -234,6 +241,7 @@ class GapFacts:
     handed_over: bool = False                  # "Jag kan inte – lämna till administratör"
     duty_dates: Optional[frozenset] = None     # local dates the worker works; None: unknown, assume on duty
     absent_dates: frozenset = frozenset()      # local dates the worker is marked absent
+    covered_by: Optional[object] = None        # id of an earlier outage whose window also holds the visit
 
 
 @dataclass(frozen=True)
@@ -316,6 +324,14 @@ def in_window(outage: OutageFacts, planned_start: datetime, planned_end: datetim
     return _inside(_window(outage, now), planned_start, planned_end)
 
 
+def covering_outage(outages, planned_start: datetime, planned_end: datetime, now: datetime):
+    """The one outage a visit's gap belongs to when several outages' windows hold it: the earliest started
+    (then the first registered). A visit missing its registration is one gap, however many outages surround
+    it; if that outage goes away (withdrawn), the next one takes the visit."""
+    holding = [o for o in outages if in_window(o, planned_start, planned_end, now)]
+    return min(holding, key=lambda o: (_utc(o.started_at), o.id)) if holding else None
+
+
 @lru_cache(maxsize=1024)
 def assess_outage(outage: OutageFacts, rules: UnitRules, now: datetime) -> OutageAssessment:
     ongoing = outage.ended_at is None
@@ -361,6 +377,23 @@ def format_day_sv(day: date) -> str:
 @lru_cache(maxsize=4096)
 def format_day_en(day: date) -> str:
     return day.strftime("%A %d %B %Y")
+
+
+def format_deadline_sv(deadline: datetime, tz) -> str:
+    """A deadline as people read it: the day when it is the end of a day, else the day and the time."""
+    day = last_day(deadline, tz)
+    if _utc(deadline) == end_of_day(day, tz):
+        return format_day_sv(day)
+    local = deadline.astimezone(tz)
+    return f"{format_day_sv(local.date())} kl. {local:%H:%M}"
+
+
+def format_deadline_en(deadline: datetime, tz) -> str:
+    day = last_day(deadline, tz)
+    if _utc(deadline) == end_of_day(day, tz):
+        return format_day_en(day)
+    local = deadline.astimezone(tz)
+    return f"{format_day_en(local.date())} at {local:%H:%M}"
 
 
 def _days_sv(days) -> str:
@@ -453,7 +486,7 @@ def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_nam
     admin_by = ((f"senast {format_day_sv(last_day(admin_deadline, tz))}", f"by {format_day_en(last_day(admin_deadline, tz))}")
                 if admin_deadline else ("när driftstoppet är över", "once the outage is over"))
     if self_deadline is not None:
-        by_sv, by_en = f"senast {format_day_sv(last_day(self_deadline, tz))}", f"by {format_day_en(last_day(self_deadline, tz))}"
+        by_sv, by_en = f"senast {format_deadline_sv(self_deadline, tz)}", f"by {format_deadline_en(self_deadline, tz)}"
     else:
         by_sv = "när systemet är tillbaka (sista dag sätts när driftstoppet är över)"
         by_en = "once the system is back (the last day is set when the outage is over)"
@@ -472,9 +505,9 @@ def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_nam
          f"administratör, som efterregistrerar {admin_by_sv}.",
          f"The worker said they cannot post-register the visit and handed it to an administrator, "
          f"who post-registers it {admin_by_en}."),
-        (f"Medarbetaren skulle ha efterregistrerat senast {format_day_sv(last_day(self_deadline, tz))}, "
+        (f"Medarbetaren skulle ha efterregistrerat senast {format_deadline_sv(self_deadline, tz)}, "
          f"men besöket är fortfarande inte registrerat. Administratör efterregistrerar {admin_by_sv}.",
-         f"The worker should have post-registered by {format_day_en(last_day(self_deadline, tz))}, "
+         f"The worker should have post-registered by {format_deadline_en(self_deadline, tz)}, "
          f"but the visit is still not registered. An administrator does it {admin_by_en}.")
         if self_deadline is not None else ("", ""),
         (own_sv, own_en),
@@ -501,6 +534,13 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
                         "behövs på grund av driftstoppet.",
                         "The visit is not inside the outage window (its times changed). No post-registration is "
                         "needed because of the outage.")
+    if gap.covered_by is not None:
+        inputs["covered_by"] = gap.covered_by
+        return decision(STATE_CLOSED, None, None, RULE_OTHER_OUTAGE,
+                        f"Besöket ligger också inom ett tidigare driftstopp (nr {gap.covered_by}) och hanteras där. "
+                        f"Ett besök är en lucka, hur många driftstopp det än ligger i.",
+                        f"The visit also lies inside an earlier outage (no. {gap.covered_by}) and is handled there. "
+                        f"A visit is one gap, however many outages surround it.")
     if gap.registration == REGISTRATION_COMPLETE:
         who_sv = {"device": " från medarbetarens telefon", "backfill": " av administratör"}.get(gap.registered_by, "")
         who_en = {"device": " from the worker's phone", "backfill": " by an administrator"}.get(gap.registered_by, "")
@@ -543,6 +583,16 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
                         f"post-register. An administrator does it {admin_by_en}.")
     return decision(STATE_OPEN, ROUTE_SELF, plan.self_deadline, rule,
                     *texts[_TEXT_SELF_PARTIAL if gap.registration == REGISTRATION_PARTIAL else _TEXT_SELF])
+
+
+def withdrawn(outage_id, reason: str, now: datetime) -> Decision:
+    """The closing decision of every gap of an outage withdrawn as registered by mistake."""
+    return Decision(STATE_CLOSED, None, None, RULE_WITHDRAWN,
+                    {"outage_id": outage_id, "reason": reason, "now": _iso(now)},
+                    f"Driftstoppet är återkallat som registrerat av misstag (”{reason.strip()}”). Ingen "
+                    f"efterregistrering behövs på grund av det.",
+                    f"The outage was withdrawn as registered by mistake (“{reason.strip()}”). No post-registration "
+                    f"is needed because of it.")
 
 
 def reevaluate(previous: Optional[Decision], outage: OutageFacts, gap: GapFacts, settings: RuleSettings,

@@ -119,6 +119,16 @@ def dismiss_outage(outage_id):
     return _outage_out(outage, now)
 
 
+@bp.post("/outages/<int:outage_id>/withdraw")
+@require_auth(roles=ADMIN)
+@transactional
+def withdraw_outage(outage_id):
+    now = utcnow()
+    data = ReasonIn().load(json_body())
+    outage = lifecycle.withdraw_outage(g.user, lifecycle.get_outage(g.user, outage_id), data["reason"], now)
+    return _outage_out(outage, now)
+
+
 @bp.post("/outages/<int:outage_id>/policy")
 @require_auth(roles=MANAGER)
 @transactional

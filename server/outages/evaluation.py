@@ -52,18 +52,23 @@ def evaluate(outage: Outage, now: datetime, trigger: str, only=None):
             gap = _new_gap(outage.id, key, gfacts.unit_id, decision, now)
             if gap is None:  # another transaction created it a moment ago and decided the same
                 continue
-        gap.state, gap.route, gap.deadline, gap.rule = decision.state, decision.route, decision.deadline, decision.rule
-        gap.explanation, gap.explanation_en, gap.inputs = decision.explanation, decision.explanation_en, decision.inputs
-        gap.decided_at = now
-        if previous is None or previous.deadline != decision.deadline:
-            gap.reminded_at = None
-        db.session.flush()
-        db.session.add(GapDecision(gap_id=gap.id, state=decision.state, route=decision.route,
-                                   deadline=decision.deadline, rule=decision.rule, explanation=decision.explanation,
-                                   inputs=decision.inputs, trigger=trigger, decided_at=now))
+        record(gap, previous, decision, trigger, now)
         changes.append((gap, previous, decision))
     _tell_about(outage, facts, settings, changes, now)
     return changes
+
+
+def record(gap, previous, decision, trigger, now):
+    """Make `decision` the gap's current one and append it to the gap's history."""
+    gap.state, gap.route, gap.deadline, gap.rule = decision.state, decision.route, decision.deadline, decision.rule
+    gap.explanation, gap.explanation_en, gap.inputs = decision.explanation, decision.explanation_en, decision.inputs
+    gap.decided_at = now
+    if previous is None or previous.deadline != decision.deadline:
+        gap.reminded_at = None
+    db.session.flush()
+    db.session.add(GapDecision(gap_id=gap.id, state=decision.state, route=decision.route,
+                               deadline=decision.deadline, rule=decision.rule, explanation=decision.explanation,
+                               inputs=decision.inputs, trigger=trigger, decided_at=now))
 
 
 def _new_gap(outage_id, key, unit_id, decision, now):
@@ -96,8 +101,9 @@ def _tell_about(outage, facts, settings, changes, now):
                    if rules.assess_outage(facts, settings.for_unit(u.id), now).needs_decision]
         if waiting:
             hours = int(settings.for_unit(waiting[0]).threshold.total_seconds() // 3600)
-            notify("threshold_crossed", managers(waiting), {"hours": hours},
-                   dedupe_key=f"outage-{outage.id}")
+            # Said for what happened: a running outage has crossed the line; one already over lasted past it.
+            kind = "threshold_crossed" if facts.ended_at is None else "threshold_passed_ended"
+            notify(kind, managers(waiting), {"hours": hours}, dedupe_key=f"outage-{outage.id}")
             outage.threshold_notified_at = now
 
 
@@ -106,6 +112,14 @@ def live_outages(unit_ids, now):
         select(Outage).join(Outage.units).where(
             Outage.status == "confirmed", Unit.id.in_(list(unit_ids)),
             or_(Outage.ended_at.is_(None), Outage.ended_at >= now - OPEN_LOOKBACK)).distinct().order_by(Outage.id)))
+
+
+def evaluate_neighbours(outage, now, trigger):
+    """After an outage changed, its units' other live outages look again: a visit that two outages hold is one
+    gap, kept by the earliest (rules.covering_outage), so a change in one can move a visit to or from another."""
+    for other in live_outages([u.id for u in outage.units], now):
+        if other.id != outage.id:
+            evaluate(other, now, trigger)
 
 
 def refresh(unit_ids, now, trigger="read"):

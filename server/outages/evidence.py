@@ -41,12 +41,9 @@ def propose_from_device_failures(now):
     failures = []
     for device in db.session.scalars(select(Device).where(Device.status_reported_at >= since,
                                                           Device.status_extra.is_not(None))):
-        extra = device.status_extra or {}
-        if not extra.get("failed_syncs") or not extra.get("last_failed_sync_at"):
-            continue
-        last = datetime.fromisoformat(extra["last_failed_sync_at"]).astimezone(timezone.utc)
-        first = device.status_oldest_pending_at or last
-        failures.append(DeviceFailure(device.id, device.unit_id, min(first, last), last))
+        failure = _failure(device, since, now)
+        if failure is not None:
+            failures.append(failure)
     made = []
     for p in failed_sync_proposals(failures, cfg["OUTAGE_EVIDENCE_MIN_DEVICES"]):
         outage = propose([p.unit_id], p.window.start, p.window.end,
@@ -54,6 +51,27 @@ def propose_from_device_failures(now):
         if outage is not None:
             made.append(outage)
     return made
+
+
+def _failure(device, since, now):
+    """A device's failed-sync window, when what it reported is plausible evidence. A phone reports what its
+    clock and app say: an unreadable time, one in the future or before the lookback is no evidence — and never
+    an error that would break the outage list for everyone."""
+    extra = device.status_extra or {}
+    if not extra.get("failed_syncs") or not isinstance(extra.get("last_failed_sync_at"), str):
+        return None
+    try:
+        last = datetime.fromisoformat(extra["last_failed_sync_at"].replace("Z", "+00:00"))
+        if last.tzinfo is None:
+            return None
+        last = last.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # not ISO 8601, or year 1 / 9999 pushed past the calendar by its offset
+        return None
+    if not since <= last <= now:
+        return None
+    first = device.status_oldest_pending_at
+    first = last if first is None or first > last else max(first, since)
+    return DeviceFailure(device.id, device.unit_id, first, last)
 
 
 def propose(unit_ids, start, end, evidence, fault_type):

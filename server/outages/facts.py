@@ -3,17 +3,18 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from sync import conflicts as cf
 from sync import events as ev
 from sync import rules
 
 from ..extensions import db
-from ..models import Event, Registration, Visit, visit_workers
+from ..models import Event, Registration, Unit, Visit, visit_workers
 from .models import Gap, Outage, UnitRuleSettings, WorkerAbsence
 
 DUTY_LOOKAHEAD = timedelta(days=21)  # how far after an outage we look for the worker's working days
+VISIT_SPAN = timedelta(days=1)  # no visit is longer: an outage ended this long before another began shares none
 
 
 def tz():
@@ -76,8 +77,12 @@ def gap_facts(outage, pairs, now, settings):
             select(WorkerAbsence.worker_id, WorkerAbsence.day).where(WorkerAbsence.worker_id.in_(worker_ids),
                                                                      WorkerAbsence.day >= first_day)):
         absent.setdefault(worker_id, set()).add(day)
+    this = outage_facts(outage)
+    neighbours = _neighbours(outage, now)
     facts = {}
     for (visit_id, worker_id), visit in pairs.items():
+        holders = [this] + [other for other, unit_ids in neighbours if visit.unit_id in unit_ids]
+        owner = rules.covering_outage(holders, visit.planned_start, visit.planned_end, now) if neighbours else None
         reg = regs.get((visit_id, worker_id))
         if reg is not None and reg.started_at and reg.ended_at:
             state = rules.REGISTRATION_COMPLETE
@@ -91,8 +96,19 @@ def gap_facts(outage, pairs, now, settings):
             planned_end=visit.planned_end, registration=state,
             registered_by=ev.SOURCE_BACKFILL if source == cf.SOURCE_RESOLUTION else source,
             handed_over=(visit_id, worker_id) in handed, duty_dates=frozenset(duty.get(worker_id, ())),
-            absent_dates=frozenset(absent.get(worker_id, ())))
+            absent_dates=frozenset(absent.get(worker_id, ())),
+            covered_by=owner.id if owner is not None and owner.id != outage.id else None)
     return facts
+
+
+def _neighbours(outage, now):
+    """Other confirmed outages of the same units that may hold the same visits, each with its unit ids."""
+    end = outage.ended_at or now
+    rows = db.session.scalars(select(Outage).join(Outage.units).where(
+        Unit.id.in_([u.id for u in outage.units]), Outage.status == "confirmed", Outage.id != outage.id,
+        Outage.started_at < end + VISIT_SPAN,
+        or_(Outage.ended_at.is_(None), Outage.ended_at > outage.started_at - VISIT_SPAN)).distinct())
+    return [(outage_facts(o), {u.id for u in o.units}) for o in rows]
 
 
 def decision_of(gap: Gap):

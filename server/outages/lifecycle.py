@@ -1,18 +1,32 @@
-"""The outage lifecycle: declare, correct, end, decide a long outage's policy, confirm, dismiss, list."""
-from datetime import timedelta
+"""The outage lifecycle: declare (ahead, while it runs, or afterwards), correct, end, decide a long outage's
+policy, confirm or dismiss a proposal, withdraw one registered by mistake, list.
 
+Overlap: one unit has one outage at a time. A second one whose time overlaps a confirmed outage of the same
+unit is refused with the first one named, because it is almost always the same downtime entered twice (two
+administrators, or a proposal and a hand-made entry) — and merging them silently would have to choose between
+two kinds, two reporters and two policies. Visits that still touch two outages (back to back, or a planned
+one beginning while an unplanned one runs) are one gap all the same: see rules.covering_outage.
+"""
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
 from sqlalchemy import select
 
 from sync import rules
 from sync.errors import Conflict, InvalidInput, NotFound, OutOfScope
+from sync.outages import known_window, windows_overlap
 
 from ..extensions import db
 from ..models import Unit, utcnow
-from .evaluation import evaluate, refresh
+from .evaluation import evaluate, evaluate_neighbours, record, refresh
 from .evidence import propose_from_device_failures
-from .facts import outage_facts, rule_settings
-from .models import Outage
+from .facts import decision_of, outage_facts, rule_settings
+from .models import Gap, Outage
 from .notices import notify, staff
+
+CLOCK_TOLERANCE = timedelta(minutes=5)  # a time typed as "now" on a PC whose clock runs a little ahead
+ENTRY_RANGE = timedelta(days=366)  # outages are entered up to a year afterwards, or announced up to a year ahead
 
 
 def get_outage(user, outage_id) -> Outage:
@@ -38,39 +52,49 @@ def _units(user, unit_ids):
 def create_outage(user, data, now):
     units = _units(user, data.get("unit_ids"))
     kind = data["kind"]
-    if kind == rules.PLANNED and data.get("ended_at") is not None:
-        raise InvalidInput("Ett planerat driftstopp avslutas när det är över.",
-                           errors={"ended_at": ["Anges med 'avsluta' när driftstoppet är över."]})
     if kind == rules.UNPLANNED and data.get("announced_policy") is not None:
         raise InvalidInput("Bara planerade driftstopp har en meddelad policy.",
                            errors={"announced_policy": ["Endast för planerade driftstopp."]})
-    _check_times(data["started_at"], data.get("ended_at"), data.get("expected_end"))
+    _check_times(kind, data["started_at"], data.get("ended_at"), data.get("expected_end"), now)
     _check_unit_exists(data.get("discovered_by_unit_id"), "discovered_by_unit_id")
+    _check_no_overlap([u.id for u in units], data["started_at"], data.get("ended_at"), data.get("expected_end"), now)
     outage = Outage(kind=kind, status="confirmed", title=data.get("title") or _default_title(kind),
                     description=data.get("description"), started_at=data["started_at"],
                     ended_at=data.get("ended_at"), expected_end=data.get("expected_end"),
-                    announced_at=now if kind == rules.PLANNED else None,
+                    announced_at=now if kind == rules.PLANNED and data["started_at"] > now else None,
                     announced_policy=_policy(data.get("announced_policy")),
                     reporter_name=data.get("reporter_name"), discovered_by_unit_id=data.get("discovered_by_unit_id"),
                     fault_type=data.get("fault_type"), created_by=user.id, created_at=now, updated_at=now)
     outage.units = units
     db.session.add(outage)
     db.session.flush()
-    people = staff([u.id for u in units])
-    if kind == rules.PLANNED:
-        notify("outage_announced", people, {"starts_at": outage.started_at,
-                                           "ends_at": outage.expected_end or outage.started_at},
-               dedupe_key=f"outage-{outage.id}-{outage.started_at.isoformat()}")
-    elif outage.ended_at is None:
-        notify("outage_started", people, dedupe_key=f"outage-{outage.id}")
+    _announce(outage, now)
     evaluate(outage, now, "declared")
+    evaluate_neighbours(outage, now, "other_outage_changed")
     return outage
+
+
+def _announce(outage, now):
+    """Tell staff what they can act on: one coming (update your offline copy), one running (record in the app).
+    An outage entered afterwards is over: nobody is told to prepare for it or that the system is back."""
+    people = staff([u.id for u in outage.units])
+    if outage.ended_at is not None:
+        return
+    if outage.started_at > now:
+        if outage.expected_end is not None:
+            notify("outage_announced", people, {"starts_at": outage.started_at, "ends_at": outage.expected_end},
+                   dedupe_key=f"outage-{outage.id}-{outage.started_at.isoformat()}")
+        else:
+            notify("outage_announced_open", people, {"starts_at": outage.started_at},
+                   dedupe_key=f"outage-{outage.id}-{outage.started_at.isoformat()}")
+    else:
+        notify("outage_started", people, dedupe_key=f"outage-{outage.id}")
 
 
 def update_outage(user, outage, data, now):
     """Correct or extend an outage; every gap is decided again with the new facts."""
-    if outage.status == "dismissed":
-        raise Conflict("Driftstoppet är avfärdat.", code="outage_dismissed")
+    if outage.status in ("dismissed", "withdrawn"):
+        raise Conflict("Driftstoppet är avfärdat eller återkallat.", code=f"outage_{outage.status}")
     if "unit_ids" in data:
         outage.units = _units(user, data["unit_ids"])
     _check_unit_exists(data.get("discovered_by_unit_id"), "discovered_by_unit_id")
@@ -82,13 +106,17 @@ def update_outage(user, outage, data, now):
             raise InvalidInput("Bara planerade driftstopp har en meddelad policy.",
                                errors={"announced_policy": ["Endast för planerade driftstopp."]})
         outage.announced_policy = _policy(data["announced_policy"])
-    for name in ("started_at", "ended_at", "expected_end"):
-        if name in data:
-            setattr(outage, name, data[name])
-    _check_times(outage.started_at, outage.ended_at, outage.expected_end)
+    times = {name: data.get(name, getattr(outage, name)) for name in ("started_at", "ended_at", "expected_end")}
+    if any(name in data for name in times) or "unit_ids" in data:
+        _check_times(outage.kind, *times.values(), now)
+        if outage.status == "confirmed":
+            _check_no_overlap([u.id for u in outage.units], *times.values(), now, exclude=outage.id)
+    for name, value in times.items():
+        setattr(outage, name, value)
     outage.updated_at = now
     db.session.flush()
     evaluate(outage, now, "outage_updated")
+    evaluate_neighbours(outage, now, "other_outage_changed")
     return outage
 
 
@@ -98,9 +126,7 @@ def end_outage(user, outage, ended_at, now):
     if outage.ended_at is not None:
         raise Conflict("Driftstoppet är redan avslutat.", code="outage_already_ended")
     ended_at = ended_at or now
-    if ended_at > now + timedelta(minutes=5):
-        raise InvalidInput("Sluttiden kan inte ligga i framtiden.", errors={"ended_at": ["I framtiden."]})
-    _check_times(outage.started_at, ended_at, None)
+    _check_times(outage.kind, outage.started_at, ended_at, None, now)
     outage.ended_at, outage.updated_at = ended_at, now
     db.session.flush()
     notify("outage_ended", staff([u.id for u in outage.units]), dedupe_key=f"outage-{outage.id}")
@@ -115,6 +141,8 @@ def decide_policy(user, outage, data, now):
     policy = rules.Policy.from_dict(data)
     if policy.deadline is not None and policy.deadline <= now:
         raise InvalidInput("Sista dag måste ligga i framtiden.", errors={"deadline": ["Har redan passerat."]})
+    if policy.deadline is not None and policy.deadline > now + ENTRY_RANGE:
+        raise InvalidInput("Sista dag ligger orimligt långt fram.", errors={"deadline": ["Högst ett år fram."]})
     outage.decided_policy = policy.to_dict()
     outage.decided_by, outage.decided_at, outage.updated_at = user.id, now, now
     db.session.flush()
@@ -125,9 +153,12 @@ def decide_policy(user, outage, data, now):
 def confirm_outage(user, outage, now):
     if outage.status != "proposed":
         raise Conflict("Bara förslag kan bekräftas.", code="not_a_proposal")
+    _check_no_overlap([u.id for u in outage.units], outage.started_at, outage.ended_at, outage.expected_end, now,
+                      exclude=outage.id)
     outage.status, outage.created_by, outage.updated_at = "confirmed", user.id, now
     db.session.flush()
     evaluate(outage, now, "confirmed")
+    evaluate_neighbours(outage, now, "other_outage_changed")
     return outage
 
 
@@ -138,6 +169,24 @@ def dismiss_outage(user, outage, reason, now):
         raise Conflict("Bara förslag och planerade driftstopp som inte har börjat kan avfärdas.",
                        code="not_a_proposal")
     outage.status, outage.dismissed_reason, outage.updated_at = "dismissed", reason, now
+    return outage
+
+
+def withdraw_outage(user, outage, reason, now):
+    """An outage registered by mistake: kept, with who withdrew it, when and why (never deleted); each open gap
+    is closed with that decision in its history; staff told it is coming or running are told it is not."""
+    if outage.status != "confirmed":
+        raise Conflict("Bara bekräftade driftstopp kan återkallas; ett förslag avfärdas.", code="outage_not_confirmed")
+    outage.status, outage.updated_at = "withdrawn", now
+    outage.withdrawn_by, outage.withdrawn_at, outage.withdrawn_reason = user.id, now, reason
+    closing = rules.withdrawn(outage.id, reason, now)
+    for gap in db.session.scalars(select(Gap).where(Gap.outage_id == outage.id, Gap.state == rules.STATE_OPEN)
+                                  .with_for_update()):
+        record(gap, decision_of(gap), closing, "outage_withdrawn", now)
+    if outage.ended_at is None:
+        notify("outage_withdrawn", staff([u.id for u in outage.units]), dedupe_key=f"outage-{outage.id}-withdrawn")
+    db.session.flush()
+    evaluate_neighbours(outage, now, "other_outage_changed")  # a visit it held may belong to another outage
     return outage
 
 
@@ -163,11 +212,42 @@ def _check_unit_exists(unit_id, name):
         raise InvalidInput("Okänd enhet.", errors={name: ["Enheten finns inte."]})
 
 
-def _check_times(started_at, ended_at, expected_end):
+def _check_times(kind, started_at, ended_at, expected_end, now):
+    """Times an outage can have: an unplanned one has begun (one that starts later is planned); an end is in
+    the past (one not yet reached is the expected end); nothing more than a year away from today."""
+    if kind == rules.UNPLANNED and started_at > now + CLOCK_TOLERANCE:
+        raise InvalidInput("Ett oplanerat driftstopp kan inte börja i framtiden – lägg in ett kommande driftstopp "
+                           "som planerat.", errors={"started_at": ["I framtiden: ett kommande driftstopp är planerat."]})
+    if not now - ENTRY_RANGE <= started_at <= now + ENTRY_RANGE:
+        raise InvalidInput("Starten ligger mer än ett år från i dag.", errors={"started_at": ["Högst ett år bort."]})
+    if ended_at is not None and ended_at > now + CLOCK_TOLERANCE:
+        raise InvalidInput("Sluttiden kan inte ligga i framtiden; ange beräknat slut i stället.",
+                           errors={"ended_at": ["I framtiden."]})
     if ended_at is not None and ended_at < started_at:
         raise InvalidInput("Driftstoppet kan inte sluta innan det började.", errors={"ended_at": ["Före starttiden."]})
     if expected_end is not None and expected_end < started_at:
         raise InvalidInput("Beräknat slut ligger före starten.", errors={"expected_end": ["Före starttiden."]})
+    if expected_end is not None and expected_end > started_at + ENTRY_RANGE:
+        raise InvalidInput("Beräknat slut ligger orimligt långt fram.", errors={"expected_end": ["Högst ett år."]})
+
+
+def _check_no_overlap(unit_ids, started_at, ended_at, expected_end, now, exclude=None):
+    """Refuse a second confirmed outage over the same time of a unit, naming the first (see the module doc)."""
+    mine = known_window(started_at, ended_at, expected_end, now)
+    query = select(Outage).join(Outage.units).where(Unit.id.in_(unit_ids), Outage.status == "confirmed",
+                                                    Outage.started_at < mine.end)
+    if exclude is not None:
+        query = query.where(Outage.id != exclude)
+    for other in db.session.scalars(query.distinct().order_by(Outage.started_at)):
+        if windows_overlap(mine, known_window(other.started_at, other.ended_at, other.expected_end, now)):
+            zone = ZoneInfo(current_app.config["TIMEZONE"])
+            start = other.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            end = other.ended_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if other.ended_at else "pågår"
+            message = (f"Enheten har redan ett driftstopp under den tiden: nr {other.id} ”{other.title}” "
+                       f"({start} – {end}). Ändra det i stället för att lägga in ett till – ett missat besök "
+                       f"ska bara bli en lucka.")
+            raise Conflict(message, code="outage_overlaps",
+                           errors={"started_at": [f"Överlappar driftstopp nr {other.id}."]})
 
 
 def _policy(data):

@@ -41,6 +41,9 @@ def register_openapi():
         "/api/outages/{outage_id}/confirm": {"post": _op("Confirm a proposed outage", "Outage", 404, 409, params=(oid,))},
         "/api/outages/{outage_id}/dismiss": {"post": _op("Dismiss a proposed outage with a reason", "Outage", 404, 409,
                                                          422, body="Reason", params=(oid,))},
+        "/api/outages/{outage_id}/withdraw": {"post": _op("Withdraw an outage registered by mistake (kept with who, "
+                                                          "when and why; its open gaps are closed)", "Outage", 404,
+                                                          409, 422, body="Reason", params=(oid,))},
         "/api/outages/{outage_id}/policy": {"post": _op("A manager's policy for a long outage", "Outage", 404, 409, 422,
                                                         body="OutagePolicy", params=(oid,))},
         "/api/outages/{outage_id}/gaps": {"get": _op("Gaps: visit, worker, route, deadline, rule, explanation", None,

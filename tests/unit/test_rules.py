@@ -132,7 +132,8 @@ def test_every_rule_id_fired_by_the_table_is_documented():
     documented = {row["id"] for row in r.RULES}
     fired = {row[6] for row in TABLE}
     assert fired <= documented
-    assert documented - fired == {r.RULE_LONG_STANDING, r.RULE_OUTSIDE_WINDOW}  # covered by their own tests
+    # covered by their own tests
+    assert documented - fired == {r.RULE_LONG_STANDING, r.RULE_OUTSIDE_WINDOW, r.RULE_OTHER_OUTAGE, r.RULE_WITHDRAWN}
 
 
 def test_explanation_is_plain_swedish_with_duration_threshold_and_day():
@@ -321,3 +322,43 @@ def test_a_passed_deadline_is_named_even_for_a_worker_who_is_now_off():
     d = r.decide(outage(FEB, FEB + timedelta(hours=4)), gap(FEB + timedelta(hours=1), duty_dates=frozenset()),
                  SETTINGS, local(2026, 2, 12, 8))
     assert d.rule == r.RULE_DEADLINE_PASSED
+
+
+# ---------------------------------------------------------------------------------------------- issue 27: 10 and 12
+
+def test_a_visit_inside_two_outages_belongs_to_the_earliest_and_is_closed_in_the_other():
+    first = r.OutageFacts(id=5, kind=r.UNPLANNED, started_at=FEB, ended_at=FEB + timedelta(hours=2))
+    second = r.OutageFacts(id=4, kind=r.PLANNED, started_at=FEB + timedelta(hours=1, minutes=45),
+                           ended_at=FEB + timedelta(hours=4))
+    visit = FEB + timedelta(hours=1, minutes=30)  # 07:30–08:00, inside both windows
+    now = local(2026, 2, 10, 11)
+    assert r.covering_outage([second, first], visit, visit + timedelta(minutes=30), now) is first
+    assert r.covering_outage([second], visit, visit + timedelta(minutes=30), now) is second  # first withdrawn
+    held = r.decide(second, gap(visit, covered_by=first.id), SETTINGS, now)
+    assert (held.state, held.route, held.rule) == (r.STATE_CLOSED, None, r.RULE_OTHER_OUTAGE)
+    assert "nr 5" in held.explanation and held.inputs["covered_by"] == 5
+    assert r.decide(first, gap(visit), SETTINGS, now).route == r.ROUTE_SELF
+
+
+def test_a_policy_deadline_with_a_time_of_day_is_explained_with_the_time():
+    policy = r.Policy(r.ROUTE_SELF, deadline=local(2026, 2, 12, 16, 0))
+    d = r.decide(outage(FEB, FEB + timedelta(hours=14), decided=policy), gap(FEB + timedelta(hours=1)), SETTINGS,
+                 local(2026, 2, 11, 9))
+    assert d.deadline == utc(2026, 2, 12, 15)
+    assert "senast torsdag 12 februari 2026 kl. 16:00" in d.explanation
+    assert "by Thursday 12 February 2026 at 16:00" in d.explanation_en
+    late = r.decide(outage(FEB, FEB + timedelta(hours=14), decided=policy), gap(FEB + timedelta(hours=1)), SETTINGS,
+                    local(2026, 2, 12, 16, 1))
+    assert late.rule == r.RULE_DEADLINE_PASSED and "senast torsdag 12 februari 2026 kl. 16:00" in late.explanation
+
+
+def test_a_deadline_at_the_end_of_a_day_is_explained_with_the_day_only():
+    d = r.decide(outage(FEB, FEB + timedelta(hours=4)), gap(FEB + timedelta(hours=1)), SETTINGS,
+                 local(2026, 2, 10, 11))
+    assert "senast onsdag 11 februari 2026." in d.explanation and "kl." not in d.explanation
+
+
+def test_a_withdrawn_outage_closes_its_gaps_with_the_reason():
+    d = r.withdrawn(9, "Fel enhet angiven", FEB)
+    assert (d.state, d.route, d.deadline, d.rule) == (r.STATE_CLOSED, None, None, r.RULE_WITHDRAWN)
+    assert "Fel enhet angiven" in d.explanation and d.inputs["reason"] == "Fel enhet angiven"
