@@ -155,3 +155,25 @@ def test_a_manager_decides_how_a_long_outage_is_post_registered(browser, page_pr
     rows = live_server.query("SELECT DISTINCT route, rule FROM outage_gaps WHERE outage_id = :o AND state = 'open'",
                              o=outage["id"])
     assert [(r["route"], r["rule"]) for r in rows] == [("admin", "management_policy")]
+
+
+def test_an_administrator_withdraws_an_outage_registered_by_mistake(browser, page_problems, live_server, shots):
+    outage, gaps = declare(live_server, local(-1, 7), local(-1, 12))
+    context, page = staff_page(browser, page_problems, live_server, "admin1", "outages.html")
+    try:
+        row = f"#outage-{outage['id']}"
+        page.click(f"{row}-withdraw summary")
+        page.fill(f"{row}-withdraw-reason", "Fel enhet – inget driftstopp hos oss")
+        page.click(f"{row}-withdraw-submit")
+        page.wait_for_function("(sel) => document.querySelector(sel)?.classList.contains('withdrawn')", arg=row)
+        assert "återkallat" in page.inner_text(row) and "Fel enhet" in page.inner_text(row)
+        assert page.query_selector(f"{row}-withdraw") is None and page.query_selector(f"{row}-end") is None
+        shots(page, "outage-withdrawn", full_page=False)
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+    stored = live_server.query("SELECT status, withdrawn_reason FROM outages WHERE id = :o", o=outage["id"])[0]
+    assert (stored["status"], stored["withdrawn_reason"]) == ("withdrawn", "Fel enhet – inget driftstopp hos oss")
+    still_open = live_server.query("SELECT count(*) AS n FROM outage_gaps WHERE outage_id = :o AND state = 'open'",
+                                   o=outage["id"])[0]["n"]
+    assert still_open == 0 and len(gaps) > 0
