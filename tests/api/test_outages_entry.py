@@ -312,3 +312,14 @@ def test_a_stored_device_status_time_never_breaks_the_outage_list(app, auth, adm
         response = admin.get(path)
         assert response.status_code == 200, response.json
         assert response.json["outages"] == []  # absurd times are no evidence of an outage
+
+
+@pytest.mark.parametrize("value", ABSURD + ["2026-02-10T07:00:00\u0000"])
+def test_an_absurd_time_in_a_corrected_quarantined_record_is_422_naming_it(app, admin, auth, value):
+    from tests.api.test_outages_backfill import quarantined_visit_start
+    worker = auth.login("worker1")
+    outage = declare(admin, at(-1, 7), at(-1, 12))
+    _, event = quarantined_visit_start(app, admin, worker, outage)
+    response = admin.post(f"/api/quarantine/{event['id']}/reapply",
+                          json={"occurred_at": value, "payload": {"at": value}, "note": "Rättad tid"})
+    assert response.status_code == 422 and "occurred_at" in response.json["errors"], response.json
