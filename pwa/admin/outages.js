@@ -40,7 +40,7 @@ addMessages({
     'outages.lockSave': 'Spara spärrdatum', 'outages.threshold': 'Gräns för långt driftstopp (minuter)',
     'outages.standing': 'Stående beslut för långa driftstopp', 'outages.standing.none': 'Ingen – ledningen beslutar varje gång',
     'outages.rulesSave': 'Spara regler', 'outages.saved': 'Sparat.',
-    'outages.withdraw': 'Återkalla…', 'outages.withdrawReason': 'Varför återkallas driftstoppet?',
+    'outages.lastTime': 'Senast klockan (tomt: hela dagen)', 'outages.withdraw': 'Återkalla…', 'outages.withdrawReason': 'Varför återkallas driftstoppet?',
     'outages.withdrawConfirm': 'Återkalla driftstoppet',
     'outages.withdrawHelp': 'För ett driftstopp som registrerats av misstag. Det sparas med vem, när och varför; dess luckor stängs.',
     'outages.withdrawn': 'återkallat', 'outages.withdrawnBy': 'Återkallat {when}: {reason}',
@@ -79,7 +79,7 @@ addMessages({
     'outages.lockSave': 'Save lock date', 'outages.threshold': 'Long-outage threshold (minutes)',
     'outages.standing': 'Standing policy for long outages', 'outages.standing.none': 'None – management decides each time',
     'outages.rulesSave': 'Save rules', 'outages.saved': 'Saved.',
-    'outages.withdraw': 'Withdraw…', 'outages.withdrawReason': 'Why is the outage withdrawn?',
+    'outages.lastTime': 'By time of day (empty: the whole day)', 'outages.withdraw': 'Withdraw…', 'outages.withdrawReason': 'Why is the outage withdrawn?',
     'outages.withdrawConfirm': 'Withdraw the outage',
     'outages.withdrawHelp': 'For an outage registered by mistake. It is kept with who, when and why; its gaps are closed.',
     'outages.withdrawn': 'withdrawn', 'outages.withdrawnBy': 'Withdrawn {when}: {reason}',
@@ -141,6 +141,7 @@ function renderDecisions(waiting) {
   $('decide').replaceChildren(...waiting.map((o) => {
     const route = select([['admin', t('outages.route.admin')], ['self', t('outages.route.self')]]);
     const lastDay = el('input', { type: 'date' });
+    const lastTime = el('input', { type: 'time' });  // empty: the whole last day
     const note = el('input', { type: 'text', maxlength: 500 });
     const status = el('div');
     return el('form', {
@@ -148,7 +149,9 @@ function renderDecisions(waiting) {
       onsubmit: async (e) => {
         e.preventDefault();
         const body = { route: route.value, note: note.value.trim() || null };
-        if (route.value === 'self' && lastDay.value) body.deadline = endOfDayIso(lastDay.value);
+        if (route.value === 'self' && lastDay.value) {
+          body.deadline = lastTime.value ? toIso(`${lastDay.value}T${lastTime.value}`) : endOfDayIso(lastDay.value);
+        }
         try {
           await api(`/api/outages/${o.id}/policy`, { method: 'POST', body });
           message(status, t('outages.decided'));
@@ -160,6 +163,7 @@ function renderDecisions(waiting) {
       threshold: minutesText(o.threshold_minutes) })),
     field(`decide-${o.id}-route`, t('outages.gap.route'), route),
     field(`decide-${o.id}-last-day`, t('outages.lastDay'), lastDay),
+    field(`decide-${o.id}-last-time`, t('outages.lastTime'), lastTime),
     field(`decide-${o.id}-note`, t('outages.note'), note),
     el('button', { type: 'submit', id: `decide-${o.id}-submit` }, t('outages.decide')), status);
   }));

@@ -1,4 +1,5 @@
-"""HTTP endpoints of the outage area. Thin: load the input, call the service, commit, dump the answer."""
+"""HTTP endpoints of the outage area. Thin: load and bound the input, call the job's module, dump the answer; each
+route commits once through `transactional`."""
 from flask import Blueprint, g, request
 from sqlalchemy import func, select
 
