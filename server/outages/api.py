@@ -4,6 +4,7 @@ from flask import Blueprint, g, request
 from sqlalchemy import func, select
 
 from sync import rules
+from sync.rule_settings import Policy
 from sync.outages import short_notice
 
 from ..api import json_body
@@ -296,6 +297,6 @@ def set_lock_date(unit_id):
 def set_unit_rules(unit_id):
     data = UnitRulesIn().load(json_body())
     if data.get("long_outage_policy"):
-        data["long_outage_policy"] = rules.Policy.from_dict(data["long_outage_policy"]).to_dict()
+        data["long_outage_policy"] = Policy.from_dict(data["long_outage_policy"]).to_dict()
     unit_rules.set_unit_rules(g.user, unit_id, data)
     return unit_rules.unit_settings_view(g.user, unit_id)

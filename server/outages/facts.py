@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sync import conflicts as cf
 from sync import events as ev
 from sync import rules
+from sync.rule_settings import Policy, RuleSettings
 
 from ..extensions import db
 from ..models import Event, Registration, Unit, Visit, visit_workers
@@ -21,20 +22,20 @@ def tz():
     return ZoneInfo(current_app.config["TIMEZONE"])
 
 
-def rule_settings() -> rules.RuleSettings:
+def rule_settings() -> RuleSettings:
     """The configured defaults merged with every unit's stored overrides."""
     cfg = current_app.config
     base = {"timezone": cfg["TIMEZONE"], "threshold_minutes": cfg["OUTAGE_THRESHOLD_MINUTES"],
             "self_deadline_days": cfg["OUTAGE_SELF_DEADLINE_DAYS"], "admin_grace_days": cfg["OUTAGE_ADMIN_GRACE_DAYS"],
             "long_outage_policy": cfg["OUTAGE_LONG_POLICY"]}
     overrides = {row.unit_id: row.overrides for row in db.session.scalars(select(UnitRuleSettings))}
-    return rules.RuleSettings.from_mapping(base, overrides)
+    return RuleSettings.from_mapping(base, overrides)
 
 
 def outage_facts(outage: Outage) -> rules.OutageFacts:
     return rules.OutageFacts(id=outage.id, kind=outage.kind, started_at=outage.started_at, ended_at=outage.ended_at,
-                             announced_policy=rules.Policy.from_dict(outage.announced_policy),
-                             decided_policy=rules.Policy.from_dict(outage.decided_policy))
+                             announced_policy=Policy.from_dict(outage.announced_policy),
+                             decided_policy=Policy.from_dict(outage.decided_policy))
 
 
 def candidates(outage, now):

@@ -8,12 +8,11 @@ two kinds, two reporters and two policies. Visits that still touch two outages (
 one beginning while an unplanned one runs) are one gap all the same: see rules.covering_outage.
 """
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from sync import rules
+from sync.rule_settings import Policy
 from sync.errors import Conflict, InvalidInput, NotFound, OutOfScope
 from sync.outages import known_window, windows_overlap
 
@@ -21,7 +20,7 @@ from ..extensions import db
 from ..models import Unit, utcnow
 from .evaluation import evaluate, evaluate_neighbours, record, refresh
 from .evidence import propose_from_device_failures
-from .facts import decision_of, outage_facts, rule_settings
+from .facts import decision_of, outage_facts, rule_settings, tz
 from .models import Gap, Outage
 from .notices import notify, staff
 
@@ -138,7 +137,7 @@ def decide_policy(user, outage, data, now):
     """Rule 5: a manager chooses how a long outage is post-registered; everyone affected sees the result."""
     if outage.status != "confirmed":
         raise Conflict("Driftstoppet är inte bekräftat.", code="outage_not_confirmed")
-    policy = rules.Policy.from_dict(data)
+    policy = Policy.from_dict(data)
     if policy.deadline is not None and policy.deadline <= now:
         raise InvalidInput("Sista dag måste ligga i framtiden.", errors={"deadline": ["Har redan passerat."]})
     if policy.deadline is not None and policy.deadline > now + ENTRY_RANGE:
@@ -240,7 +239,7 @@ def _check_no_overlap(unit_ids, started_at, ended_at, expected_end, now, exclude
         query = query.where(Outage.id != exclude)
     for other in db.session.scalars(query.distinct().order_by(Outage.started_at)):
         if windows_overlap(mine, known_window(other.started_at, other.ended_at, other.expected_end, now)):
-            zone = ZoneInfo(current_app.config["TIMEZONE"])
+            zone = tz()
             start = other.started_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             end = other.ended_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if other.ended_at else "pågår"
             message = (f"Enheten har redan ett driftstopp under den tiden: nr {other.id} ”{other.title}” "
@@ -251,7 +250,7 @@ def _check_no_overlap(unit_ids, started_at, ended_at, expected_end, now, exclude
 
 
 def _policy(data):
-    return rules.Policy.from_dict(data).to_dict() if data else None
+    return Policy.from_dict(data).to_dict() if data else None
 
 
 def _default_title(kind):

@@ -1,7 +1,7 @@
 """marshmallow schemas of the outage area: what the endpoints accept (loaded at the edge) and answer."""
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from sync import rules
+from sync import dates, rule_settings, rules
 from sync.outages import FAULT_TYPES
 
 from ..schemas import ID, Day, InterventionOutcomeSchema, Moment, QueryInt, SafeString, StrictSchema
@@ -10,7 +10,7 @@ INFORMATION_SOURCES = ("paper_form", "phone_call", "worker_in_person", "other")
 
 
 class PolicyIn(StrictSchema):
-    route = fields.String(required=True, validate=validate.OneOf(rules.POLICY_ROUTES))
+    route = fields.String(required=True, validate=validate.OneOf(rule_settings.POLICY_ROUTES))
     deadline = Moment(allow_none=True)
     note = SafeString(allow_none=True, validate=validate.Length(max=500))
 
@@ -122,7 +122,7 @@ class GapOut(Schema):
 
     def _deadline_day(self, gap):
         tz = self.context_tz
-        return rules.last_day(gap.deadline, tz).isoformat() if gap.deadline else None
+        return dates.last_day(gap.deadline, tz).isoformat() if gap.deadline else None
 
     def _overdue(self, gap):
         return bool(gap.deadline and gap.state == rules.STATE_OPEN and gap.deadline <= self.now)
