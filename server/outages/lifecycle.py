@@ -1,8 +1,8 @@
 """The outage lifecycle: declare (ahead, while it runs, or afterwards), correct, end, decide a long outage's
 policy, confirm or dismiss a proposal, withdraw one registered by mistake, list.
 
-Overlap: one unit has one outage at a time. A second one whose time overlaps a confirmed outage of the same
-unit is refused with the first one named, because it is almost always the same downtime entered twice (two
+Overlap: a new outage whose known time overlaps a confirmed outage of the same unit is refused with the first
+one named, because it is almost always the same downtime entered twice (two
 administrators, or a proposal and a hand-made entry) — and merging them silently would have to choose between
 two kinds, two reporters and two policies. Visits that still touch two outages (back to back, or a planned
 one beginning while an unplanned one runs) are one gap all the same: see rules.covering_outage.
