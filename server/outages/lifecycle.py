@@ -2,10 +2,10 @@
 policy, confirm or dismiss a proposal, withdraw one registered by mistake, list.
 
 Overlap: a new outage whose known time overlaps a confirmed outage of the same unit is refused with the first
-one named, because it is almost always the same downtime entered twice (two
-administrators, or a proposal and a hand-made entry) — and merging them silently would have to choose between
-two kinds, two reporters and two policies. Visits that still touch two outages (back to back, or a planned
-one beginning while an unplanned one runs) are one gap all the same: see rules.covering_outage.
+one named, because it is almost always the same downtime entered twice (two administrators, or a proposal and
+a hand-made entry) — and merging them silently would have to choose between two kinds, two reporters and two
+policies. Visits that still touch two outages (back to back, or a planned one beginning while an unplanned one
+runs) are one gap all the same: see rules.covering_outage.
 """
 from datetime import timedelta
 
