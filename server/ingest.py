@@ -25,7 +25,7 @@ from .dbutil import insert, lock_worker
 from .errors import ApiError
 from .extensions import db
 from .models import Event, QuarantinedEvent, UTCDateTime, utcnow
-from .outages.service import on_events_applied
+from .outages.evaluation import on_events_applied
 from .schemas import EventSchema, PushRequestSchema, SealedEventSchema
 from .sealing import UnsealError, unseal, unseal_v2
 

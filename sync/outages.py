@@ -70,6 +70,21 @@ def overlaps(a: Window, b_start: datetime, b_end: Optional[datetime]) -> bool:
     return a.start < (b_end or a.end + timedelta(seconds=1)) and b_start < a.end
 
 
+def known_window(started_at: datetime, ended_at: Optional[datetime], expected_end: Optional[datetime],
+                 now: datetime) -> Window:
+    """What an outage is known to cover: until its real end once it has ended; else at least up to the present
+    (it is still going) and up to its announced end — the present instant included, so an outage entered
+    "from now" while another is running overlaps it."""
+    if ended_at is not None:
+        return Window(started_at, ended_at)
+    return Window(started_at, max(now, expected_end or started_at, started_at) + timedelta(microseconds=1))
+
+
+def windows_overlap(a: Window, b: Window) -> bool:
+    """Two known windows share time (touching end to start is not sharing)."""
+    return a.start < b.end and b.start < a.end
+
+
 def short_notice(starts_at: datetime, announced_at: datetime, days: int = ANNOUNCE_DAYS_AHEAD) -> bool:
     """A planned outage announced later than the routine's seven days ahead (allowed, but said)."""
     return starts_at - announced_at < timedelta(days=days)

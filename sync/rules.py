@@ -3,25 +3,23 @@
 A decision is a pure function of facts — the outage, the gap, the settings and the current time — so the
 server can re-evaluate whenever a fact changes (the outage ends or is extended, a record syncs, a deadline
 passes, a worker is marked absent or hands a gap over) and store a new decision only when it differs.
-Thresholds, deadlines and the standing long-outage policy are settings (`RuleSettings`), with per-unit
-overrides; every decision names the rule that fired, the inputs it used and a plain-Swedish explanation.
-
-Durations are elapsed time: both ends are converted to UTC before subtracting, because Python subtracts
-two datetimes that share a ZoneInfo as wall-clock times (a DST night would be 10 h instead of 9 or 11).
+Thresholds, deadlines and the standing long-outage policy are settings (`sync.rule_settings`), with
+per-unit overrides; every decision names the rule that fired, the inputs it used and a plain-Swedish
+explanation. Durations are elapsed time and days are local calendar days (`sync.dates`).
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Mapping, Optional
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Optional
 
+from .dates import (days_between, days_sv, elapsed, end_of_day, format_day_en, format_day_sv, format_deadline_en,
+                    format_deadline_sv, format_duration_en, format_duration_sv, iso, last_day, local_date,
+                    parse_iso, utc)
 from .errors import InvalidInput
+from .rule_settings import ROUTE_ADMIN, ROUTE_SELF, Policy, RuleSettings, UnitRules
 
-ROUTE_SELF = "self"          # the visit's worker post-registers it (self_registration)
-ROUTE_ADMIN = "admin"        # the unit's administrators backfill it
 ROUTE_DECISION = "decision"  # the unit's management must first choose the policy for this outage
 ROUTES = (ROUTE_SELF, ROUTE_ADMIN, ROUTE_DECISION)
-POLICY_ROUTES = (ROUTE_SELF, ROUTE_ADMIN)
 
 STATE_OPEN = "open"
 STATE_CLOSED = "closed"
@@ -38,6 +36,8 @@ REGISTRATION_STATES = (REGISTRATION_NONE, REGISTRATION_PARTIAL, REGISTRATION_COM
 # Rule ids, stored with every decision. The order below is the order in which they are tried.
 RULE_REGISTERED = "registered"
 RULE_OUTSIDE_WINDOW = "outside_window"
+RULE_OTHER_OUTAGE = "covered_by_other_outage"
+RULE_WITHDRAWN = "outage_withdrawn"
 RULE_MANAGEMENT_POLICY = "management_policy"
 RULE_PLANNED_ANNOUNCED = "planned_announced_policy"
 RULE_PLANNED_SELF = "planned_self"
@@ -53,6 +53,11 @@ RULE_DEADLINE_PASSED = "self_deadline_passed"
 RULES = (
     {"id": RULE_OUTSIDE_WINDOW, "domain_rule": None,
      "sv": "Besöket ligger inte längre inom driftstoppet (tiderna har ändrats) – ingen lucka."},
+    {"id": RULE_OTHER_OUTAGE, "domain_rule": None,
+     "sv": "Besöket ligger också inom ett tidigare driftstopp och är en lucka där – ett besök är en lucka, "
+           "hur många driftstopp det än ligger i."},
+    {"id": RULE_WITHDRAWN, "domain_rule": None,
+     "sv": "Driftstoppet är återkallat (registrerat av misstag) – luckan stängs."},
     {"id": RULE_REGISTERED, "domain_rule": None,
      "sv": "Besöket har en registrering (från telefonen eller efterregistrerad) – ingen lucka."},
     {"id": RULE_MANAGEMENT_POLICY, "domain_rule": 5,
@@ -79,122 +84,6 @@ RULES = (
     {"id": RULE_DEADLINE_PASSED, "domain_rule": 4,
      "sv": "Medarbetarens sista dag har passerat: ärendet går till administratör."},
 )
-
-
-# ---------------------------------------------------------------------------------------------- settings
-
-@dataclass(frozen=True)
-class Policy:
-    """How post-registration is handled for one outage: by each worker (optionally by a set deadline) or by
-    the administrators."""
-
-    route: str
-    deadline: Optional[datetime] = None  # only for `self`; None: the settings' default deadline
-    note: Optional[str] = None           # what management wrote, shown to the people affected
-
-    def __post_init__(self):
-        if self.route not in POLICY_ROUTES:
-            raise InvalidInput(f"Okänt sätt att efterregistrera: {self.route!r}.",
-                               errors={"route": [f"Måste vara ett av {', '.join(POLICY_ROUTES)}."]})
-        if self.deadline is not None and self.deadline.tzinfo is None:
-            raise InvalidInput("Sista tidpunkt måste ha tidszon.", errors={"deadline": ["Tidszon saknas."]})
-
-    def to_dict(self):
-        return {"route": self.route, "deadline": _iso(self.deadline), "note": self.note}
-
-    @classmethod
-    def from_dict(cls, data):
-        if data is None:
-            return None
-        if isinstance(data, Policy):
-            return data
-        if not isinstance(data, Mapping) or "route" not in data:
-            raise InvalidInput("En policy behöver minst `route`.", errors={"route": ["Saknas."]})
-        deadline = data.get("deadline")
-        if isinstance(deadline, str):
-            deadline = _parse_iso(deadline, "deadline")
-        return cls(route=data["route"], deadline=deadline, note=data.get("note"))
-
-
-@dataclass(frozen=True)
-class UnitRules:
-    """The settings that apply to one unit (defaults merged with that unit's overrides)."""
-
-    threshold: timedelta = timedelta(hours=10)  # an outage this long or shorter is short (inclusive)
-    self_deadline_days: int = 1                 # self: by the end of the Nth calendar day after the outage ended
-    admin_grace_days: int = 2                   # admin: N calendar days more than the worker would have had
-    long_outage_policy: Optional[Policy] = None  # standing policy for long outages; None: management decides
-
-    def to_dict(self):
-        return {"threshold_minutes": int(self.threshold.total_seconds() // 60),
-                "self_deadline_days": self.self_deadline_days, "admin_grace_days": self.admin_grace_days,
-                "long_outage_policy": self.long_outage_policy.to_dict() if self.long_outage_policy else None}
-
-
-UNIT_SETTING_KEYS = ("threshold_minutes", "self_deadline_days", "admin_grace_days", "long_outage_policy")
-
-
-def _unit_rules(base: UnitRules, data: Mapping) -> UnitRules:
-    unknown = set(data) - set(UNIT_SETTING_KEYS)
-    if unknown:
-        raise InvalidInput("Okända regelinställningar.", errors={k: ["Okänd inställning."] for k in sorted(unknown)})
-    changes, errors = {}, {}
-    if data.get("threshold_minutes") is not None:
-        minutes = data["threshold_minutes"]
-        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= 7 * 24 * 60:
-            errors["threshold_minutes"] = ["Ett heltal mellan 1 och 10080."]
-        else:
-            changes["threshold"] = timedelta(minutes=minutes)
-    for key in ("self_deadline_days", "admin_grace_days"):
-        if data.get(key) is not None:
-            days = data[key]
-            if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 60:
-                errors[key] = ["Ett heltal mellan 0 och 60."]
-            else:
-                changes[key] = days
-    if "long_outage_policy" in data:
-        try:
-            changes["long_outage_policy"] = Policy.from_dict(data["long_outage_policy"])
-        except InvalidInput as exc:
-            errors["long_outage_policy"] = [str(exc)]
-    if errors:
-        raise InvalidInput("Ogiltiga regelinställningar.", errors=errors)
-    return replace(base, **changes)
-
-
-@dataclass(frozen=True)
-class RuleSettings:
-    """Rules as data: the defaults, the timezone that defines calendar days, and per-unit overrides."""
-
-    timezone: str = "Europe/Stockholm"
-    defaults: UnitRules = field(default_factory=UnitRules)
-    unit_overrides: Mapping = field(default_factory=dict)  # unit id → partial mapping of UNIT_SETTING_KEYS
-
-    @property
-    def tz(self):
-        return ZoneInfo(self.timezone)
-
-    def for_unit(self, unit_id) -> UnitRules:
-        override = self.unit_overrides.get(unit_id)
-        return _unit_rules(self.defaults, override) if override else self.defaults
-
-    def with_unit_override(self, unit_id, data: Mapping) -> "RuleSettings":
-        _unit_rules(self.defaults, data)  # validate now, not when the next gap is evaluated
-        return replace(self, unit_overrides={**self.unit_overrides, unit_id: dict(data)})
-
-    @classmethod
-    def from_mapping(cls, data: Optional[Mapping] = None, unit_overrides: Optional[Mapping] = None):
-        """Build settings from plain data (config, JSON): the unit keys plus `timezone`."""
-        data = dict(data or {})
-        tz = data.pop("timezone", "Europe/Stockholm")
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise InvalidInput(f"Okänd tidszon {tz!r}.", errors={"timezone": ["Okänd tidszon."]})
-        settings = cls(timezone=tz, defaults=_unit_rules(UnitRules(), data))
-        for unit_id, override in (unit_overrides or {}).items():
-            settings = settings.with_unit_override(unit_id, override)
-        return settings
 
 
 # ---------------------------------------------------------------------------------------------- facts
@@ -234,6 +123,7 @@ class GapFacts:
     handed_over: bool = False                  # "Jag kan inte – lämna till administratör"
     duty_dates: Optional[frozenset] = None     # local dates the worker works; None: unknown, assume on duty
     absent_dates: frozenset = frozenset()      # local dates the worker is marked absent
+    covered_by: Optional[object] = None        # id of an earlier outage whose window also holds the visit
 
 
 @dataclass(frozen=True)
@@ -260,60 +150,40 @@ class Decision:
             (other.state, other.route, other.deadline, other.rule)
 
     def to_dict(self):
-        return {"state": self.state, "route": self.route, "deadline": _iso(self.deadline), "rule": self.rule,
+        return {"state": self.state, "route": self.route, "deadline": iso(self.deadline), "rule": self.rule,
                 "inputs": self.inputs, "explanation": self.explanation, "explanation_en": self.explanation_en}
 
     @classmethod
     def from_dict(cls, data):
         deadline = data.get("deadline")
         return cls(state=data["state"], route=data.get("route"),
-                   deadline=_parse_iso(deadline, "deadline") if isinstance(deadline, str) else deadline,
+                   deadline=parse_iso(deadline, "deadline") if isinstance(deadline, str) else deadline,
                    rule=data["rule"], inputs=dict(data.get("inputs") or {}),
                    explanation=data.get("explanation", ""), explanation_en=data.get("explanation_en", ""))
 
 
-# ---------------------------------------------------------------------------------------------- time
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is timezone.utc else moment.astimezone(timezone.utc)
-
-
-def elapsed(start: datetime, end: datetime) -> timedelta:
-    """Elapsed time between two aware moments, immune to DST (see the module docstring)."""
-    return _utc(end) - _utc(start)
-
-
-@lru_cache(maxsize=4096)
-def local_date(moment: datetime, tz) -> date:
-    return moment.astimezone(tz).date()
-
-
-@lru_cache(maxsize=4096)
-def end_of_day(day: date, tz) -> datetime:
-    """The first instant after the local calendar day `day`, in UTC (an exclusive deadline)."""
-    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(timezone.utc)
-
-
-@lru_cache(maxsize=4096)
-def last_day(deadline: datetime, tz) -> date:
-    """The local calendar day an exclusive deadline ends."""
-    return local_date(deadline - timedelta(microseconds=1), tz)
-
-
 def _window(outage: OutageFacts, now: datetime) -> tuple:
     """(start, end, now) of the outage window in UTC; an ongoing outage's window ends now."""
-    return (_utc(outage.started_at), _utc(outage.ended_at if outage.ended_at is not None else now), _utc(now))
+    return (utc(outage.started_at), utc(outage.ended_at if outage.ended_at is not None else now), utc(now))
 
 
 def _inside(window: tuple, planned_start: datetime, planned_end: datetime) -> bool:
     start, end, now = window
-    planned_start = _utc(planned_start)
-    return planned_start < end and _utc(planned_end) > start and planned_start <= now
+    planned_start = utc(planned_start)
+    return planned_start < end and utc(planned_end) > start and planned_start <= now
 
 
 def in_window(outage: OutageFacts, planned_start: datetime, planned_end: datetime, now: datetime) -> bool:
     """A visit is in the outage window if it overlaps it and has begun: gaps exist only for the past."""
     return _inside(_window(outage, now), planned_start, planned_end)
+
+
+def covering_outage(outages, planned_start: datetime, planned_end: datetime, now: datetime):
+    """The one outage a visit's gap belongs to when several outages' windows hold it: the earliest started
+    (then the first registered). A visit missing its registration is one gap, however many outages surround
+    it; if that outage goes away (withdrawn), the next one takes the visit."""
+    holding = [o for o in outages if in_window(o, planned_start, planned_end, now)]
+    return min(holding, key=lambda o: (utc(o.started_at), o.id)) if holding else None
 
 
 @lru_cache(maxsize=1024)
@@ -325,51 +195,6 @@ def assess_outage(outage: OutageFacts, rules: UnitRules, now: datetime) -> Outag
     needs = (outage.kind == UNPLANNED and long and outage.decided_policy is None
              and rules.long_outage_policy is None)
     return OutageAssessment(elapsed=spent, ongoing=ongoing, long=long, needs_decision=needs)
-
-
-# ---------------------------------------------------------------------------------------------- Swedish text
-
-_WEEKDAYS_SV = ("måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag")
-_MONTHS_SV = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september",
-              "oktober", "november", "december")
-
-
-@lru_cache(maxsize=4096)
-def format_duration_sv(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = []
-    if hours:
-        parts.append(f"{hours} {'timme' if hours == 1 else 'timmar'}")
-    if minutes or not hours:
-        parts.append(f"{minutes} {'minut' if minutes == 1 else 'minuter'}")
-    return " ".join(parts)
-
-
-@lru_cache(maxsize=4096)
-def format_duration_en(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-
-
-@lru_cache(maxsize=4096)
-def format_day_sv(day: date) -> str:
-    return f"{_WEEKDAYS_SV[day.weekday()]} {day.day} {_MONTHS_SV[day.month - 1]} {day.year}"
-
-
-@lru_cache(maxsize=4096)
-def format_day_en(day: date) -> str:
-    return day.strftime("%A %d %B %Y")
-
-
-def _days_sv(days) -> str:
-    days = sorted(days)
-    if not days:
-        return ""
-    if len(days) == 1:
-        return format_day_sv(days[0])
-    return f"{format_day_sv(days[0])} – {format_day_sv(days[-1])}"
 
 
 # ---------------------------------------------------------------------------------------------- the engine
@@ -400,10 +225,10 @@ _TEXT_ADMIN, _TEXT_HANDED_OVER, _TEXT_DEADLINE_PASSED, _TEXT_SELF, _TEXT_SELF_PA
 @lru_cache(maxsize=1024)
 def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_name: str) -> _Plan:
     a = assess_outage(outage, rules, now)
-    inputs = (("outage_id", outage.id), ("outage_kind", outage.kind), ("started_at", _iso(outage.started_at)),
-              ("ended_at", _iso(outage.ended_at)), ("elapsed_minutes", int(a.elapsed.total_seconds() // 60)),
+    inputs = (("outage_id", outage.id), ("outage_kind", outage.kind), ("started_at", iso(outage.started_at)),
+              ("ended_at", iso(outage.ended_at)), ("elapsed_minutes", int(a.elapsed.total_seconds() // 60)),
               ("threshold_minutes", int(rules.threshold.total_seconds() // 60)), ("long", a.long),
-              ("ongoing", a.ongoing), ("now", _iso(now)), ("timezone", timezone_name))
+              ("ongoing", a.ongoing), ("now", iso(now)), ("timezone", timezone_name))
     window = _window(outage, now)
     dur_sv, dur_en = format_duration_sv(a.elapsed), format_duration_en(a.elapsed)
     thr_sv, thr_en = format_duration_sv(rules.threshold), format_duration_en(rules.threshold)
@@ -443,7 +268,7 @@ def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_nam
     # -- the deadlines (rule 2; rule 4's grace for administrators)
     ended = outage.ended_at
     if policy.deadline is not None:
-        self_deadline = _utc(policy.deadline)
+        self_deadline = utc(policy.deadline)
     elif ended is not None:
         self_deadline = end_of_day(local_date(ended, tz) + timedelta(days=rules.self_deadline_days), tz)
     else:
@@ -453,14 +278,14 @@ def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_nam
     admin_by = ((f"senast {format_day_sv(last_day(admin_deadline, tz))}", f"by {format_day_en(last_day(admin_deadline, tz))}")
                 if admin_deadline else ("när driftstoppet är över", "once the outage is over"))
     if self_deadline is not None:
-        by_sv, by_en = f"senast {format_day_sv(last_day(self_deadline, tz))}", f"by {format_day_en(last_day(self_deadline, tz))}"
+        by_sv, by_en = f"senast {format_deadline_sv(self_deadline, tz)}", f"by {format_deadline_en(self_deadline, tz)}"
     else:
         by_sv = "när systemet är tillbaka (sista dag sätts när driftstoppet är över)"
         by_en = "once the system is back (the last day is set when the outage is over)"
     # Only days from today on count: yesterday's shift after the outage is no help to a worker absent today.
     first = max(local_date(ended if ended is not None else now, tz), local_date(now, tz))
     last = last_day(self_deadline, tz) if self_deadline is not None else first + timedelta(days=rules.self_deadline_days)
-    days = _days_between(first, last)
+    days = days_between(first, last)
     admin_by_sv, admin_by_en = admin_by
     note = f" ({policy.note})" if policy.note else ""
     own_sv = f"{why_sv} efterregistrerar medarbetaren själv tider och insatser{note}, {by_sv}."
@@ -472,15 +297,15 @@ def _plan(outage: OutageFacts, rules: UnitRules, now: datetime, tz, timezone_nam
          f"administratör, som efterregistrerar {admin_by_sv}.",
          f"The worker said they cannot post-register the visit and handed it to an administrator, "
          f"who post-registers it {admin_by_en}."),
-        (f"Medarbetaren skulle ha efterregistrerat senast {format_day_sv(last_day(self_deadline, tz))}, "
+        (f"Medarbetaren skulle ha efterregistrerat senast {format_deadline_sv(self_deadline, tz)}, "
          f"men besöket är fortfarande inte registrerat. Administratör efterregistrerar {admin_by_sv}.",
-         f"The worker should have post-registered by {format_day_en(last_day(self_deadline, tz))}, "
+         f"The worker should have post-registered by {format_deadline_en(self_deadline, tz)}, "
          f"but the visit is still not registered. An administrator does it {admin_by_en}.")
         if self_deadline is not None else ("", ""),
         (own_sv, own_en),
         (own_sv + " Start eller slut saknas fortfarande.", own_en + " The start or end is still missing."))
     return _Plan(inputs, window, policy, rule, (why_sv, why_en), self_deadline, admin_deadline, admin_by,
-                 self_deadline is not None and _utc(now) >= self_deadline, days, tuple(d.isoformat() for d in days),
+                 self_deadline is not None and utc(now) >= self_deadline, days, tuple(d.isoformat() for d in days),
                  texts)
 
 
@@ -492,7 +317,7 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
                   registration=gap.registration, handed_over=gap.handed_over)
 
     def decision(state, route, deadline, rule, sv, en):
-        inputs["deadline"] = _iso(deadline)
+        inputs["deadline"] = iso(deadline)
         return Decision(state, route, deadline, rule, inputs, sv, en)
 
     if not _inside(plan.window, gap.planned_start, gap.planned_end):
@@ -501,6 +326,13 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
                         "behövs på grund av driftstoppet.",
                         "The visit is not inside the outage window (its times changed). No post-registration is "
                         "needed because of the outage.")
+    if gap.covered_by is not None:
+        inputs["covered_by"] = gap.covered_by
+        return decision(STATE_CLOSED, None, None, RULE_OTHER_OUTAGE,
+                        f"Besöket ligger också inom ett tidigare driftstopp (nr {gap.covered_by}) och hanteras där. "
+                        f"Ett besök är en lucka, hur många driftstopp det än ligger i.",
+                        f"The visit also lies inside an earlier outage (no. {gap.covered_by}) and is handled there. "
+                        f"A visit is one gap, however many outages surround it.")
     if gap.registration == REGISTRATION_COMPLETE:
         who_sv = {"device": " från medarbetarens telefon", "backfill": " av administratör"}.get(gap.registered_by, "")
         who_en = {"device": " from the worker's phone", "backfill": " by an administrator"}.get(gap.registered_by, "")
@@ -532,17 +364,27 @@ def decide(outage: OutageFacts, gap: GapFacts, settings: RuleSettings, now: date
     if not available:
         if absent:
             return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_WORKER_ABSENT,
-                            f"Medarbetaren är frånvarande ({_days_sv(absent)}) och kan inte efterregistrera själv. "
+                            f"Medarbetaren är frånvarande ({days_sv(absent)}) och kan inte efterregistrera själv. "
                             f"Administratör efterregistrerar {admin_by_sv}.",
                             f"The worker is absent ({', '.join(d.isoformat() for d in absent)}) and cannot "
                             f"post-register. An administrator does it {admin_by_en}.")
         return decision(STATE_OPEN, ROUTE_ADMIN, admin_deadline, RULE_WORKER_OFF_DUTY,
-                        f"Medarbetaren arbetar inte {_days_sv(window)} och kan inte efterregistrera själv. "
+                        f"Medarbetaren arbetar inte {days_sv(window)} och kan inte efterregistrera själv. "
                         f"Administratör efterregistrerar {admin_by_sv}.",
                         f"The worker is not on duty {window[0].isoformat()}–{window[-1].isoformat()} and cannot "
                         f"post-register. An administrator does it {admin_by_en}.")
     return decision(STATE_OPEN, ROUTE_SELF, plan.self_deadline, rule,
                     *texts[_TEXT_SELF_PARTIAL if gap.registration == REGISTRATION_PARTIAL else _TEXT_SELF])
+
+
+def withdrawn(outage_id, reason: str, now: datetime) -> Decision:
+    """The closing decision of every gap of an outage withdrawn as registered by mistake."""
+    return Decision(STATE_CLOSED, None, None, RULE_WITHDRAWN,
+                    {"outage_id": outage_id, "reason": reason, "now": iso(now)},
+                    f"Driftstoppet är återkallat som registrerat av misstag (”{reason.strip()}”). Ingen "
+                    f"efterregistrering behövs på grund av det.",
+                    f"The outage was withdrawn as registered by mistake (“{reason.strip()}”). No post-registration "
+                    f"is needed because of it.")
 
 
 def reevaluate(previous: Optional[Decision], outage: OutageFacts, gap: GapFacts, settings: RuleSettings,
@@ -561,30 +403,8 @@ def next_change_at(outage: OutageFacts, decision: Decision, settings: RuleSettin
         return decision.deadline
     rules = settings.for_unit(unit_id)
     if outage.ended_at is None and outage.kind == UNPLANNED and decision.rule == RULE_SHORT_ONGOING:
-        return _utc(outage.started_at) + rules.threshold + timedelta(microseconds=1)
+        return utc(outage.started_at) + rules.threshold + timedelta(microseconds=1)
     return None
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-
-@lru_cache(maxsize=1024)
-def _days_between(first: date, last: date) -> tuple:
-    """The calendar days from `first` to `last`, both included."""
-    return tuple(first + timedelta(days=i) for i in range((last - first).days + 1))
-
-
-@lru_cache(maxsize=4096)
-def _iso(moment: Optional[datetime]) -> Optional[str]:
-    if moment is None:
-        return None
-    return _utc(moment).isoformat().replace("+00:00", "Z")
-
-
-def _parse_iso(text: str, name: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"Ogiltig tid {text!r}.", errors={name: ["Inte en ISO 8601-tid."]})
-    if moment.tzinfo is None:
-        raise InvalidInput("Tider måste ha tidszon.", errors={name: ["Tidszon saknas."]})
-    return moment

@@ -1,5 +1,6 @@
-// Outages for administrators and managers: declare and end them, confirm proposals, see the gaps each left,
-// decide how a long one is post-registered (managers), mark absences, set the lock date and the unit's rules.
+// Outages for administrators and managers: declare them (ahead, while running, or afterwards with start and end),
+// end them, withdraw one registered by mistake, confirm proposals, see the gaps each left, decide how a long one
+// is post-registered (managers), mark absences, set the lock date and the unit's rules.
 import { ApiError, api, el, fmtDateTime, showError, startPage } from './shell.js';
 import { addMessages, t } from './i18n.js';
 
@@ -39,6 +40,10 @@ addMessages({
     'outages.lockSave': 'Spara spärrdatum', 'outages.threshold': 'Gräns för långt driftstopp (minuter)',
     'outages.standing': 'Stående beslut för långa driftstopp', 'outages.standing.none': 'Ingen – ledningen beslutar varje gång',
     'outages.rulesSave': 'Spara regler', 'outages.saved': 'Sparat.',
+    'outages.lastTime': 'Senast klockan (tomt: hela dagen)', 'outages.withdraw': 'Återkalla…', 'outages.withdrawReason': 'Varför återkallas driftstoppet?',
+    'outages.withdrawConfirm': 'Återkalla driftstoppet',
+    'outages.withdrawHelp': 'För ett driftstopp som registrerats av misstag. Det sparas med vem, när och varför; dess luckor stängs.',
+    'outages.withdrawn': 'återkallat', 'outages.withdrawnBy': 'Återkallat {when}: {reason}',
   },
   en: {
     'nav.outages': 'Outages', 'outages.title': 'Outages', 'outages.decideTitle': 'Waiting for your decision',
@@ -74,6 +79,10 @@ addMessages({
     'outages.lockSave': 'Save lock date', 'outages.threshold': 'Long-outage threshold (minutes)',
     'outages.standing': 'Standing policy for long outages', 'outages.standing.none': 'None – management decides each time',
     'outages.rulesSave': 'Save rules', 'outages.saved': 'Saved.',
+    'outages.lastTime': 'By time of day (empty: the whole day)', 'outages.withdraw': 'Withdraw…', 'outages.withdrawReason': 'Why is the outage withdrawn?',
+    'outages.withdrawConfirm': 'Withdraw the outage',
+    'outages.withdrawHelp': 'For an outage registered by mistake. It is kept with who, when and why; its gaps are closed.',
+    'outages.withdrawn': 'withdrawn', 'outages.withdrawnBy': 'Withdrawn {when}: {reason}',
   },
 });
 
@@ -117,11 +126,11 @@ function endOfDayIso(dateValue) {
 async function load() {
   const errorBox = $('error');
   try {
-    const [{ outages }, proposals] = await Promise.all([api('/api/outages', { params: { status: 'confirmed' } }),
-      user.role === 'admin' ? api('/api/outages', { params: { status: 'proposed' } }) : Promise.resolve({ outages: [] })]);
-    renderDecisions(outages.filter((o) => o.needs_decision));
-    renderList(outages);
-    renderProposals(proposals.outages);
+    const { outages } = await api('/api/outages');
+    const confirmed = outages.filter((o) => o.status === 'confirmed');
+    renderDecisions(confirmed.filter((o) => o.needs_decision));
+    renderList(outages.filter((o) => o.status === 'confirmed' || o.status === 'withdrawn'));
+    renderProposals(user.role === 'admin' ? outages.filter((o) => o.status === 'proposed') : []);
   } catch (error) {
     showError(errorBox, error);
   }
@@ -132,6 +141,7 @@ function renderDecisions(waiting) {
   $('decide').replaceChildren(...waiting.map((o) => {
     const route = select([['admin', t('outages.route.admin')], ['self', t('outages.route.self')]]);
     const lastDay = el('input', { type: 'date' });
+    const lastTime = el('input', { type: 'time' });  // empty: the whole last day
     const note = el('input', { type: 'text', maxlength: 500 });
     const status = el('div');
     return el('form', {
@@ -139,7 +149,9 @@ function renderDecisions(waiting) {
       onsubmit: async (e) => {
         e.preventDefault();
         const body = { route: route.value, note: note.value.trim() || null };
-        if (route.value === 'self' && lastDay.value) body.deadline = endOfDayIso(lastDay.value);
+        if (route.value === 'self' && lastDay.value) {
+          body.deadline = lastTime.value ? toIso(`${lastDay.value}T${lastTime.value}`) : endOfDayIso(lastDay.value);
+        }
         try {
           await api(`/api/outages/${o.id}/policy`, { method: 'POST', body });
           message(status, t('outages.decided'));
@@ -151,6 +163,7 @@ function renderDecisions(waiting) {
       threshold: minutesText(o.threshold_minutes) })),
     field(`decide-${o.id}-route`, t('outages.gap.route'), route),
     field(`decide-${o.id}-last-day`, t('outages.lastDay'), lastDay),
+    field(`decide-${o.id}-last-time`, t('outages.lastTime'), lastTime),
     field(`decide-${o.id}-note`, t('outages.note'), note),
     el('button', { type: 'submit', id: `decide-${o.id}-submit` }, t('outages.decide')), status);
   }));
@@ -161,9 +174,11 @@ function renderList(outages) {
     $('outages').replaceChildren(el('p', {}, t('outages.none')));
     return;
   }
-  const rows = outages.map((o) => el('tr', { id: `outage-${o.id}` },
-    el('td', {}, o.title, o.needs_decision ? el('span', { class: 'pill alert' }, t('outages.needsDecision'))
-      : o.long ? el('span', { class: 'pill warn' }, t('outages.long')) : null),
+  const rows = outages.map((o) => el('tr', { id: `outage-${o.id}`, class: o.status === 'withdrawn' ? 'withdrawn' : null },
+    el('td', {}, o.title, o.status === 'withdrawn' ? [el('span', { class: 'pill' }, t('outages.withdrawn')),
+      el('p', { class: 'hint' }, t('outages.withdrawnBy', { when: fmtDateTime(o.withdrawn_at), reason: o.withdrawn_reason }))]
+      : o.needs_decision ? el('span', { class: 'pill alert' }, t('outages.needsDecision'))
+        : o.long ? el('span', { class: 'pill warn' }, t('outages.long')) : null),
     el('td', {}, t(`outages.kind.${o.kind}`)),
     el('td', {}, fmtDateTime(o.started_at)),
     el('td', {}, o.ended_at ? fmtDateTime(o.ended_at) : el('span', { class: 'pill warn' }, t('outages.ongoing'))),
@@ -171,14 +186,36 @@ function renderList(outages) {
     el('td', {}, t('outages.gapsCount', o.gap_counts)),
     el('td', {},
       el('button', { type: 'button', class: 'secondary', id: `outage-${o.id}-gaps`, onclick: () => showGaps(o) }, t('outages.showGaps')),
-      user.role === 'admin' && !o.ended_at ? el('button', { type: 'button', id: `outage-${o.id}-end`,
+      user.role === 'admin' && o.status === 'confirmed' && !o.ended_at ? el('button', { type: 'button', id: `outage-${o.id}-end`,
         onclick: async () => {
           try { await api(`/api/outages/${o.id}/end`, { method: 'POST', body: {} }); await load(); } catch (error) { showError($('error'), error); }
-        } }, t('outages.endNow')) : null)));
+        } }, t('outages.endNow')) : null,
+      user.role === 'admin' && o.status === 'confirmed' ? withdrawControl(o) : null)));
   $('outages').replaceChildren(el('table', {},
     el('thead', {}, el('tr', {}, ['title', 'kind', 'start', 'end', 'length', 'gaps', 'actions']
       .map((c) => el('th', { scope: 'col' }, t(`outages.col.${c}`))))),
     el('tbody', {}, rows)));
+}
+
+function withdrawControl(outage) {
+  // Behind a disclosure and with a required reason: withdrawing closes every gap of the outage.
+  const reason = el('input', { type: 'text', minlength: 3, maxlength: 1000, required: true });
+  const status = el('div');
+  return el('details', { class: 'withdraw', id: `outage-${outage.id}-withdraw` },
+    el('summary', {}, t('outages.withdraw')),
+    el('form', {
+      class: 'form',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await api(`/api/outages/${outage.id}/withdraw`, { method: 'POST', body: { reason: reason.value.trim() } });
+          await load();
+        } catch (error) { showError(status, error); }
+      },
+    },
+    el('p', { class: 'hint' }, t('outages.withdrawHelp')),
+    field(`outage-${outage.id}-withdraw-reason`, t('outages.withdrawReason'), reason),
+    el('button', { type: 'submit', id: `outage-${outage.id}-withdraw-submit` }, t('outages.withdrawConfirm')), status));
 }
 
 function renderProposals(proposals) {
@@ -246,7 +283,7 @@ function renderDeclare() {
       const body = { kind: kind.value, started_at: toIso(start.value), fault_type: fault.value,
         reporter_name: reporter.value.trim() || null, discovered_by_unit_id: user.unit.id };
       if (title.value.trim()) body.title = title.value.trim();
-      if (kind.value === 'unplanned' && end.value) body.ended_at = toIso(end.value);
+      if (end.value) body.ended_at = toIso(end.value);  // entered afterwards: one request, evaluated as ended
       if (kind.value === 'planned') {
         if (expected.value) body.expected_end = toIso(expected.value);
         if (announced.value) body.announced_policy = { route: announced.value };

@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, func, or_, select
 
 def _outages():
     try:
-        return (importlib.import_module("server.outages.models"), importlib.import_module("server.outages.service"),
+        return (importlib.import_module("server.outages.models"), importlib.import_module("server.outages.conflicts"),
                 importlib.import_module("sync.rules"))
     except ImportError:
         return None
@@ -76,9 +76,9 @@ def open_conflict_pairs(user, visit_ids=None):
     loaded = _outages()
     if loaded is None:
         return None
-    service = loaded[1]
+    conflicts = loaded[1]
     candidates = candidate_pairs(user.unit_id, visit_ids)
     if len(candidates) > PER_PAIR_LIMIT:
         wanted = set(candidates)
-        return {(c["visit_id"], c["worker_id"]) for c in service.conflicts(user, "open")} & wanted
-    return {(v, w) for v, w in candidates for c in service.conflicts(user, "open", v, w)}
+        return {(c["visit_id"], c["worker_id"]) for c in conflicts.conflicts(user, "open")} & wanted
+    return {(v, w) for v, w in candidates for c in conflicts.conflicts(user, "open", v, w)}

@@ -30,6 +30,15 @@ KINDS = {k.name: k for k in (
          "Planerat driftstopp", "Driftstopp {starts_at} – {ends_at}. Uppdatera din offlinekopia innan dess.",
          "Planned outage", "Outage {starts_at} – {ends_at}. Update your offline copy before then.",
          "/#/sync", "normal", 24 * 3600, (("starts_at", "time"), ("ends_at", "time"))),
+    Kind("outage_announced_open", "staff of the affected units (a planned outage whose end is not known)",
+         "Planerat driftstopp", "Driftstopp från {starts_at}, sluttiden är inte känd. "
+         "Uppdatera din offlinekopia innan dess.",
+         "Planned outage", "Outage from {starts_at}, the end is not known yet. Update your offline copy before then.",
+         "/#/sync", "normal", 24 * 3600, (("starts_at", "time"),)),
+    Kind("outage_withdrawn", "staff of the affected units, when an outage they were told of is withdrawn",
+         "Driftstoppet är återkallat", "Driftstoppet registrerades av misstag. Arbeta och registrera som vanligt.",
+         "Outage withdrawn", "The outage was registered by mistake. Work and record as usual.",
+         "/#/today", "normal", 12 * 3600),
     Kind("outage_reminder", "staff of the affected units, the day before",
          "Driftstopp i morgon", "Driftstoppet börjar {starts_at}. Uppdatera din offlinekopia i dag.",
          "Outage tomorrow", "The outage starts {starts_at}. Update your offline copy today.",
@@ -56,6 +65,12 @@ KINDS = {k.name: k for k in (
          "Outage over {hours} hours", "An ongoing outage has crossed the threshold. "
          "A post-registration decision is needed.",
          "/admin/outages.html", "high", 6 * 3600, (("hours", "int"),)),
+    Kind("threshold_passed_ended", "the unit's managers (an outage entered or ended that lasted past the threshold)",
+         "Driftstopp längre än {hours} timmar", "Ett driftstopp som nu är över varade längre än gränsen. "
+         "Beslut om efterregistrering behövs.",
+         "Outage longer than {hours} hours", "An outage that is now over lasted longer than the threshold. "
+         "A post-registration decision is needed.",
+         "/admin/outages.html", "high", 24 * 3600, (("hours", "int"),)),
     Kind("offline_copy_stale", "the worker whose device holds the old copy",
          "Din offlinekopia är gammal", "Offlinekopian är {age_minutes} minuter gammal. "
          "Öppna appen med nätverk så uppdateras den.",

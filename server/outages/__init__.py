@@ -26,12 +26,12 @@ SETTINGS = {  # name: (default, parser); each may be set in the environment
 
 
 def init_app(app):
-    from . import api, service
+    from . import api, evaluation, evidence, openapi
     for name, (default, parse) in SETTINGS.items():
         if name not in app.config:
             app.config[name] = parse(os.environ.get(name, default))
     app.register_blueprint(api.bp)
-    api.register_openapi()
+    openapi.register_openapi()
 
     started = threading.Event()
 
@@ -45,8 +45,8 @@ def init_app(app):
     def tick_command():
         """Write a heartbeat and re-evaluate gaps whose deadline passed or whose outage crossed the threshold."""
         from ..extensions import db
-        proposal = service.heartbeat()
-        reminded = service.tick()
+        proposal = evidence.heartbeat()
+        reminded = evaluation.tick()
         db.session.commit()
         click.echo(f"Heartbeat written{'; proposed outage ' + str(proposal.id) if proposal else ''}; "
                    f"{reminded} deadline reminders.")
@@ -56,12 +56,12 @@ def _pulse(app):
     """Beat, then re-evaluate by the clock, every OUTAGE_HEARTBEAT_SECONDS; the first beat after a restart
     finds the server's own downtime."""
     from ..extensions import db
-    from . import service
+    from . import evaluation, evidence
     while True:
         with app.app_context():
             try:
-                service.heartbeat()
-                service.tick()
+                evidence.heartbeat()
+                evaluation.tick()
                 db.session.commit()
             except Exception:  # keep beating; the next round retries (e.g. a concurrent worker won a race)
                 db.session.rollback()

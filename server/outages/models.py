@@ -17,7 +17,7 @@ class Outage(db.Model):
     __tablename__ = "outages"
     id = db.Column(Integer, primary_key=True)
     kind = db.Column(String(16), nullable=False)  # planned | unplanned
-    status = db.Column(String(16), nullable=False, default="confirmed")  # proposed | confirmed | dismissed
+    status = db.Column(String(16), nullable=False, default="confirmed")  # proposed | confirmed | dismissed | withdrawn
     title = db.Column(String(200), nullable=False)
     description = db.Column(Text)
     started_at = db.Column(UTCDateTime, nullable=False)  # planned: the announced start
@@ -33,6 +33,9 @@ class Outage(db.Model):
     fault_type = db.Column(String(32))  # type of fault, to gauge the extent
     evidence = db.Column(Json)  # proposals: what made the server suggest it
     dismissed_reason = db.Column(Text)
+    withdrawn_at = db.Column(UTCDateTime)  # registered by mistake: kept, with who withdrew it, when and why
+    withdrawn_by = db.Column(db.ForeignKey("users.id"))
+    withdrawn_reason = db.Column(Text)
     threshold_notified_at = db.Column(UTCDateTime)  # managers were told it crossed the threshold
     ended_notified_at = db.Column(UTCDateTime)
     created_by = db.Column(db.ForeignKey("users.id"))
@@ -41,7 +44,7 @@ class Outage(db.Model):
     units = db.relationship("Unit", secondary=outage_units, order_by="Unit.id")
 
     __table_args__ = (db.CheckConstraint("kind in ('planned', 'unplanned')", name="kind"),
-                      db.CheckConstraint("status in ('proposed', 'confirmed', 'dismissed')", name="status"))
+                      db.CheckConstraint("status in ('proposed', 'confirmed', 'dismissed', 'withdrawn')", name="status"))
 
 
 class Gap(db.Model):

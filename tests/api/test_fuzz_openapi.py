@@ -199,7 +199,6 @@ def test_hostile_body_fields_are_4xx_naming_the_field(app, documented):
     assert wrong == [], "\n".join(wrong)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 27 items 4 and 6: the outages area bounds its dates on its own branch")
 def test_hostile_body_fields_of_the_outages_area_are_4xx_naming_the_field(app, documented):
     tried, wrong = _hostile_body_answers(app, documented, area=True)
     assert tried > 30

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from server.extensions import db
 from server.models import User, Visit, visit_workers
-from server.outages import service
+from server.outages import evidence
 from server.outages.models import Gap, GapDecision, Outage
 
 STHLM = ZoneInfo("Europe/Stockholm")
@@ -313,9 +313,9 @@ def test_a_planned_outage_without_policy_is_registered_by_staff(admin):
 
 def test_a_heartbeat_gap_becomes_a_proposal_to_confirm(app, admin):
     with app.app_context():
-        service.heartbeat(datetime.now(timezone.utc) - timedelta(hours=3))
-        proposal = service.heartbeat(datetime.now(timezone.utc) - timedelta(hours=1))
-        assert service.heartbeat(datetime.now(timezone.utc) - timedelta(minutes=59)) is None
+        evidence.heartbeat(datetime.now(timezone.utc) - timedelta(hours=3))
+        proposal = evidence.heartbeat(datetime.now(timezone.utc) - timedelta(hours=1))
+        assert evidence.heartbeat(datetime.now(timezone.utc) - timedelta(minutes=59)) is None
         db.session.commit()
         pid = proposal.id
     listed = admin.get("/api/outages?status=proposed").json["outages"]
@@ -329,8 +329,8 @@ def test_a_heartbeat_gap_becomes_a_proposal_to_confirm(app, admin):
 
 def test_a_short_silence_is_no_proposal(app):
     with app.app_context():
-        service.heartbeat(datetime.now(timezone.utc) - timedelta(minutes=2))
-        assert service.heartbeat(datetime.now(timezone.utc)) is None
+        evidence.heartbeat(datetime.now(timezone.utc) - timedelta(minutes=2))
+        assert evidence.heartbeat(datetime.now(timezone.utc)) is None
 
 
 def test_several_devices_failing_to_sync_together_become_a_proposal(app, auth, admin):
@@ -359,7 +359,7 @@ def test_one_device_failing_alone_is_no_proposal(auth, admin):
 
 def test_proposals_make_no_gaps_until_confirmed(app, admin):
     with app.app_context():
-        outage = service._propose([1], at(-1, 7), at(-1, 9), {"kind": "server_heartbeat_gap"}, "technical")
+        outage = evidence.propose([1], at(-1, 7), at(-1, 9), {"kind": "server_heartbeat_gap"}, "technical")
         db.session.commit()
         oid = outage.id
     assert admin.get(f"/api/outages/{oid}/gaps").json["gaps"] == []

@@ -102,8 +102,8 @@ def test_another_workers_gap_is_403(auth, worker, outage):
 def test_a_deadline_passing_escalates_to_the_administrators(app, admin, worker, outage):
     gap = first_gap(worker)
     with app.app_context():
-        from server.outages import service
-        service.tick(datetime.fromisoformat(gap["deadline"]) + timedelta(minutes=1))
+        from server.outages import evaluation
+        evaluation.tick(datetime.fromisoformat(gap["deadline"]) + timedelta(minutes=1))
         db.session.commit()
         row = db.session.get(Gap, gap["id"])
         assert (row.route, row.rule) == ("admin", "self_deadline_passed")
@@ -113,10 +113,10 @@ def test_the_day_before_the_deadline_the_worker_is_reminded_once(app, worker, ou
     gap = first_gap(worker)
     with app.app_context():
         from server.notify.models import PushNotification
-        from server.outages import service
+        from server.outages import evaluation
         moment = datetime.fromisoformat(gap["deadline"]) - timedelta(hours=3)
-        assert service.tick(moment) > 0
-        assert service.tick(moment + timedelta(minutes=5)) == 0
+        assert evaluation.tick(moment) > 0
+        assert evaluation.tick(moment + timedelta(minutes=5)) == 0
         db.session.commit()
         rows = db.session.scalars(select(PushNotification).where(PushNotification.kind == "deadline_today")).all()
         assert {r.user_id for r in rows} == {user_id(app, f"worker{n}") for n in range(1, 7)}

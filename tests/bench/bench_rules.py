@@ -10,6 +10,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from sync import rule_settings as rs
 from sync import rules as r
 from tests.bench.report import Report, quick
 
@@ -59,7 +60,7 @@ def main():
     rng = random.Random(10)
     start = datetime(2026, 2, 10, 5, 0, tzinfo=timezone.utc)
     gaps = municipality_gaps(start, rng)
-    settings = r.RuleSettings().with_unit_override(3, {"threshold_minutes": 8 * 60}) \
+    settings = rs.RuleSettings().with_unit_override(3, {"threshold_minutes": 8 * 60}) \
         .with_unit_override(4, {"long_outage_policy": {"route": "admin"}})
     cases = [("short", r.OutageFacts(1, r.UNPLANNED, start, start + timedelta(hours=9)), start + timedelta(hours=10)),
              ("long", r.OutageFacts(2, r.UNPLANNED, start, start + timedelta(hours=11)), start + timedelta(hours=12)),

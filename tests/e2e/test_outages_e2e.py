@@ -155,3 +155,47 @@ def test_a_manager_decides_how_a_long_outage_is_post_registered(browser, page_pr
     rows = live_server.query("SELECT DISTINCT route, rule FROM outage_gaps WHERE outage_id = :o AND state = 'open'",
                              o=outage["id"])
     assert [(r["route"], r["rule"]) for r in rows] == [("admin", "management_policy")]
+
+
+def test_an_administrator_withdraws_an_outage_registered_by_mistake(browser, page_problems, live_server, shots):
+    outage, gaps = declare(live_server, local(-1, 7), local(-1, 12))
+    context, page = staff_page(browser, page_problems, live_server, "admin1", "outages.html")
+    try:
+        row = f"#outage-{outage['id']}"
+        page.click(f"{row}-withdraw summary")
+        page.fill(f"{row}-withdraw-reason", "Fel enhet – inget driftstopp hos oss")
+        page.click(f"{row}-withdraw-submit")
+        page.wait_for_function("(sel) => document.querySelector(sel)?.classList.contains('withdrawn')", arg=row)
+        assert "återkallat" in page.inner_text(row) and "Fel enhet" in page.inner_text(row)
+        assert page.query_selector(f"{row}-withdraw") is None and page.query_selector(f"{row}-end") is None
+        shots(page, "outage-withdrawn", full_page=False)
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+    stored = live_server.query("SELECT status, withdrawn_reason FROM outages WHERE id = :o", o=outage["id"])[0]
+    assert (stored["status"], stored["withdrawn_reason"]) == ("withdrawn", "Fel enhet – inget driftstopp hos oss")
+    still_open = live_server.query("SELECT count(*) AS n FROM outage_gaps WHERE outage_id = :o AND state = 'open'",
+                                   o=outage["id"])[0]["n"]
+    assert still_open == 0 and len(gaps) > 0
+
+
+def test_a_manager_sets_a_last_day_with_a_time_and_the_gaps_say_that_time(browser, page_problems, live_server):
+    outage, gaps = declare(live_server, local(-1, 6), local(-1, 18))
+    tomorrow = (datetime.now(STHLM).date() + timedelta(days=1)).isoformat()
+    context, page = staff_page(browser, page_problems, live_server, "manager1", "outages.html")
+    try:
+        page.wait_for_selector(f"#decide-{outage['id']}")
+        page.select_option(f"#decide-{outage['id']}-route", "self")
+        page.fill(f"#decide-{outage['id']}-last-day", tomorrow)
+        page.fill(f"#decide-{outage['id']}-last-time", "16:00")
+        page.click(f"#decide-{outage['id']}-submit")
+        page.wait_for_selector("#decide-section", state="hidden")
+        page.click(f"#outage-{outage['id']}-gaps")
+        page.wait_for_selector("#gaps table")
+        assert "kl. 16:00" in page.inner_text("#gaps")
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+    [deadline] = live_server.query("SELECT DISTINCT deadline FROM outage_gaps WHERE outage_id = :o AND state = 'open'",
+                                   o=outage["id"])
+    assert str(deadline["deadline"]).startswith(local(1, 16).strftime("%Y-%m-%d %H:%M"))

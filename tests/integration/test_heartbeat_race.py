@@ -3,13 +3,13 @@ import threading
 from datetime import datetime, timedelta, timezone
 
 from server.extensions import db
-from server.outages import service
+from server.outages import evidence
 from server.outages.models import Heartbeat, Outage
 
 
 def test_concurrent_beats_after_a_silence_propose_it_once(app):
     with app.app_context():
-        service.heartbeat(datetime.now(timezone.utc) - timedelta(hours=2))
+        evidence.heartbeat(datetime.now(timezone.utc) - timedelta(hours=2))
         db.session.commit()
     barrier = threading.Barrier(4)
     proposals, errors = [], []
@@ -18,7 +18,7 @@ def test_concurrent_beats_after_a_silence_propose_it_once(app):
         with app.app_context():
             barrier.wait()
             try:
-                proposal = service.heartbeat()
+                proposal = evidence.heartbeat()
                 db.session.commit()
                 proposals.append(proposal.id if proposal else None)
             except Exception as exc:  # the race this test is about would surface here
@@ -47,7 +47,7 @@ def test_the_first_beats_of_fresh_processes_do_not_collide(app):
         with app.app_context():
             barrier.wait()
             try:
-                assert service.heartbeat() is None
+                assert evidence.heartbeat() is None
                 db.session.commit()
             except Exception as exc:
                 db.session.rollback()

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from server.extensions import db
 from server.models import Registration
-from server.outages import service
+from server.outages import evaluation
 from server.outages.models import Gap, GapDecision, Outage
 from server.projection_store import compute
 
@@ -39,7 +39,7 @@ def test_evaluating_again_without_new_facts_writes_no_history(app, auth):
     with app.app_context():
         before = counts(outage_id)
         for _ in range(3):
-            service.evaluate(db.session.get(Outage, outage_id), datetime.now(timezone.utc), "read")
+            evaluation.evaluate(db.session.get(Outage, outage_id), datetime.now(timezone.utc), "read")
         db.session.commit()
         assert counts(outage_id) == before and before[0] == before[1] > 0
 
@@ -60,7 +60,7 @@ def test_concurrent_evaluations_decide_each_gap_once(app, auth):
             barrier.wait()
             for attempt in range(5):  # SQLite answers "locked" to a second writer; a real client retries too
                 try:
-                    service.evaluate(db.session.get(Outage, outage_id), datetime.now(timezone.utc), "clock")
+                    evaluation.evaluate(db.session.get(Outage, outage_id), datetime.now(timezone.utc), "clock")
                     db.session.commit()
                     break
                 except Exception as exc:  # noqa: BLE001 — recorded, and the last failure fails the test

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from server.extensions import db
-from server.outages import service
+from server.outages import evaluation
 from server.outages.models import Gap
 from server.notify.worker import run_once
 from support.push_fixtures import push_app, push_service, subscribe  # noqa: F401
@@ -122,7 +122,7 @@ def test_a_deadline_today_reaches_the_worker_with_gaps_and_an_escalation_the_uni
 
     morning = at(0, 9)
     with push_app.app_context():
-        service.tick(morning)
+        evaluation.tick(morning)
         db.session.commit()
     deliver(push_app)  # the clock of the rule engine is simulated; the push goes out now
     only(kinds_received(push_service, phones), "deadline_today", expected)
@@ -132,7 +132,7 @@ def test_a_deadline_today_reaches_the_worker_with_gaps_and_an_escalation_the_uni
 
     after_deadline = at(1, 1)
     with push_app.app_context():
-        service.tick(after_deadline)
+        evaluation.tick(after_deadline)
         db.session.commit()
     deliver(push_app)
     only(kinds_received(push_service, phones), "gap_escalated", ["admin1"])
