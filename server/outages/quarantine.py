@@ -1,5 +1,6 @@
 """Quarantine: records the server rejected, kept with their reason until an administrator reapplies or dismisses them."""
 from flask import current_app
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from sync import events as ev
@@ -40,13 +41,15 @@ def reapply(admin, qid, corrections, note, now):
     if "payload" in corrections:
         raw["payload"] = {**(original.get("payload") or {}), **corrections["payload"]}
     raw["id"] = q.id
+    if "occurred_at" in corrections:
+        raw["occurred_at"] = corrections["occurred_at"].isoformat()
     cfg = current_app.config
     data = EventSchema().load(raw)  # ValidationError → 422 with field messages
     event = ev.Event(str(data["id"]), data["type"], data["occurred_at"], data["device_seq"], data["payload"])
     worker = db.session.get(User, q.user_id)
     implausible = implausible_time(event, q.skew_seconds, now)  # the same checks a sync makes, in its order
-    if implausible:
-        raise Conflict(implausible[1], code=implausible[0])
+    if implausible:  # the administrator's correction is the field at fault
+        raise ValidationError({"occurred_at": [implausible[1]]})
     rejection = ev.check(event, worker.id, worker.unit_id, DbFacts.read([event], worker.unit_id), tz())
     if rejection:
         raise Conflict(rejection.message, code=rejection.code)

@@ -4,7 +4,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from sync import dates, rule_settings, rules
 from sync.outages import FAULT_TYPES
 
-from ..schemas import ID, Day, InterventionOutcomeSchema, Moment, QueryInt, SafeString, StrictSchema
+from ..schemas import DEVICE_EARLIEST, ID, Day, InterventionOutcomeSchema, Moment, QueryInt, SafeString, StrictSchema
 
 INFORMATION_SOURCES = ("paper_form", "phone_call", "worker_in_person", "other")
 
@@ -168,7 +168,7 @@ class ResolveIn(StrictSchema):
 
 
 class ReapplyIn(StrictSchema):
-    occurred_at = fields.String()  # loaded again by the event schema, with the rest of the corrected record
+    occurred_at = Moment(earliest=DEVICE_EARLIEST)  # as a phone's record may say (its clock reset to 1970)
     payload = fields.Dict()
     note = SafeString(required=True, validate=validate.Length(min=3, max=1000))
 
@@ -245,7 +245,7 @@ class ConflictsQuery(Query):
 
 class QuarantineQuery(Query):
     state = fields.String(validate=validate.OneOf(("open", "reapplied", "dismissed", "all")))
-    code = SafeString(validate=validate.Length(min=1, max=64))
+    code = SafeString(validate=validate.Length(min=1, max=32))  # the column's width
 
 
 class AbsencesQuery(Query):
