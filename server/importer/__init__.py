@@ -2,8 +2,9 @@
 matched by the source system's `external_id` and upserted — one code path behind the three doors
 (`flask import`, the admin page "Import", POST /api/integration/import).
 
-`run_import(tables, apply=…, scope=…, actor=…)` reads, checks, plans and (when asked and nothing is wrong)
-applies in the caller's transaction; the caller commits. Any problem: nothing is written.
+`run_import(read, apply=…, scope=…, actor=…)` reads (`read()` returns server.importer.read's tables), checks,
+plans and (when asked and nothing is wrong) applies in the caller's transaction; the caller commits. Any
+problem: nothing is written.
 """
 from dataclasses import dataclass, field
 
@@ -62,16 +63,24 @@ def diff_of(changes, limit):
     return out
 
 
-def run_import(tables, apply, scope=None, actor=None, limit=DIFF_ITEMS):
-    """Check and plan `tables` (from server.importer.read) within `scope` (unit ids; None: all) and, if `apply`
-    and nothing is wrong, write them. `actor`: {"name", "user_id"?, "token_id"?} for the audit trail."""
+def quiet(message):
+    pass
+
+
+def run_import(read, apply, scope=None, actor=None, limit=DIFF_ITEMS, progress=quiet):
+    """Check and plan the tables `read()` returns within `scope` (unit ids; None: all) and, if `apply` and
+    nothing is wrong, write them. `actor`: {"name", "user_id"?, "token_id"?} for the audit trail; `progress`
+    is told each step in Swedish (the command line prints it)."""
     problems = []
     try:
-        records = read_records(tables, problems)
+        tables = read()
+        records = read_records(tables, problems, progress)
     except ReadError as exc:
         return Outcome([Problem(exc.source, 0, "", exc.message)])
+    progress("Läst: " + ", ".join(f"{len(records[k])} {k}" for k in KINDS if records[k]) + ".")
     if problems:
         return Outcome(problems)
+    progress("Jämför med det som finns sparat och kontrollerar …")
     with db.session.no_autoflush:
         changes = Planner(records, scope, problems).build()
     if problems:
@@ -82,6 +91,7 @@ def run_import(tables, apply, scope=None, actor=None, limit=DIFF_ITEMS):
         {c.record.extra["client"].id for kind in ("care_plans", "medications", "visits") for c in changes[kind]
          if c.record.extra.get("client") is not None}))
     if apply:
+        progress("Skriver …")
         Applier(changes, actor or {"name": "okänd"}).run()
         outcome.applied = True
     return outcome

@@ -103,7 +103,10 @@ def parse(table, line, row, problems):
     return Record(table.kind, key, values, table.source, line)
 
 
-def read_records(tables, problems):
+PROGRESS_EVERY = 50_000  # rows between progress lines while a big file is read
+
+
+def read_records(tables, problems, progress=lambda message: None):
     """Every table's records by kind; a key twice in one kind is an error naming both places. Medications are
     the one kind with many rows per key (a client's list): they are gathered into one record per client."""
     by_kind = {kind: {} for kind in COLUMNS}
@@ -112,7 +115,9 @@ def read_records(tables, problems):
         problems.extend(header)
         if header:
             continue
-        for line, row in table.rows:
+        for n, (line, row) in enumerate(table.rows, start=1):
+            if n % PROGRESS_EVERY == 0:
+                progress(f"{table.source}: {n} rader lästa …")
             record = parse(table, line, row, problems)
             if record is None:
                 continue

@@ -39,7 +39,7 @@ def example(tmp_path, **files):
 
 
 def run(folder, apply=True, scope=None):
-    outcome = run_import(path_tables([str(folder)]), apply=apply, scope=scope, actor={"name": "test"})
+    outcome = run_import(lambda: path_tables([str(folder)]), apply=apply, scope=scope, actor={"name": "test"})
     db.session.commit()
     return outcome
 
@@ -187,7 +187,7 @@ def test_csv_with_comma_or_semicolon_with_or_without_bom_and_xlsx_read_the_same(
         (tmp_path / "rest").mkdir()
         for kind in ("clients", "care_plans", "medications"):
             shutil.copy(EXAMPLE / f"{kind}.csv", tmp_path / "rest")
-        outcome = run_import(path_tables([str(tmp_path / "set.xlsx"), str(tmp_path / "rest")]), apply=True,
+        outcome = run_import(lambda: path_tables([str(tmp_path / "set.xlsx"), str(tmp_path / "rest")]), apply=True,
                              actor={"name": "test"})
         assert outcome.ok, messages(outcome)
         assert all(c["unchanged"] and not (c["created"] or c["changed"]) for c in outcome.diff.values())
