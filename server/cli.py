@@ -57,3 +57,39 @@ def init_app(app):
                     f"{field} {change['before']!r} → {change['after']!r}" if item["action"] != "created"
                     else field for field, change in item["changes"].items()))
         click.echo("Torrkörning: inget har skrivits." if dry_run else "Importen är sparad.")
+
+    @app.cli.group("integration-token")
+    def token_group():
+        """Integration tokens for a planning system (POST /api/integration/import), for one or more units."""
+
+    @token_group.command("create")
+    @click.argument("name")
+    @click.option("--unit", "codes", multiple=True, required=True, help="A unit's code (or external id); repeat.")
+    def token_create(name, codes):
+        """Make a token for the given units; its secret is printed once and never stored."""
+        from sqlalchemy import or_, select
+        from .importer import tokens
+        from .models import Unit
+        units = []
+        for code in codes:
+            unit = db.session.scalar(select(Unit).where(or_(Unit.code == code, Unit.external_id == code)))
+            if unit is None:
+                raise click.ClickException(f"Okänd enhet {code!r}.")
+            units.append(unit)
+        token, secret = tokens.create(name, units, {"name": "flask integration-token"})
+        db.session.commit()
+        click.echo(f"Nyckel {token.id} ({name}) för {', '.join(u.name for u in units)}:")
+        click.echo(secret)
+
+    @token_group.command("revoke")
+    @click.argument("token_id", type=int)
+    def token_revoke(token_id):
+        """Revoke a token: its next request gets 401."""
+        from .importer import tokens
+        from .importer.models import IntegrationToken
+        token = db.session.get(IntegrationToken, token_id)
+        if token is None:
+            raise click.ClickException(f"Nyckel {token_id} finns inte.")
+        tokens.revoke(token, {"name": "flask integration-token"})
+        db.session.commit()
+        click.echo(f"Nyckel {token_id} ({token.name}) är återkallad.")

@@ -11,7 +11,7 @@ _TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _PERSONAL = re.compile(r"^(\d{8})[-+]?(\d{4})$")
 YES = {"ja", "j", "yes", "y", "true", "1", "x"}
-NO = {"nej", "n", "no", "false", "0", ""}
+NO = {"nej", "n", "no", "false", "0"}
 
 
 class FieldError(ValueError):
@@ -55,13 +55,18 @@ def minutes(value):
     return int(value)
 
 
-def yes_no(value):
-    lowered = value.lower()
-    if lowered in YES:
-        return True
-    if lowered in NO:
-        return False
-    raise FieldError("Ange ja eller nej.")
+def yes_no(empty):
+    """ja/nej; an empty cell means `empty` (a person is active, a visit is not cancelled)."""
+    def parse(value):
+        lowered = value.lower()
+        if not lowered:
+            return empty
+        if lowered in YES:
+            return True
+        if lowered in NO:
+            return False
+        raise FieldError("Ange ja eller nej.")
+    return parse
 
 
 def role(value):

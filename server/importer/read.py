@@ -167,7 +167,7 @@ def json_tables(body):
     tables = []
     for kind in KINDS:
         rows = body.get(kind)
-        if rows is None:
+        if rows is None or rows == []:
             continue
         if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
             raise ReadError(kind, "Ska vara en lista med objekt (en rad per objekt).")

@@ -11,7 +11,7 @@ COLUMNS = {
     "units": {"external_id": (f.identifier, True), "name": (f.required(f.text(120)), True)},
     "staff": {"external_id": (f.identifier, True), "unit": (f.identifier, True),
               "username": (f.required(f.text(64)), True), "name": (f.required(f.text(120)), True),
-              "role": (f.role, True), "active": (f.yes_no, False)},
+              "role": (f.role, True), "active": (f.yes_no(True), False)},
     "clients": {"external_id": (f.identifier, True), "unit": (f.identifier, True),
                 "personal_number": (f.personal_number, True), "name": (f.required(f.text(120)), True),
                 "address": (f.required(f.text(200)), True), "key_ref": (f.text(32), True),
@@ -26,7 +26,7 @@ COLUMNS = {
                     "note": (f.text(200), False)},
     "visits": {"external_id": (f.identifier, True), "client": (f.identifier, True), "start": (f.moment, True),
                "end": (f.moment, True), "staff": (f.id_list, True), "interventions": (f.id_list, False),
-               "instructions": (f.text(2000), False), "cancelled": (f.yes_no, False)},
+               "instructions": (f.text(2000), False), "cancelled": (f.yes_no(False), False)},
 }
 KIND_LABEL = {"units": "enhet", "staff": "personal", "clients": "brukare", "care_plans": "insats",
               "medications": "läkemedel", "visits": "besök"}
@@ -82,8 +82,11 @@ def parse(table, line, row, problems):
                                                         f"bara {len(table.columns)}."))
         return None
     values, ok = {}, True
-    for name, (parser, _) in spec.items():
-        if name not in row:
+    for name, (parser, req) in spec.items():
+        if name not in row:  # a JSON row names only its own keys; a CSV row has every column of its header
+            if req:
+                problems.append(Problem(table.source, line, name, "Saknas."))
+                ok = False
             continue
         try:
             values[name] = parser(row[name])

@@ -53,3 +53,20 @@ def test_a_file_of_no_known_kind_is_refused(app, runner, tmp_path):
     odd.write_text("a;b\n1;2\n")
     result = runner.invoke(args=["import", str(odd)])
     assert result.exit_code == 1 and "Filnamnet säger inte vilket slag raderna är" in result.stderr
+
+
+def test_a_token_for_several_units_is_made_and_revoked_on_the_command_line(app, runner):
+    made = runner.invoke(args=["integration-token", "create", "TES", "--unit", "NORR", "--unit", "SODER"])
+    assert made.exit_code == 0, made.output
+    secret = made.stdout.strip().splitlines()[-1]
+    assert secret.startswith("hvi_") and "Hemtjänst Norr, Hemtjänst Söder" in made.stdout
+    client = app.test_client()
+    body = {"dry_run": True, "clients": [
+        {"external_id": f"B-{code}", "unit": code, "personal_number": "18500314-1230", "name": "Fiktiv",
+         "address": "Gata 1", "key_ref": ""} for code in ("NORR", "SODER")]}
+    r = client.post("/api/integration/import", json=body, headers={"Authorization": f"Bearer {secret}"})
+    assert r.status_code == 200 and r.json["diff"]["clients"]["created"] == 2
+    assert runner.invoke(args=["integration-token", "revoke", "1"]).exit_code == 0
+    r = client.post("/api/integration/import", json=body, headers={"Authorization": f"Bearer {secret}"})
+    assert r.status_code == 401
+    assert runner.invoke(args=["integration-token", "create", "X", "--unit", "NOPE"]).exit_code != 0
