@@ -55,7 +55,7 @@ def client_out(c):
 
 def visit_out(v):
     return {"id": v.id, "client_id": v.client_id, "planned_start": v.planned_start, "planned_end": v.planned_end,
-            "instructions": v.instructions,
+            "instructions": v.instructions, "cancelled": v.cancelled, "revision": v.revision,
             "interventions": [{"id": i.id, "code": i.code, "title": i.title, "planned_minutes": i.planned_minutes}
                               for i in v.interventions],
             "workers": [{"id": w.id, "display_name": w.display_name} for w in v.workers]}
@@ -86,7 +86,8 @@ def shift_package(user, device, cursor):
     since = read_cursor(cursor, user)
     visits = db.session.execute(
         select(Visit).join(visit_workers, visit_workers.c.visit_id == Visit.id)
-        .where(visit_workers.c.worker_id == user.id, Visit.unit_id == user.unit_id, Visit.cancelled.is_(False),
+        # Cancelled visits stay in the package (flagged): a phone that pulled one learns it is "inställd".
+        .where(visit_workers.c.worker_id == user.id, Visit.unit_id == user.unit_id,
                Visit.planned_end > start, Visit.planned_start < end)
         .order_by(Visit.planned_start, Visit.id)
         .options(selectinload(Visit.workers), selectinload(Visit.interventions))

@@ -22,6 +22,9 @@ addMessages({
     'imp.tokensLead': 'Ett planeringssystem skickar samma rader som JSON till POST /api/integration/import med en integrationsnyckel för din enhet. Nyckeln visas bara en gång; återkalla den om den kommit bort.',
     'imp.tokenCreate': 'Skapa nyckel', 'imp.tokenShown': 'Kopiera nyckeln nu – den visas inte igen:',
     'imp.revoke': 'Återkalla', 'imp.revoked': 'återkallad', 'imp.active': 'aktiv', 'imp.noTokens': 'Inga nycklar.',
+    'imp.cancelledTitle': 'Inställda besök med registreringar',
+    'imp.cancelledLead': 'Besök som ställts in men som personal ändå registrerat något för (t.ex. offline innan ändringen nådde mobilen). Registreringarna finns kvar; bedöm dem här.',
+    'imp.noCancelled': 'Inga.', 'imp.visit': 'Besök', 'imp.client': 'Brukare', 'imp.records': 'Registreringar',
     'imp.lastUsed': 'Senast använd', 'imp.state': 'Status', 'imp.name': 'Namn', 'imp.confirmRevoke': 'Återkalla nyckeln {name}? Den slutar fungera direkt.',
   },
   en: {
@@ -42,6 +45,9 @@ addMessages({
     'imp.tokensLead': 'A planning system sends the same rows as JSON to POST /api/integration/import with an integration token for your unit. The token is shown once; revoke it if it is lost.',
     'imp.tokenCreate': 'Create token', 'imp.tokenShown': 'Copy the token now – it is not shown again:',
     'imp.revoke': 'Revoke', 'imp.revoked': 'revoked', 'imp.active': 'active', 'imp.noTokens': 'No tokens.',
+    'imp.cancelledTitle': 'Cancelled visits with records',
+    'imp.cancelledLead': 'Visits that were cancelled but that staff still recorded something for (e.g. offline before the change reached the phone). The records are kept; review them here.',
+    'imp.noCancelled': 'None.', 'imp.visit': 'Visit', 'imp.client': 'Client', 'imp.records': 'Records',
     'imp.lastUsed': 'Last used', 'imp.state': 'Status', 'imp.name': 'Name', 'imp.confirmRevoke': 'Revoke the token {name}? It stops working at once.',
   },
 });
@@ -136,6 +142,24 @@ form.addEventListener('submit', (event) => { event.preventDefault(); run(true); 
 applyButton.addEventListener('click', () => run(false));
 form.files.addEventListener('change', () => { applyButton.disabled = true; }); // preview what you apply
 
+// -- cancelled visits that someone recorded something for -------------------------------------------
+const fmt = (iso) => new Date(iso).toLocaleString('sv-SE', { timeZone: 'Europe/Stockholm' });
+
+async function loadCancelled() {
+  const box = document.getElementById('cancelled');
+  try {
+    const { visits } = await api('/api/admin/cancelled-visits');
+    box.replaceChildren(visits.length ? el('div', { class: 'table-wrap' }, el('table', { id: 'cancelled-visits' },
+      el('thead', {}, el('tr', {}, ['visit', 'client', 'records'].map((c) => el('th', { scope: 'col' }, t(`imp.${c}`))))),
+      el('tbody', {}, visits.map((v) => el('tr', {},
+        el('td', {}, `${v.external_id || v.id}: ${fmt(v.planned_start)}`), el('td', {}, v.client.name),
+        el('td', {}, el('ul', {}, v.records.map((r) => el('li', {}, `${fmt(r.occurred_at)} ${r.type} – ${r.worker}`)))))))))
+      : el('p', { class: 'hint' }, t('imp.noCancelled')));
+  } catch (err) {
+    showError(box, err);
+  }
+}
+
 // -- integration tokens ---------------------------------------------------------------------------
 const tokenForm = document.getElementById('token-form');
 const tokensBox = document.getElementById('tokens');
@@ -180,5 +204,5 @@ tokenForm.addEventListener('submit', async (event) => {
   await loadTokens();
 });
 
-await loadTokens();
+await Promise.all([loadTokens(), loadCancelled()]);
 document.body.dataset.loaded = 'true';

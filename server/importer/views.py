@@ -11,7 +11,7 @@ from ..api import json_body
 from ..auth import require_auth
 from ..errors import ApiError
 from ..extensions import db, transactional
-from ..models import Unit
+from ..models import Client, Event, Unit, User, Visit
 from ..schemas import SafeString, StrictSchema
 from . import run_import, tokens
 from .models import IntegrationToken
@@ -21,6 +21,7 @@ bp = Blueprint("importer", __name__)  # nested under /api (server.api)
 
 MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 64 * 1024 * 1024))  # one upload: a unit's files, uncompressed
 ADMIN = ("admin",)
+CANCELLED_LISTED = 200  # the most recent cancelled visits with records, on the Import page
 
 
 class TokenIn(StrictSchema):
@@ -78,6 +79,30 @@ def admin_import():
     outcome = run_import(read, apply=not dry_run, scope={g.user.unit_id},
                          actor={"name": g.user.username, "user_id": g.user.id})
     return answer(outcome, reader=g.user)
+
+
+@bp.get("/admin/cancelled-visits")
+@require_auth(roles=ADMIN)
+@transactional
+def cancelled_visits():
+    """Cancelled visits of the own unit that someone recorded something for: kept, shown, never dropped."""
+    visits = db.session.execute(
+        select(Visit, Client.name).join(Client, Client.id == Visit.client_id)
+        .where(Visit.unit_id == g.user.unit_id, Visit.cancelled.is_(True),
+               Visit.id.in_(select(Event.visit_id).where(Event.unit_id == g.user.unit_id)))
+        .order_by(Visit.planned_start.desc(), Visit.id).limit(CANCELLED_LISTED)).all()
+    records = {}
+    if visits:
+        for event, worker in db.session.execute(
+                select(Event, User.display_name).join(User, User.id == Event.user_id)
+                .where(Event.visit_id.in_([v.id for v, _ in visits])).order_by(Event.occurred_at, Event.seq)):
+            records.setdefault(event.visit_id, []).append({
+                "type": event.type, "worker": worker, "source": event.source,
+                "occurred_at": event.occurred_at.isoformat(), "received_at": event.received_at.isoformat()})
+    log_reads(g.user, sorted({v.client_id for v, _ in visits}), "cancelled_visits")
+    return {"visits": [{"id": v.id, "external_id": v.external_id, "client": {"id": v.client_id, "name": name},
+                        "planned_start": v.planned_start.isoformat(), "planned_end": v.planned_end.isoformat(),
+                        "records": records.get(v.id, [])} for v, name in visits]}
 
 
 def token_out(token, secret=None):
@@ -170,6 +195,9 @@ def register_openapi():
             IMPORT_RESULT, 400, 413, 422, body={"multipart/form-data": {"schema": {"type": "object", "properties": {
                 "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
                 "dry_run": {"type": "string", "enum": ["0", "1"]}}}}})},
+        "/api/admin/cancelled-visits": {"get": _operation(
+            "Cancelled visits of the own unit with records made for them (kept, never dropped)", {
+                "type": "object", "properties": {"visits": {"type": "array", "items": {"type": "object"}}}})},
         "/api/admin/integration-tokens": {
             "get": _operation("The own unit's integration tokens (never their secrets)", {
                 "type": "object", "properties": {"tokens": {"type": "array", "items": TOKEN}}}),
