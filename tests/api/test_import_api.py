@@ -174,3 +174,20 @@ def test_the_upload_takes_the_example_xlsx_and_csv_and_refuses_other_files(app, 
     r = admin.client.post("/api/admin/import", headers=admin.headers, content_type="multipart/form-data",
                           data={"files": [(io.BytesIO((EXAMPLE / "units.csv").read_bytes()), "units.csv")]})
     assert r.status_code == 422 and "Nya enheter kan bara skapas" in r.json["problems"][0]["message"]
+
+
+def test_the_documented_json_example_works_against_the_example_set(app, client):
+    import json
+    from server.importer import run_import, tokens
+    from server.importer.read import path_tables
+    with app.app_context():
+        assert run_import(lambda: path_tables([str(EXAMPLE)]), apply=True, actor={"name": "test"}).ok
+        east = db.session.scalar(select(Unit).where(Unit.external_id == "ENH-OST"))
+        _, secret = tokens.create("TES", [east], {"name": "test"})
+        db.session.commit()
+    body = json.loads((EXAMPLE / "integration.json").read_text(encoding="utf-8"))
+    r = integration(client, secret, body)
+    assert r.status_code == 200, r.json
+    visits = r.json["diff"]["visits"]
+    assert (visits["changed"], visits["cancelled"], visits["unchanged"]) == (1, 1, 0)
+    assert r.json["diff"]["staff"]["unchanged"] == 1 and r.json["applied"] is False
