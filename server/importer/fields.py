@@ -9,6 +9,7 @@ LOCAL = ZoneInfo("Europe/Stockholm")  # what a time without offset means: the mu
 YEARS = (2000, 2099)  # as server.schemas.Moment: a visit outside this is a typing error
 _TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_FORBIDDEN = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL refuses it) and lone surrogates
 _PERSONAL = re.compile(r"^(\d{8})[-+]?(\d{4})$")
 YES = {"ja", "j", "yes", "y", "true", "1", "x"}
 NO = {"nej", "n", "no", "false", "0"}
@@ -20,7 +21,7 @@ class FieldError(ValueError):
 
 def text(max_len):
     def parse(value):
-        if "\0" in value or any(0xD800 <= ord(ch) <= 0xDFFF for ch in value):
+        if _FORBIDDEN.search(value):
             raise FieldError("Innehåller otillåtna tecken.")
         if len(value) > max_len:
             raise FieldError(f"Högst {max_len} tecken (här {len(value)}).")

@@ -59,6 +59,7 @@ class Planner:
         units = db.session.scalars(select(Unit)).all()
         self.units_by_ext = {u.external_id: u for u in units if u.external_id}
         self.units_by_code = {u.code: u for u in units if not u.external_id}
+        self.unit_codes = {u.code for u in units}
         staff_refs = set(records["staff"]) | {s for r in records["visits"].values() for s in r.values["staff"]}
         usernames = {r.values["username"] for r in records["staff"].values()} | staff_refs
         self.users_by_ext = load_by(User, User.external_id, staff_refs)
@@ -168,6 +169,9 @@ class Planner:
                 continue
             if stored is None and len(key) > 32:
                 self.problems.append(record.problem("external_id", "En ny enhets id blir dess kod: högst 32 tecken."))
+                continue
+            if stored is None and key in self.unit_codes:
+                self.problems.append(record.problem("external_id", f"Koden {key!r} används redan av en annan enhet."))
                 continue
             record.extra["target"] = stored or key
             after = {"name": record.values["name"]}

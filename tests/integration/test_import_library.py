@@ -223,3 +223,14 @@ def test_units_and_staff_stored_before_imports_are_adopted_by_code_and_username(
         user = db.session.scalar(select(User).where(User.username == "worker1"))
         assert user.external_id == "P-1" and user.display_name == "Ny Namn"
         assert counts(run(folder), "staff")["unchanged"] == 1
+
+
+def test_a_new_units_id_that_is_another_units_code_is_refused(app, tmp_path):
+    with app.app_context():
+        db.session.scalar(select(Unit).where(Unit.code == "SODER")).external_id = "ENH-SYD"
+        db.session.commit()
+        folder = tmp_path / "units"
+        folder.mkdir()
+        (folder / "units.csv").write_text("external_id;name\nSODER;Nya Söder\n")
+        assert messages(run(folder)) == [f"{folder}/units.csv rad 2, kolumn external_id: Koden 'SODER' används "
+                                         "redan av en annan enhet."]
