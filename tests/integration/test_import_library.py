@@ -66,6 +66,10 @@ def test_importing_the_example_twice_gives_the_same_database_and_nothing_changed
         assert "0 ändrade" in second.as_dict()["summary"]
         visit = db.session.scalar(select(Visit).where(Visit.external_id == "V-9002"))
         assert sorted(w.username for w in visit.workers) == ["anna.ost", "bo.ost"]
+        assert [i.code for i in visit.interventions] == ["DUSCH"] and visit.revision == 0
+        created = db.session.scalar(select(AuditEntry).where(AuditEntry.external_id == "V-9002"))
+        assert (created.action, created.entity_id, created.unit_id) == ("created", visit.id, visit.unit_id)
+        assert created.after["staff"] == ["P-1001", "P-1002"]
         assert visit.planned_start == datetime(2026, 12, 8, 8, 0, tzinfo=timezone.utc)  # 09:00 Stockholm (CET)
         client = db.session.scalar(select(Client).where(Client.external_id == "B-502"))
         assert client.person_card["relatives"][1] == {"name": "Greta Granne", "relation": "granne",
