@@ -10,7 +10,7 @@ addMessages({
     'imp.names': 'Filnamnet säger vad raderna är: staff.csv, clients.csv, care_plans.csv, medications.csv, visits.csv (i Excel: ett blad per slag med samma namn).',
     'imp.preview': 'Förhandsgranska', 'imp.apply': 'Verkställ', 'imp.result': 'Ändringar',
     'imp.nothingYet': 'Välj filer och förhandsgranska.', 'imp.checking': 'Kontrollerar filerna …',
-    'imp.applying': 'Sparar …', 'imp.previewed': 'Förhandsgranskning: inget är sparat än. Verkställ för att spara precis detta.',
+    'imp.applying': 'Sparar …', 'imp.sending': 'Skickar filerna: {p} %', 'imp.previewed': 'Förhandsgranskning: inget är sparat än. Verkställ för att spara precis detta.',
     'imp.applied': 'Importen är sparad.', 'imp.problems': '{n} fel – inget har sparats. Rätta filerna och försök igen.',
     'imp.kind': 'Slag', 'imp.created': 'Nya', 'imp.changed': 'Ändrade', 'imp.unchanged': 'Oförändrade',
     'imp.cancelled': 'Inställda', 'imp.id': 'Id', 'imp.what': 'Vad', 'imp.changes': 'Ändring',
@@ -33,7 +33,7 @@ addMessages({
     'imp.names': 'The file name says what the rows are: staff.csv, clients.csv, care_plans.csv, medications.csv, visits.csv (in Excel: one sheet per kind with that name).',
     'imp.preview': 'Preview', 'imp.apply': 'Apply', 'imp.result': 'Changes',
     'imp.nothingYet': 'Choose files and preview.', 'imp.checking': 'Checking the files …',
-    'imp.applying': 'Saving …', 'imp.previewed': 'Preview: nothing is saved yet. Apply to save exactly this.',
+    'imp.applying': 'Saving …', 'imp.sending': 'Sending the files: {p} %', 'imp.previewed': 'Preview: nothing is saved yet. Apply to save exactly this.',
     'imp.applied': 'The import is saved.', 'imp.problems': '{n} errors – nothing was saved. Correct the files and try again.',
     'imp.kind': 'Kind', 'imp.created': 'New', 'imp.changed': 'Changed', 'imp.unchanged': 'Unchanged',
     'imp.cancelled': 'Cancelled', 'imp.id': 'Id', 'imp.what': 'What', 'imp.changes': 'Change',
@@ -61,23 +61,33 @@ const applyButton = document.getElementById('apply');
 const status = document.getElementById('status');
 const result = document.getElementById('result');
 
-// The upload is multipart (files), so it is sent here rather than through the shell's JSON api().
-async function upload(dryRun) {
+// The upload is multipart (files), so it is sent here rather than through the shell's JSON api(); by
+// XMLHttpRequest, whose upload events let a big file show how far it has come.
+function upload(dryRun) {
   const body = new FormData();
   for (const file of form.files.files) body.append('files', file, file.name);
   if (dryRun) body.append('dry_run', '1');
-  let response;
-  try {
-    response = await fetch('/api/admin/import', { method: 'POST', body,
-      headers: { Authorization: `Bearer ${session().token}`, Accept: 'application/json' } });
-  } catch {
-    throw new ApiError(0, { message: t('error.network') });
-  }
-  if (response.status === 401) logout();
-  let payload = null;
-  try { payload = await response.json(); } catch { /* not JSON: the generic message */ }
-  if (!response.ok) throw Object.assign(new ApiError(response.status, payload), { body: payload });
-  return payload;
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/admin/import');
+    xhr.setRequestHeader('Authorization', `Bearer ${session().token}`);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.onprogress = (event) => {
+      if (event.lengthComputable && event.total > 256 * 1024) {
+        status.replaceChildren(el('span', {}, t('imp.sending', { p: Math.round((100 * event.loaded) / event.total) })));
+      }
+    };
+    xhr.upload.onload = () => status.replaceChildren(el('span', {}, t(dryRun ? 'imp.checking' : 'imp.applying')));
+    xhr.onerror = () => reject(new ApiError(0, { message: t('error.network') }));
+    xhr.onload = () => {
+      if (xhr.status === 401) logout();
+      let payload = null;
+      try { payload = JSON.parse(xhr.responseText); } catch { /* not JSON: the generic message */ }
+      if (xhr.status >= 200 && xhr.status < 300) resolve(payload);
+      else reject(Object.assign(new ApiError(xhr.status, payload), { body: payload }));
+    };
+    xhr.send(body);
+  });
 }
 
 const show = (value) => (value === null || value === undefined || value === '' ? '–'

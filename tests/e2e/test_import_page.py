@@ -76,3 +76,37 @@ def test_an_integration_token_is_shown_once_and_can_be_revoked(admin_page, live_
     expect(page.locator("#tokens")).to_contain_text("återkallad")
     status, body = live_server.request("/api/integration/import", {"dry_run": True}, token=secret)
     assert status == 401 and body["code"] == "token_revoked"
+
+
+def test_a_record_for_a_cancelled_visit_is_shown_to_the_administrator(browser, live_server, page_problems, tmp_path):
+    import uuid
+    from datetime import datetime, timezone
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / "staff.csv").write_text("external_id;unit;username;name;role\nW1;NORR;worker1;Wera Ett;worker\n")
+    (folder / "clients.csv").write_text(CLIENTS)
+    visit = "external_id;client;start;end;staff;cancelled\nV-1;B-9;2026-12-08 21:00;2026-12-08 21:30;W1;{}\n"
+    (folder / "visits.csv").write_text(visit.format("nej"))
+    live_server.flask("import", str(folder))
+    [row] = live_server.query("SELECT id FROM visits WHERE external_id = 'V-1'")
+    phone = live_server.login("worker1", "e2e-phone-import")
+    now = datetime.now(timezone.utc).isoformat()
+    status, body = live_server.request("/api/sync/push", {
+        "protocol": 1, "device_id": "e2e-phone-import", "status": {"pending": 1, "device_clock": now, "app_version": "e2e"},
+        "events": [{"id": str(uuid.uuid4()), "type": "visit_started", "occurred_at": now, "device_seq": 1,
+                    "payload": {"visit_id": row["id"]}}]}, token=phone["token"])
+    assert status == 200 and body["results"][0]["status"] == "applied", body
+    (folder / "visits.csv").write_text(visit.format("ja"))
+    live_server.flask("import", str(folder))
+    context = browser.new_context(viewport=DESKTOP, locale="sv-SE", timezone_id="Europe/Stockholm")
+    try:
+        page = page_problems.watch(context.new_page())
+        login(page, live_server)
+        listed = page.locator("#cancelled-visits tbody tr")
+        expect(listed).to_have_count(1)
+        assert "V-1" in listed.inner_text() and "Fiktiv Nio" in listed.inner_text()
+        assert "visit_started – Wera Ett" in listed.inner_text()
+        assert axe_violations(page) == []
+    finally:
+        context.close()
+    assert not page_problems.items, page_problems.items
