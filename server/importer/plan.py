@@ -8,6 +8,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..models import CarePlanIntervention, Client, Unit, User, Visit, visit_workers
+from .fields import LOCAL
 from .rows import KIND_LABEL
 
 CHUNK = 2000  # ids per IN (…): SQLite's and psycopg's parameter limits stay far away
@@ -47,7 +48,8 @@ def staff_label(user):
 
 
 def when(moment):
-    return moment.isoformat().replace("+00:00", "Z")
+    """A visit's time in the diff and the audit trail: Swedish local time with its offset (exact, and as read)."""
+    return moment.astimezone(LOCAL).isoformat()
 
 
 class Planner:

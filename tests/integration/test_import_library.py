@@ -95,8 +95,8 @@ def test_every_change_is_in_the_audit_trail_with_before_and_after(app, tmp_path)
         run(moved)
         entry = db.session.scalar(select(AuditEntry).where(AuditEntry.external_id == "V-9001",
                                                            AuditEntry.action == "changed"))
-        assert entry.actor == "test" and entry.before["start"] == "2026-12-08T07:00:00Z"
-        assert entry.after["start"] == "2026-12-08T07:15:00Z"
+        assert entry.actor == "test" and entry.before["start"] == "2026-12-08T08:00:00+01:00"
+        assert entry.after["start"] == "2026-12-08T08:15:00+01:00"
 
 
 def test_a_moved_restaffed_and_a_cancelled_visit_are_counted_and_kept(app, tmp_path):
