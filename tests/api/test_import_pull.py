@@ -1,7 +1,7 @@
 """Schedule changes that meet phones already offline: a visit the planning system moved, re-staffed or cancelled
 after a phone pulled reaches it at the next pull; a record made for a cancelled visit is kept and shown to
 the administrator; the visit is never deleted."""
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest

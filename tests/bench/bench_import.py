@@ -4,7 +4,6 @@ nothing). Goals: dry run and apply ≤ 60 s each, the second import ≤ 30 s; pe
 
 The files are generated (streamed to disk) the way a planning system exports them: one folder, a CSV per kind.
 """
-import os
 import resource
 import subprocess
 import sys
