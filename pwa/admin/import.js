@@ -25,6 +25,10 @@ addMessages({
     'imp.cancelledTitle': 'Inställda besök med registreringar',
     'imp.cancelledLead': 'Besök som ställts in men som personal ändå registrerat något för (t.ex. offline innan ändringen nådde mobilen). Registreringarna finns kvar; bedöm dem här.',
     'imp.noCancelled': 'Inga.', 'imp.visit': 'Besök', 'imp.client': 'Brukare', 'imp.records': 'Registreringar',
+    'imp.auditTitle': 'Senaste ändringar', 'imp.auditLead': 'Vem som ändrade vad och när, med värdena före och efter (importer och integrationsnycklar).',
+    'imp.when': 'När', 'imp.who': 'Vem', 'imp.noAudit': 'Inga ändringar än.', 'action.revoked': 'återkallad',
+    'entity.unit': 'enhet', 'entity.staff': 'personal', 'entity.client': 'brukare', 'entity.care_plan': 'insats',
+    'entity.medications': 'läkemedelslista', 'entity.visit': 'besök', 'entity.token': 'integrationsnyckel',
     'imp.lastUsed': 'Senast använd', 'imp.state': 'Status', 'imp.name': 'Namn', 'imp.confirmRevoke': 'Återkalla nyckeln {name}? Den slutar fungera direkt.',
   },
   en: {
@@ -48,6 +52,10 @@ addMessages({
     'imp.cancelledTitle': 'Cancelled visits with records',
     'imp.cancelledLead': 'Visits that were cancelled but that staff still recorded something for (e.g. offline before the change reached the phone). The records are kept; review them here.',
     'imp.noCancelled': 'None.', 'imp.visit': 'Visit', 'imp.client': 'Client', 'imp.records': 'Records',
+    'imp.auditTitle': 'Recent changes', 'imp.auditLead': 'Who changed what and when, with the values before and after (imports and integration tokens).',
+    'imp.when': 'When', 'imp.who': 'Who', 'imp.noAudit': 'No changes yet.', 'action.revoked': 'revoked',
+    'entity.unit': 'unit', 'entity.staff': 'staff', 'entity.client': 'client', 'entity.care_plan': 'intervention',
+    'entity.medications': 'medication list', 'entity.visit': 'visit', 'entity.token': 'integration token',
     'imp.lastUsed': 'Last used', 'imp.state': 'Status', 'imp.name': 'Name', 'imp.confirmRevoke': 'Revoke the token {name}? It stops working at once.',
   },
 });
@@ -137,6 +145,7 @@ async function run(dryRun) {
     renderDiff(answer.diff);
     status.replaceChildren(el('span', { class: 'message ok' }, t(dryRun ? 'imp.previewed' : 'imp.applied')));
     applyButton.disabled = !dryRun;
+    if (!dryRun) await loadAudit();
   } catch (err) {
     const problems = err.body && err.body.problems;
     if (problems) {
@@ -165,6 +174,34 @@ async function loadCancelled() {
         el('td', {}, `${v.external_id || v.id}: ${fmt(v.planned_start)}`), el('td', {}, v.client.name),
         el('td', {}, el('ul', {}, v.records.map((r) => el('li', {}, `${fmt(r.occurred_at)} ${r.type} – ${r.worker}`)))))))))
       : el('p', { class: 'hint' }, t('imp.noCancelled')));
+  } catch (err) {
+    showError(box, err);
+  }
+}
+
+// -- the audit trail of the unit ---------------------------------------------------------------------
+function auditChanges(e) {
+  const fields = Object.keys(e.after || {})
+    .filter((k) => !e.before || JSON.stringify(e.before[k]) !== JSON.stringify(e.after[k]));
+  const changes = Object.fromEntries(fields.map((k) => [k, { before: e.before && e.before[k], after: e.after[k] }]));
+  return changeText({ action: e.action, changes });
+}
+
+function auditRow(e) {
+  return el('tr', {},
+    el('td', {}, fmt(e.at)), el('td', {}, e.actor),
+    el('td', {}, `${t(`entity.${e.entity}`)} ${e.external_id || ''} – ${t(`action.${e.action}`)}`),
+    el('td', {}, auditChanges(e)));
+}
+
+async function loadAudit() {
+  const box = document.getElementById('audit');
+  try {
+    const { entries } = await api('/api/admin/audit-trail');
+    const head = el('thead', {}, el('tr', {}, ['when', 'who', 'what', 'changes'].map((c) => el('th', { scope: 'col' }, t(`imp.${c}`)))));
+    box.replaceChildren(entries.length
+      ? el('div', { class: 'table-wrap' }, el('table', { id: 'audit-trail' }, head, el('tbody', {}, entries.map(auditRow))))
+      : el('p', { class: 'hint' }, t('imp.noAudit')));
   } catch (err) {
     showError(box, err);
   }
@@ -214,5 +251,5 @@ tokenForm.addEventListener('submit', async (event) => {
   await loadTokens();
 });
 
-await Promise.all([loadTokens(), loadCancelled()]);
+await Promise.all([loadTokens(), loadCancelled(), loadAudit()]);
 document.body.dataset.loaded = 'true';

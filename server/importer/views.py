@@ -15,14 +15,15 @@ from ..extensions import db, transactional
 from ..models import Client, Event, Unit, User, Visit
 from ..schemas import SafeString, StrictSchema
 from . import run_import, tokens
-from .models import IntegrationToken
+from .models import AuditEntry, IntegrationToken
 from .read import file_tables, json_tables
 
 bp = Blueprint("importer", __name__)  # nested under /api (server.api)
 
 MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 64 * 1024 * 1024))  # one upload: a unit's files, uncompressed
 ADMIN = ("admin",)
-CANCELLED_LISTED = 200  # the most recent cancelled visits with records, on the Import page
+CANCELLED_LISTED = 200
+AUDIT_LISTED = 200  # the most recent audit-trail entries on the Import page  # the most recent cancelled visits with records, on the Import page
 
 
 class TokenIn(StrictSchema):
@@ -115,6 +116,21 @@ def cancelled_visits():
                         "records": records.get(v.id, [])} for v, name in visits]}
 
 
+@bp.get("/admin/audit-trail")
+@require_auth(roles=("admin", "manager"))
+@transactional
+def audit_trail():
+    """The own unit's most recent changes by imports and tokens: who, when, what, before and after."""
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.unit_id == g.user.unit_id)
+                                 .order_by(AuditEntry.id.desc()).limit(AUDIT_LISTED)).all()
+    # client rows carry personal numbers and medication lists: showing them is a read of those clients
+    log_reads(g.user, sorted({e.entity_id for e in entries if e.entity in ("client", "medications")}),
+              "audit_trail")
+    return {"entries": [{"at": e.at.isoformat(), "actor": e.actor, "entity": e.entity, "entity_id": e.entity_id,
+                         "external_id": e.external_id, "action": e.action, "before": e.before, "after": e.after}
+                        for e in entries]}
+
+
 def token_out(token, secret=None):
     out = {"id": token.id, "name": token.name, "hint": token.hint, "units": [u.name for u in token.units],
            "created_at": token.created_at.isoformat(), "revoked_at": token.revoked_at and token.revoked_at.isoformat(),
@@ -205,6 +221,9 @@ def register_openapi():
             IMPORT_RESULT, 400, 409, 413, 422, body={"multipart/form-data": {"schema": {"type": "object", "properties": {
                 "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
                 "dry_run": {"type": "string", "enum": ["0", "1"]}}}}})},
+        "/api/admin/audit-trail": {"get": _operation(
+            "The own unit's most recent changes by imports and integration tokens (before and after)", {
+                "type": "object", "properties": {"entries": {"type": "array", "items": {"type": "object"}}}})},
         "/api/admin/cancelled-visits": {"get": _operation(
             "Cancelled visits of the own unit with records made for them (kept, never dropped)", {
                 "type": "object", "properties": {"visits": {"type": "array", "items": {"type": "object"}}}})},

@@ -191,3 +191,22 @@ def test_the_documented_json_example_works_against_the_example_set(app, client):
     visits = r.json["diff"]["visits"]
     assert (visits["changed"], visits["cancelled"], visits["unchanged"]) == (1, 1, 0)
     assert r.json["diff"]["staff"]["unchanged"] == 1 and r.json["applied"] is False
+
+
+def test_the_audit_trail_shows_the_own_units_changes_and_logs_the_client_reads(app, client, admin, admin2, manager,
+                                                                              token):
+    assert integration(client, token["token"], ROWS).status_code == 200
+    changed = dict(ROWS, clients=[dict(ROWS["clients"][0], address="Norrgatan 2")])
+    assert integration(client, token["token"], changed).status_code == 200
+    entries = manager.get("/api/admin/audit-trail").json["entries"]
+    newest = entries[0]
+    assert (newest["entity"], newest["external_id"], newest["action"], newest["actor"]) == \
+        ("client", "B-1", "changed", "integration: TES planering")
+    assert newest["before"]["address"] == "Norrgatan 1" and newest["after"]["address"] == "Norrgatan 2"
+    assert {e["entity"] for e in entries} >= {"staff", "client", "care_plan", "medications", "visit", "token"}
+    with app.app_context():
+        client_id = db.session.scalar(select(Client.id).where(Client.external_id == "B-1"))
+        assert db.session.scalar(select(func.count()).select_from(AccessLog).where(
+            AccessLog.action == "audit_trail", AccessLog.client_id == client_id,
+            AccessLog.user_id == manager.user["id"])) == 1
+    assert admin2.get("/api/admin/audit-trail").json["entries"] == []

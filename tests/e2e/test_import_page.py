@@ -48,6 +48,8 @@ def test_upload_preview_then_apply_exactly_that(admin_page, live_server):
     expect(page.locator("#status")).to_contain_text("Importen är sparad")
     assert live_server.query("SELECT count(*) AS n FROM clients WHERE external_id = 'B-9'")[0]["n"] == 1
     assert page.locator("#apply").is_disabled()
+    expect(page.locator("#audit-trail")).to_contain_text("brukare B-9 – ny")  # the audit trail, at once
+    assert "admin1" in page.locator("#audit-trail").inner_text()
 
 
 def test_errors_are_listed_by_file_line_and_column_and_nothing_is_saved(admin_page, live_server):
