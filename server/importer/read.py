@@ -38,7 +38,7 @@ def kind_of(name):
     return None
 
 
-def _cell(value):
+def cell_text(value):
     """A cell as text; spreadsheet dates and times become ISO text (local time, as they were typed)."""
     if value is None:
         return ""
@@ -46,13 +46,15 @@ def _cell(value):
         return str(int(value))
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="minutes" if not value.second else "seconds")
-    if isinstance(value, (date, time)):
+    if isinstance(value, time):  # a time-of-day cell (medication times): 08:00, as typed
+        return value.isoformat(timespec="minutes" if not value.second else "seconds")
+    if isinstance(value, date):
         return value.isoformat()
     return str(value).strip()
 
 
 def _header(source, cells):
-    columns = [_cell(c).lower() for c in cells]
+    columns = [cell_text(c).lower() for c in cells]
     while columns and not columns[-1]:
         columns.pop()
     if not columns:
@@ -100,8 +102,8 @@ def csv_table(source, data):
 
 
 def _row(columns, cells):
-    row = {name: _cell(cells[i]) if i < len(cells) else "" for i, name in enumerate(columns)}
-    if len(cells) > len(columns) and any(_cell(c) for c in cells[len(columns):]):
+    row = {name: cell_text(cells[i]) if i < len(cells) else "" for i, name in enumerate(columns)}
+    if len(cells) > len(columns) and any(cell_text(c) for c in cells[len(columns):]):
         row[EXTRA_CELLS] = str(len(cells))  # more cells than the header names: checked as an error
     return row
 
@@ -126,7 +128,7 @@ def xlsx_tables(source, data):
 
         def table_rows(rows=rows, columns=columns):
             for line, cells in enumerate(rows, start=2):
-                if any(_cell(c) for c in cells):
+                if any(cell_text(c) for c in cells):
                     yield line, _row(columns, cells)
 
         tables.append(Table(kind, f"{source} [{sheet.title}]", columns, table_rows()))
@@ -185,4 +187,4 @@ def _json_cell(value):
         return "|".join(_json_cell(v) for v in value)
     if isinstance(value, bool):
         return "ja" if value else "nej"
-    return _cell(value)
+    return cell_text(value)

@@ -60,3 +60,10 @@ def test_the_kind_is_read_from_the_file_name_and_the_separator_from_the_header()
     assert list(table.rows) == [(2, {"external_id": "A", "name": "Hemtjänst, Öster"})]
     table = csv_table("units.csv", "external_id;name\n\nA;Öster\n".encode())
     assert list(table.rows) == [(3, {"external_id": "A", "name": "Öster"})]  # the line as an editor shows it
+
+
+def test_spreadsheet_cells_become_the_text_people_typed():
+    from datetime import time
+    from server.importer.read import cell_text
+    assert [cell_text(v) for v in (None, 20.0, 185003141230, datetime(2026, 12, 8, 8, 0), time(8, 0), " x ")] == \
+        ["", "20", "185003141230", "2026-12-08 08:00", "08:00", "x"]
