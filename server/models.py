@@ -138,7 +138,7 @@ class Visit(db.Model):
     planned_end = db.Column(UTCDateTime, nullable=False)
     instructions = db.Column(Text)
     cancelled = db.Column(db.Boolean, nullable=False, default=False)  # never deleted: records may refer to it
-    revision = db.Column(Integer, nullable=False, default=0, server_default="0")  # times moved, re-staffed or cancelled: "ändrad"
+    revision = db.Column(Integer, nullable=False, default=0, server_default="0")  # moved, re-staffed, cancelled
     external_id = db.Column(String(64), unique=True)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
     client = db.relationship(Client)

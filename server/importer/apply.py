@@ -149,8 +149,9 @@ class Applier:
             for c in batch:
                 v, client = c.record.values, self.client(c)
                 rows.append({"external_id": c.key, "client_id": client.id, "unit_id": client.unit_id,
-                             "planned_start": v["start"], "planned_end": v["end"], "cancelled": bool(v.get("cancelled")),
-                             "instructions": v.get("instructions"), "revision": 0, "updated_at": self.now})
+                             "planned_start": v["start"], "planned_end": v["end"],
+                             "cancelled": bool(v.get("cancelled")), "instructions": v.get("instructions"),
+                             "revision": 0, "updated_at": self.now})
             table = Visit.__table__
             ids = dict(db.session.execute(insert(table).returning(table.c.external_id, table.c.id), rows).all())
             workers = [{"visit_id": ids[c.key], "worker_id": self.staff(label).id}

@@ -22,8 +22,8 @@ bp = Blueprint("importer", __name__)  # nested under /api (server.api)
 
 MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 64 * 1024 * 1024))  # one upload: a unit's files, uncompressed
 ADMIN = ("admin",)
-CANCELLED_LISTED = 200
-AUDIT_LISTED = 200  # the most recent audit-trail entries on the Import page  # the most recent cancelled visits with records, on the Import page
+CANCELLED_LISTED = 200  # the most recent cancelled visits with records, on the Import page
+AUDIT_LISTED = 200  # the most recent audit-trail entries on the Import page
 
 
 class TokenIn(StrictSchema):
@@ -218,9 +218,10 @@ def register_openapi():
                 dry_run={"type": "boolean"})}}})},
         "/api/admin/import": {"post": _operation(
             "An administrator's upload of .csv/.xlsx files into the own unit; dry_run=1 shows the diff only",
-            IMPORT_RESULT, 400, 409, 413, 422, body={"multipart/form-data": {"schema": {"type": "object", "properties": {
-                "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                "dry_run": {"type": "string", "enum": ["0", "1"]}}}}})},
+            IMPORT_RESULT, 400, 409, 413, 422, body={"multipart/form-data": {"schema": {
+                "type": "object", "properties": {
+                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    "dry_run": {"type": "string", "enum": ["0", "1"]}}}}})},
         "/api/admin/audit-trail": {"get": _operation(
             "The own unit's most recent changes by imports and integration tokens (before and after)", {
                 "type": "object", "properties": {"entries": {"type": "array", "items": {"type": "object"}}}})},

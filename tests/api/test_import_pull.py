@@ -25,8 +25,8 @@ def rows(first_start=20, second_staff=("W1",), cancelled=False):
                   {"external_id": "W2", "unit": "NORR", "username": "worker2", "name": "Wilma Två", "role": "worker"}],
         "clients": [{"external_id": "B-1", "unit": "NORR", "personal_number": "18500314-1230", "name": "Fiktiv Ett",
                      "address": "Norrgatan 1", "key_ref": "N-99"}],
-        "visits": [{"external_id": "V-1", "client": "B-1", "start": evening(first_start), "end": evening(first_start, 30),
-                    "staff": ["W1"], "cancelled": cancelled},
+        "visits": [{"external_id": "V-1", "client": "B-1", "start": evening(first_start),
+                    "end": evening(first_start, 30), "staff": ["W1"], "cancelled": cancelled},
                    {"external_id": "V-2", "client": "B-1", "start": evening(22), "end": evening(22, 30),
                     "staff": list(second_staff)}],
     }

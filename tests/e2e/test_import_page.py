@@ -94,7 +94,8 @@ def test_a_record_for_a_cancelled_visit_is_shown_to_the_administrator(browser, l
     phone = live_server.login("worker1", "e2e-phone-import")
     now = datetime.now(timezone.utc).isoformat()
     status, body = live_server.request("/api/sync/push", {
-        "protocol": 1, "device_id": "e2e-phone-import", "status": {"pending": 1, "device_clock": now, "app_version": "e2e"},
+        "protocol": 1, "device_id": "e2e-phone-import",
+        "status": {"pending": 1, "device_clock": now, "app_version": "e2e"},
         "events": [{"id": str(uuid.uuid4()), "type": "visit_started", "occurred_at": now, "device_seq": 1,
                     "payload": {"visit_id": row["id"]}}]}, token=phone["token"])
     assert status == 200 and body["results"][0]["status"] == "applied", body

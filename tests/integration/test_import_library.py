@@ -125,7 +125,8 @@ def test_a_moved_restaffed_and_a_cancelled_visit_are_counted_and_kept(app, tmp_p
      "{dir}/visits.csv rad 2, kolumn start: 2026-03-29 02:30 finns inte i svensk tid (klockan ställs fram). "
      "Ange tiden med tidszon."),
     ("visits", "external_id;client;start;end;staff\nV-1;B-501;2026-10-25 01:30;2026-10-25 02:30;P-1001\n",
-     "{dir}/visits.csv rad 2, kolumn end: 2026-10-25 02:30 inträffar två gånger i svensk tid (klockan ställs tillbaka). "
+     "{dir}/visits.csv rad 2, kolumn end: 2026-10-25 02:30 inträffar två gånger i svensk tid "
+     "(klockan ställs tillbaka). "
      "Ange tidszon: +02:00 för den första, +01:00 för den andra."),
     ("visits", "external_id;client;start;end;staff\nV-1;B-501;2026-12-08 10:00;2026-12-08 09:00;P-1001\n",
      "{dir}/visits.csv rad 2, kolumn end: Sluttiden måste vara efter starttiden."),
@@ -136,7 +137,8 @@ def test_a_moved_restaffed_and_a_cancelled_visit_are_counted_and_kept(app, tmp_p
      "{dir}/visits.csv rad 2, kolumn staff: Okänd personal 'P-7777': finns varken i importen eller bland dina "
      "enheters personal."),
     ("staff", "external_id;unit;username;name;role\nP-1001;ENH-VAST;anna;Anna;worker\n",
-     "{dir}/staff.csv rad 2, kolumn unit: Okänd enhet 'ENH-VAST': finns varken i importen eller bland sparade enheter."),
+     "{dir}/staff.csv rad 2, kolumn unit: Okänd enhet 'ENH-VAST': finns varken i importen eller bland "
+     "sparade enheter."),
     ("visits", "external_id;client;start;end;staff\nV-1;B-501;2026-12-08 10:00;2026-12-08 11:00;P-1001\n"
                "V-1;B-502;2026-12-08 12:00;2026-12-08 13:00;P-1001\n",
      "{dir}/visits.csv rad 3, kolumn external_id: Samma besök finns redan på {dir}/visits.csv rad 2."),
