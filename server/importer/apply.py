@@ -125,9 +125,8 @@ class Applier:
             return None
         v = c.record.values
         client = self.client(c)
-        visit = c.stored or Visit(revision=0)
-        if c.stored is not None:
-            visit.revision = (visit.revision or 0) + 1  # the phone shows "ändrad" / "inställd"
+        visit = db.session.get(Visit, c.stored.id)  # new visits go by insert_visits
+        visit.revision = (visit.revision or 0) + 1  # the phone shows "ändrad" / "inställd"
         visit.external_id, visit.client_id, visit.unit_id = c.key, client.id, client.unit_id
         visit.planned_start, visit.planned_end = v["start"], v["end"]
         visit.cancelled = bool(v.get("cancelled"))

@@ -4,10 +4,9 @@ the cross-row checks made (unknown references, other units, a worker double-book
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from ..models import CarePlanIntervention, Client, Unit, User, Visit, visit_workers
+from ..models import CarePlanIntervention, Client, Unit, User, Visit, visit_interventions, visit_workers
 from .fields import LOCAL
 from .rows import KIND_LABEL
 
@@ -76,8 +75,7 @@ class Planner:
             for c in db.session.scalars(select(Client).where(Client.personal_number.in_(part),
                                                              Client.external_id.is_(None))):
                 self.clients_by_pnr.setdefault((c.unit_id, c.personal_number), c)
-        self.visits_by_ext = load_by(Visit, Visit.external_id, records["visits"],
-                                     selectinload(Visit.workers), selectinload(Visit.interventions))
+        self.visits_by_ext = stored_visits(records["visits"])
 
     # ---------------------------------------------------------------------------------------- references
 
@@ -142,7 +140,7 @@ class Planner:
         if stored is None:
             action = "created"
         elif before == after:
-            action = "unchanged"
+            action, before = "unchanged", None  # nothing to show or write: a second import keeps less in memory
         elif cancelled and not before.get("cancelled"):
             action = "cancelled"
         else:
@@ -356,13 +354,46 @@ def client_value(client, column):
             "notes": card.get("notes"), "care_plan_summary": client.care_plan_summary}[column]
 
 
+@dataclass
+class StoredVisit:
+    """A stored visit as the plan compares it: plain values, not an ORM object (a schedule is hundreds of
+    thousands of them; the apply loads the ORM object of a changed one only)."""
+
+    id: int
+    unit_id: int
+    client_id: int
+    values: dict  # the columns of a visits row, as `when`/labels make them
+
+
+def stored_visits(external_ids):
+    """The stored visits with these external ids, in three plain queries per chunk."""
+    out = {}
+    for part in chunked(external_ids):
+        rows = db.session.execute(
+            select(Visit.id, Visit.external_id, Visit.unit_id, Visit.client_id, Client.external_id, Visit.planned_start,
+                   Visit.planned_end, Visit.cancelled, Visit.instructions)
+            .join(Client, Client.id == Visit.client_id).where(Visit.external_id.in_(part))).all()
+        by_id = {}
+        for vid, ext, unit_id, client_id, client_ext, start, end, cancelled, instructions in rows:
+            by_id[vid] = out[ext] = StoredVisit(vid, unit_id, client_id, {
+                "client": client_ext or f"#{client_id}", "start": when(start), "end": when(end), "staff": [],
+                "interventions": [], "cancelled": cancelled, "instructions": instructions})
+        if not by_id:
+            continue
+        for vid, ext, username in db.session.execute(
+                select(visit_workers.c.visit_id, User.external_id, User.username)
+                .join(User, User.id == visit_workers.c.worker_id).where(visit_workers.c.visit_id.in_(by_id))):
+            by_id[vid].values["staff"].append(ext or username)  # staff_label
+        for vid, code in db.session.execute(
+                select(visit_interventions.c.visit_id, CarePlanIntervention.code)
+                .join(CarePlanIntervention, CarePlanIntervention.id == visit_interventions.c.intervention_id)
+                .where(visit_interventions.c.visit_id.in_(by_id))):
+            by_id[vid].values["interventions"].append(code)
+        for visit in by_id.values():
+            visit.values["staff"].sort()
+            visit.values["interventions"].sort()
+    return out
+
+
 def visit_value(visit, column):
-    if column == "client":
-        return visit.client.external_id or f"#{visit.client_id}"
-    if column in ("start", "end"):
-        return when(visit.planned_start if column == "start" else visit.planned_end)
-    if column == "staff":
-        return sorted(staff_label(w) for w in visit.workers)
-    if column == "interventions":
-        return sorted(i.code for i in visit.interventions)
-    return {"cancelled": visit.cancelled, "instructions": visit.instructions}[column]
+    return visit.values[column]
