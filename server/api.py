@@ -146,3 +146,7 @@ def revoke_device(device_id):
         device.revoked_at = utcnow()
     return {"id": device.id, "revoked_at": device.revoked_at.isoformat()}
 
+
+from .importer.views import bp as import_bp  # noqa: E402  (the import's doors, under /api; issue 29)
+
+bp.register_blueprint(import_bp)

@@ -43,6 +43,7 @@ class Unit(db.Model):
     code = db.Column(String(32), unique=True, nullable=False)
     name = db.Column(String(120), nullable=False)
     lock_date = db.Column(db.Date)  # spärrdatum: records before it go to quarantine, not the books
+    external_id = db.Column(String(64), unique=True)  # the source system's id (server/importer)
 
 
 class User(db.Model):
@@ -54,6 +55,7 @@ class User(db.Model):
     unit_id = db.Column(db.ForeignKey("units.id"), nullable=False, index=True)
     password_hash = db.Column(String(256), nullable=False)
     active = db.Column(db.Boolean, nullable=False, default=True)
+    external_id = db.Column(String(64), unique=True)
     unit = db.relationship(Unit)
 
     __table_args__ = (db.CheckConstraint("role in ('worker', 'admin', 'manager')", name="role"),)
@@ -97,6 +99,7 @@ class Client(db.Model):
     person_card = db.Column(Json, nullable=False, default=dict)  # relatives, responsible nurse, notes
     care_plan_summary = db.Column(Text)
     medication_list = db.Column(Json)  # None: the client has none
+    external_id = db.Column(String(64), unique=True)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow, index=True)
     interventions = db.relationship("CarePlanIntervention", order_by="CarePlanIntervention.id",
                                     back_populates="client")
@@ -134,7 +137,9 @@ class Visit(db.Model):
     planned_start = db.Column(UTCDateTime, nullable=False)
     planned_end = db.Column(UTCDateTime, nullable=False)
     instructions = db.Column(Text)
-    cancelled = db.Column(db.Boolean, nullable=False, default=False)
+    cancelled = db.Column(db.Boolean, nullable=False, default=False)  # never deleted: records may refer to it
+    revision = db.Column(Integer, nullable=False, default=0, server_default="0")  # moved, re-staffed, cancelled
+    external_id = db.Column(String(64), unique=True)
     updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
     client = db.relationship(Client)
     workers = db.relationship(User, secondary=visit_workers, order_by=User.id)
@@ -257,6 +262,7 @@ class LoginFailure(db.Model):
     at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
 
+from .importer import models as _importer_models  # noqa: E402,F401  (integration tokens, audit trail)
 from .dashboard import models as _dashboard_models  # noqa: E402,F401  (the dashboards' tables)
 from .notify import models as _notify_models  # noqa: E402,F401  (Web Push subscriptions and outbox)
 from .outages import models as _outage_models  # noqa: E402,F401  (outages, gaps, absences, rule settings)

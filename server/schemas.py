@@ -270,6 +270,8 @@ class VisitOut(Schema):
     planned_start = fields.AwareDateTime()
     planned_end = fields.AwareDateTime()
     instructions = fields.String(allow_none=True)
+    cancelled = fields.Boolean()  # "inställd": kept in the package so the phone can say so
+    revision = fields.Integer()  # > 0: moved, re-staffed or cancelled since planned ("ändrad")
     interventions = fields.List(fields.Nested(InterventionOut(only=("id", "code", "title", "planned_minutes"))))
     workers = fields.List(fields.Nested(WorkerOut))
 

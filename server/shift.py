@@ -55,7 +55,7 @@ def client_out(c):
 
 def visit_out(v):
     return {"id": v.id, "client_id": v.client_id, "planned_start": v.planned_start, "planned_end": v.planned_end,
-            "instructions": v.instructions,
+            "instructions": v.instructions, "cancelled": v.cancelled, "revision": v.revision,
             "interventions": [{"id": i.id, "code": i.code, "title": i.title, "planned_minutes": i.planned_minutes}
                               for i in v.interventions],
             "workers": [{"id": w.id, "display_name": w.display_name} for w in v.workers]}
@@ -82,9 +82,9 @@ def own_registrations(user, visit_ids):
 
 def _shift_visits(user, start, end):
     """The worker's own visits of the unit overlapping [start, end): what the pull sends, and so what a worker
-    may read the clients of."""
+    may read the clients of. Cancelled visits stay in (flagged): a phone that pulled one learns it is "inställd"."""
     return (select(Visit).join(visit_workers, visit_workers.c.visit_id == Visit.id)
-            .where(visit_workers.c.worker_id == user.id, Visit.unit_id == user.unit_id, Visit.cancelled.is_(False),
+            .where(visit_workers.c.worker_id == user.id, Visit.unit_id == user.unit_id,
                    Visit.planned_end > start, Visit.planned_start < end))
 
 

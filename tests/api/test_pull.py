@@ -56,9 +56,10 @@ def test_incremental_pull_sends_only_what_changed(app, auth):
         cancelled.cancelled = True
         db.session.commit()
     third = s.pull(second["cursor"])
-    assert [v["id"] for v in third["visits"]] == [changed_visit["id"]]
+    assert [v["id"] for v in third["visits"]] == [changed_visit["id"], first["visits"][-1]["id"]]
     assert third["visits"][0]["instructions"] == "Ny portkod 4711"
-    assert first["visits"][-1]["id"] not in third["visit_ids"]
+    # a cancelled visit is sent again, flagged, and stays in the package so the phone can show "inställd"
+    assert third["visits"][1]["cancelled"] is True and first["visits"][-1]["id"] in third["visit_ids"]
 
 
 def test_a_damaged_cursor_gives_a_full_package(auth):

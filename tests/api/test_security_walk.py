@@ -81,7 +81,10 @@ def world(app, auth):
     absence = admin2.post("/api/absences", json={"worker_id": south_worker.user["id"],
                                                  "from": now.date().isoformat()})
     assert absence.status_code == 201, absence.json
+    token = admin2.post("/api/admin/integration-tokens", json={"name": "Söders planering"})
+    assert token.status_code == 201, token.json
     resources = {
+        "token_id": token.json["id"],
         "client_id": south_visit["client_id"], "unit_id": south_id, "device_id": south_worker.device_id,
         "outage_id": outage_id, "absence_id": absence.json["absences"][0]["id"], "qid": bad["id"],
         "gap_id": gap_list[0]["id"] if gap_list else MISSING_ID, "visit_id": south_visit["id"],

@@ -23,7 +23,7 @@ export function visitCard(v) {
       h('span', { class: 'visit-interventions' }, (v.interventions || []).map((i) => i.title).join(', ')),
       client.key && client.key.reference ? h('span', { class: 'visit-key' }, `${t('client.key')}: ${client.key.reference}`) : null,
       partners.length ? h('span', { class: 'visit-partner' }, `${t('visit.partner')}: ${partners.map((p) => p.display_name).join(', ')}`) : null,
-      h('span', { class: 'badges' }, stateBadge(state))));
+      h('span', { class: 'badges' }, v.cancelled ? h('span', { class: 'badge rejected' }, t('visit.cancelled')) : v.revision ? h('span', { class: 'badge not_done' }, t('visit.changed')) : null, stateBadge(state))));
 }
 
 export function render() {
