@@ -1,6 +1,6 @@
 """import: external ids, a visit's revision, integration tokens, the audit trail (issue 29)
 
-Revision ID: 0010_import
+Revision ID: 0011_import
 Revises: 0009_outage_gaps_visit
 Create Date: 2026-12-07 21:00:00
 """
