@@ -112,7 +112,7 @@ def documented(app, auth):
     assert outage.status_code == 201, outage.json
     ids = {"outage_id": outage.json["id"], "unit_id": sessions["admin"].user["unit"]["id"],
            "qid": "00000000-0000-0000-0000-000000000000", "gap_id": 1, "client_id": 1, "absence_id": 1,
-           "device_id": "dev-00000000"}
+           "device_id": "dev-00000000", "token_id": 1}
     doc = sessions["admin"].get("/api/openapi.json").json
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a server error is an answer to count, as a real server gives it
     return doc, sessions, ids
@@ -122,7 +122,7 @@ def _operations(app, doc, ids):
     for path, operations in doc["paths"].items():
         for method, op in operations.items():
             roles = _roles_of(app, method, path)
-            if roles is None:
+            if not roles:  # not a person's route (the integration door takes its own token: test_import_api)
                 continue
             concrete = re.sub(r"\{([^}]+)\}", lambda m: str(ids[m.group(1)]), path)
             yield method.upper(), concrete, op, roles[0]
@@ -154,8 +154,8 @@ def test_json_nested_100000_deep_is_400_naming_the_body_on_every_json_endpoint(a
     doc, sessions, ids = documented
     wrong = []
     for method, path, op, role in _operations(app, doc, ids):
-        if "requestBody" not in op:
-            continue
+        if "application/json" not in op.get("requestBody", {}).get("content", {}):
+            continue  # (a multipart upload, the Import page's, is not JSON)
         for body in (DEEP, b'{"a":' + b"[" * 40 + b"]" * 40 + b"}"):  # past the parser's reach; past JSON_MAX_DEPTH
             r = sessions[role].client.open(path, method=method, data=body, headers={
                 **sessions[role].headers, "Content-Type": "application/json"})

@@ -1,7 +1,7 @@
 """import: external ids, a visit's revision, integration tokens, the audit trail (issue 29)
 
 Revision ID: 0011_import
-Revises: 0009_outage_gaps_visit
+Revises: 0010_outage_withdrawn
 Create Date: 2026-12-07 21:00:00
 """
 import sqlalchemy as sa
