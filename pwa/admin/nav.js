@@ -8,4 +8,5 @@ export const NAV = [
   { href: 'outages.html', key: 'nav.outages', roles: ['manager', 'admin'] },
   { href: 'backfill.html', key: 'nav.backfill', roles: ['manager', 'admin'] },
   { href: 'notifications.html', key: 'nav.push', roles: ['manager', 'admin'] },
+  { href: 'deviations.html', key: 'nav.deviations', roles: ['manager', 'admin'] },
 ];

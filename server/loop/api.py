@@ -1,0 +1,170 @@
+"""HTTP of closing the loop: parse the input, check the unit scope, call the module, log the opening, answer.
+
+Every answer is the viewer's own unit's; every opening of a list or an item that shows clients is access-logged
+(one row per client shown, HSLF-FS 2016:40), as is every export.
+"""
+from datetime import timedelta
+
+from flask import Blueprint, g, request
+from sqlalchemy import select
+
+from sync.errors import OutOfScope
+
+from ..access_log import log_access, log_reads
+from ..api import json_body
+from ..auth import require_auth
+from ..dashboard.csvexport import slug
+from ..dashboard.queries import day_start_utc, zone
+from ..dashboard.views import jsonable
+from ..extensions import db, transactional
+from ..models import Client, Unit, utcnow
+from . import deviations, missed
+from .csvfile import csv_response, local
+from .schemas import DeviationQuery, MissedQuery, StatusIn
+
+bp = Blueprint("loop", __name__, url_prefix="/api/loop")
+
+STAFF = ("manager", "admin")
+
+
+def _period(args, default_days):
+    """(first, last, start, end): inclusive local days and their [start, end) in UTC; default: the last
+    `default_days` days up to today."""
+    last = args.get("date_to") or utcnow().astimezone(zone()).date()
+    first = args.get("date_from") or last - timedelta(days=default_days - 1)
+    return first, last, day_start_utc(first), day_start_utc(last + timedelta(days=1))
+
+
+def _check_client(client_id):
+    if client_id is not None and db.session.scalar(select(Client.unit_id).where(Client.id == client_id)) \
+            != g.user.unit_id:
+        raise OutOfScope("Brukaren hör till en annan enhet.")  # 403, access-logged as a refusal
+
+
+def _log_opening(action, client_ids, detail):
+    """One access-log row per client the answer shows; one without a client when it shows none."""
+    shown = sorted({c for c in client_ids if c is not None})
+    if shown:
+        log_reads(g.user, shown, action, device_id=g.device.id)
+    else:
+        log_access(g.user, None, action, device_id=g.device.id, detail=detail)
+
+
+def _flag(value):
+    return None if value is None else value == "1"
+
+
+def _unit():
+    unit = db.session.get(Unit, g.user.unit_id)
+    return {"id": unit.id, "name": unit.name}
+
+
+# ---------------------------------------------------------------------------------------------- deviations
+
+def _deviation_rows(args):
+    _check_client(args["client_id"])
+    first, last, start, end = _period(args, 30)
+    rows = deviations.list_rows(g.user.unit_id, start, end, args["status"], args["category"], args["client_id"],
+                                _flag(args["offline"]))
+    return first, last, rows
+
+
+@bp.get("/deviations")
+@require_auth(roles=STAFF)
+@transactional
+def list_deviations():
+    """The unit's deviations in the period (when they happened), newest first, with counts per status."""
+    args = DeviationQuery().load(request.args)
+    first, last, rows = _deviation_rows(args)
+    _log_opening("deviations_list", [r["client"] and r["client"]["id"] for r in rows], f"{first}..{last}")
+    counts = {state: sum(r["status"] == state for r in rows) for state in deviations.STATUS_LABELS}
+    return jsonable({"unit": _unit(), "from": first, "to": last, "counts": counts, "rows": rows,
+                     "categories": deviations.CATEGORY_LABELS, "statuses": deviations.STATUS_LABELS})
+
+
+DEVIATION_HEADER = ["Avvikelse-id", "Status", "Kategori", "Beskrivning", "Brukare", "Personnummer", "Besöks-id",
+                    "Medarbetare", "Inträffade (telefonens tid, korrigerad)", "Telefonens klocka", "Rapporterad till servern",
+                    "Registrerad offline", "Status ändrad av", "Status ändrad", "Kommentar"]
+
+
+@bp.get("/deviations.csv")
+@require_auth(roles=STAFF)
+@transactional
+def deviations_csv():
+    args = DeviationQuery().load(request.args)
+    first, last, rows = _deviation_rows(args)
+    _log_opening("deviations_export", [r["client"] and r["client"]["id"] for r in rows], f"{first}..{last}")
+    tz = zone()
+    return csv_response(DEVIATION_HEADER, [
+        [r["id"], r["status_label"], r["category_label"], r["description"], r["client"] and r["client"]["name"],
+         r["client"] and r["client"]["personal_number"], r["visit"] and r["visit"]["id"],
+         r["worker"]["display_name"], local(r["happened_at"], tz), r["happened_at_device"],
+         local(r["reported_at"], tz), "ja" if r["offline"] else "nej",
+         r["status_by"] and r["status_by"]["display_name"], local(r["status_at"], tz), r["status_comment"]]
+        for r in rows], f"avvikelser-{slug(_unit()['name'])}-{first}-{last}.csv")
+
+
+@bp.get("/deviations/<int:deviation_id>")
+@require_auth(roles=STAFF)
+@transactional
+def get_deviation(deviation_id):
+    deviation, row = deviations.detail(g.user, deviation_id)
+    log_access(g.user, deviation.client_id, "deviation_open", device_id=g.device.id, detail=f"deviation:{deviation.id}")
+    return jsonable(row)
+
+
+@bp.post("/deviations/<int:deviation_id>/status")
+@require_auth(roles=STAFF)
+@transactional
+def set_deviation_status(deviation_id):
+    """Received (mottagen) or handled (hanterad, with a comment on what was done); the history keeps each step."""
+    data = StatusIn().load(json_body())
+    deviation = deviations.change_status(g.user, deviation_id, data["status"], data["comment"])
+    log_access(g.user, deviation.client_id, "deviation_status", device_id=g.device.id,
+               detail=f"deviation:{deviation.id}:{data['status']}")
+    db.session.flush()
+    return jsonable(deviations.detail(g.user, deviation.id)[1])
+
+
+# ---------------------------------------------------------------------------------------------- missed care
+
+def _missed_rows(args):
+    _check_client(args["client_id"])
+    first, last, start, end = _period(args, 7)
+    return first, last, missed.rows(g.user.unit_id, start, end, _flag(args["medication"]) or False,
+                                    args["client_id"])
+
+
+@bp.get("/missed")
+@require_auth(roles=STAFF)
+@transactional
+def list_missed():
+    """Interventions recorded not done in the period, grouped by local day, medication first-class."""
+    args = MissedQuery().load(request.args)
+    first, last, rows = _missed_rows(args)
+    _log_opening("missed_care_list", [r["client"]["id"] for r in rows], f"{first}..{last}")
+    days = {}
+    for r in rows:
+        days.setdefault(r["day"], []).append(r)
+    return jsonable({"unit": _unit(), "from": first, "to": last, "total": len(rows),
+                     "medication": sum(r["medication"] for r in rows),
+                     "days": [{"day": day, "rows": day_rows} for day, day_rows in days.items()]})
+
+
+MISSED_HEADER = ["Datum", "Planerad start", "Besöks-id", "Brukare", "Personnummer", "Medarbetare", "Insats",
+                 "Läkemedel", "Orsak", "Kommentar", "Källa"]
+
+
+@bp.get("/missed.csv")
+@require_auth(roles=STAFF)
+@transactional
+def missed_csv():
+    args = MissedQuery().load(request.args)
+    first, last, rows = _missed_rows(args)
+    _log_opening("missed_care_export", [r["client"]["id"] for r in rows], f"{first}..{last}")
+    tz = zone()
+    return csv_response(MISSED_HEADER, [
+        [r["day"].isoformat(), local(r["planned_start"], tz), r["visit_id"], r["client"]["name"],
+         r["client"]["personal_number"], r["worker"]["display_name"], r["intervention"]["title"],
+         "ja" if r["medication"] else "nej", r["reason_label"], r["comment"], r["source"]] for r in rows],
+        f"utebliven-vard-{slug(_unit()['name'])}-{first}-{last}.csv")
