@@ -26,6 +26,7 @@ def notify_medication(stored):
         if payload.get("status") != "not_done":
             continue
         found = db.session.execute(select(CarePlanIntervention.code, Visit.client_id, Visit.planned_start)
+                                   .join(Visit, Visit.client_id == CarePlanIntervention.client_id)
                                    .where(CarePlanIntervention.id == payload["intervention_id"],
                                           Visit.id == payload["visit_id"])).first()
         if found is None or not is_medication(found.code):
