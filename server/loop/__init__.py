@@ -11,6 +11,8 @@ SETTINGS = {  # name: (default, parser); each may be set in the environment
     "LOOP_OFFLINE_SECONDS": ("300", int),
     # Care-plan intervention codes that are medication hand-overs (demo: LM, Läkemedelsöverlämning).
     "LOOP_MEDICATION_CODES": ("LM", lambda v: tuple(c.strip() for c in v.split(",") if c.strip())),
+    # Outages that started this many days ago or less have a transfer list (older ones are long transferred).
+    "LOOP_TRANSFER_DAYS": ("60", int),
 }
 
 

@@ -18,9 +18,9 @@ from ..dashboard.queries import day_start_utc, zone
 from ..dashboard.views import jsonable
 from ..extensions import db, transactional
 from ..models import Client, Unit, utcnow
-from . import deviations, missed
+from . import deviations, missed, transfer
 from .csvfile import csv_response, local
-from .schemas import DeviationQuery, MissedQuery, StatusIn
+from .schemas import DeviationQuery, MissedQuery, StatusIn, TransferMarkIn
 
 bp = Blueprint("loop", __name__, url_prefix="/api/loop")
 
@@ -168,3 +168,64 @@ def missed_csv():
          r["client"]["personal_number"], r["worker"]["display_name"], r["intervention"]["title"],
          "ja" if r["medication"] else "nej", r["reason_label"], r["comment"], r["source"]] for r in rows],
         f"utebliven-vard-{slug(_unit()['name'])}-{first}-{last}.csv")
+
+
+# ---------------------------------------------------------------------------------------------- transfer back
+
+def _outage_json(outage, now):
+    return {"id": outage.id, "title": outage.title, "kind": outage.kind, "started_at": outage.started_at,
+            "ended_at": outage.ended_at, "ongoing": outage.ended_at is None or outage.ended_at > now}
+
+
+@bp.get("/transfer")
+@require_auth(roles=STAFF)
+def transfer_summary():
+    """Per recent outage of the unit: how many items there are to transfer and how many are left (counts only,
+    for the dashboard); an outage's loop is closed when it has ended and nothing is left."""
+    now, out = utcnow(), []
+    for outage in transfer.recent_outages(g.user.unit_id, now):
+        figures = transfer.counts(transfer.items(outage, g.user.unit_id, now))
+        info = _outage_json(outage, now)
+        out.append({"outage": info, **figures, "closed": not info["ongoing"] and figures["left"] == 0})
+    return jsonable({"unit": _unit(), "as_of": now, "outages": out, "left": sum(o["left"] for o in out),
+                     "open_outages": sum(not o["closed"] for o in out)})
+
+
+@bp.get("/transfer/<int:outage_id>")
+@require_auth(roles=STAFF)
+@transactional
+def transfer_list(outage_id):
+    """Everything recorded in the outage's window to enter into the journal system, by client and visit."""
+    now = utcnow()
+    outage = transfer.get_outage(g.user, outage_id)
+    item_list = transfer.items(outage, g.user.unit_id, now)
+    _log_opening("transfer_list", [i["client_id"] for i in item_list], f"outage:{outage.id}")
+    figures = transfer.counts(item_list)
+    info = _outage_json(outage, now)
+    return jsonable({"unit": _unit(), "as_of": now, "outage": info, "counts": figures,
+                     "closed": not info["ongoing"] and figures["left"] == 0,
+                     "clients": transfer.by_client(item_list)})
+
+
+@bp.post("/transfer/<int:outage_id>/marks")
+@require_auth(roles=STAFF)
+@transactional
+def transfer_mark(outage_id):
+    """Tick items as transferred (överförd): who and when are kept per item."""
+    data = TransferMarkIn().load(json_body())
+    outage = transfer.get_outage(g.user, outage_id)
+    transfer.mark(g.user, outage, data["item_keys"])
+    db.session.flush()
+    return jsonable(transfer.counts(transfer.items(outage, g.user.unit_id)))
+
+
+@bp.post("/transfer/<int:outage_id>/unmarks")
+@require_auth(roles=STAFF)
+@transactional
+def transfer_unmark(outage_id):
+    """Untick items ticked by mistake."""
+    data = TransferMarkIn().load(json_body())
+    outage = transfer.get_outage(g.user, outage_id)
+    transfer.unmark(g.user, outage, data["item_keys"])
+    db.session.flush()
+    return jsonable(transfer.counts(transfer.items(outage, g.user.unit_id)))

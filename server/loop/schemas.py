@@ -41,17 +41,9 @@ class MissedQuery(PeriodQuery):
     client_id = QueryInt(load_default=None)
 
 
-class TransferQuery(StrictSchema):
-    class Meta:
-        unknown = EXCLUDE
-
-    outage_id = QueryInt(required=True)
-
-
 class TransferMarkIn(StrictSchema):
-    outage_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**31 - 1))
     item_keys = fields.List(fields.String(validate=validate.Length(min=1, max=120)), required=True,
-                            validate=validate.Length(min=1, max=2000))
+                            validate=validate.Length(min=1, max=5000))
 
 
 class ApprovalIn(StrictSchema):
