@@ -10,4 +10,5 @@ export const NAV = [
   { href: 'notifications.html', key: 'nav.push', roles: ['manager', 'admin'] },
   { href: 'deviations.html', key: 'nav.deviations', roles: ['manager', 'admin'] },
   { href: 'transfer.html', key: 'nav.transfer', roles: ['manager', 'admin'] },
+  { href: 'approval.html', key: 'nav.approval', roles: ['manager', 'admin'] },
 ];

@@ -18,9 +18,9 @@ from ..dashboard.queries import day_start_utc, zone
 from ..dashboard.views import jsonable
 from ..extensions import db, transactional
 from ..models import Client, Unit, utcnow
-from . import deviations, missed, transfer
+from . import approval, deviations, missed, transfer
 from .csvfile import csv_response, local
-from .schemas import DeviationQuery, MissedQuery, StatusIn, TransferMarkIn
+from .schemas import ApprovalIn, DeviationQuery, ExportQuery, MissedQuery, PeriodIn, StatusIn, TransferMarkIn
 
 bp = Blueprint("loop", __name__, url_prefix="/api/loop")
 
@@ -229,3 +229,73 @@ def transfer_unmark(outage_id):
     transfer.unmark(g.user, outage, data["item_keys"])
     db.session.flush()
     return jsonable(transfer.counts(transfer.items(outage, g.user.unit_id)))
+
+
+# ---------------------------------------------------------------------------------------------- approval & export
+
+@bp.get("/approvals")
+@require_auth(roles=STAFF)
+def list_approvals():
+    """The unit's approvals, newest first, and its lock date (spärrdatum)."""
+    unit = db.session.get(Unit, g.user.unit_id)
+    return jsonable({"unit": _unit(), "lock_date": unit.lock_date, "approvals": approval.history(unit.id)})
+
+
+@bp.get("/approvals/preview")
+@require_auth(roles=STAFF)
+@transactional
+def preview_approval():
+    """What approving first..last would approve: planned against performed time per visit and worker, with
+    totals and what is still open (gaps, quarantine)."""
+    args = PeriodIn().load(request.args)
+    first, last = args["date_from"], args["date_to"]
+    visit_rows, intervention_rows = approval.rows(g.user.unit_id, first, last)
+    _log_opening("approval_preview", [r["client_id"] for r in visit_rows], f"{first}..{last}")
+    return jsonable({"unit": _unit(), "from": first, "to": last,
+                     "totals": approval.totals(visit_rows, intervention_rows),
+                     **approval.open_matters(g.user.unit_id, first, last), "visits": visit_rows})
+
+
+@bp.post("/approvals")
+@require_auth(roles=("manager",))
+@transactional
+def approve_period():
+    """Approve a period that has ended: recorded with who, when and the totals, and the unit's lock date moves
+    past it so later records for it go to quarantine."""
+    data = ApprovalIn().load(json_body())
+    record, _, _ = approval.approve(g.user, data["date_from"], data["date_to"], data["comment"])
+    log_access(g.user, None, "approval", device_id=g.device.id, detail=f"approval:{record.id} "
+               f"{record.period_from}..{record.period_to}")
+    return jsonable(approval.as_json(record, {g.user.id: g.user.display_name})), 201
+
+
+def _export(approval_id, action):
+    record = approval.get(g.user, approval_id)
+    visit_rows, intervention_rows = approval.rows(record.unit_id, record.period_from, record.period_to)
+    _log_opening(action, [r["client_id"] for r in visit_rows], f"approval:{record.id}")
+    return record, visit_rows, intervention_rows
+
+
+@bp.get("/approvals/<int:approval_id>/export.json")
+@require_auth(roles=STAFF)
+@transactional
+def export_json(approval_id):
+    """The approved period in the stable schema: visits (one per visit and worker), interventions (one per
+    planned intervention and worker), the totals now and as approved."""
+    record, visit_rows, intervention_rows = _export(approval_id, "approval_export")
+    return jsonable({"schema": approval.SCHEMA, "unit": _unit(), "approval": approval.as_json(record),
+                     "totals": approval.totals(visit_rows, intervention_rows), "visits": visit_rows,
+                     "interventions": intervention_rows})
+
+
+@bp.get("/approvals/<int:approval_id>/export.csv")
+@require_auth(roles=STAFF)
+@transactional
+def export_csv(approval_id):
+    """The same rows as CSV (`rows=visits` or `rows=interventions`); the header is the schema's field names."""
+    kind = ExportQuery().load(request.args)["rows"]
+    record, visit_rows, intervention_rows = _export(approval_id, "approval_export")
+    fields = approval.VISIT_FIELDS if kind == "visits" else approval.INTERVENTION_FIELDS
+    data = visit_rows if kind == "visits" else intervention_rows
+    name = f"attest-{slug(_unit()['name'])}-{record.period_from}-{record.period_to}-{kind}.csv"
+    return csv_response(list(fields), [[r[f] for f in fields] for r in data], name)

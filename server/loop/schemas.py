@@ -46,15 +46,18 @@ class TransferMarkIn(StrictSchema):
                             validate=validate.Length(min=1, max=5000))
 
 
-class ApprovalIn(StrictSchema):
+class PeriodIn(StrictSchema):
     date_from = Day(data_key="from", required=True)
     date_to = Day(data_key="to", required=True)
-    comment = SafeString(validate=validate.Length(max=2000), load_default=None)
 
     @validates_schema
     def _ordered(self, data, **kwargs):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise ValidationError("Startdatum måste vara före slutdatum.", "from")
+
+
+class ApprovalIn(PeriodIn):
+    comment = SafeString(validate=validate.Length(max=2000), load_default=None)
 
 
 class ExportQuery(StrictSchema):
