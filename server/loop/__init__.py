@@ -22,6 +22,7 @@ def init_app(app):
         if name not in app.config:
             app.config[name] = parse(os.environ.get(name, default))
     app.register_blueprint(api.bp)
+    api.register_openapi()
 
 
 def on_events_stored(stored):

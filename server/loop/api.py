@@ -299,3 +299,58 @@ def export_csv(approval_id):
     data = visit_rows if kind == "visits" else intervention_rows
     name = f"attest-{slug(_unit()['name'])}-{record.period_from}-{record.period_to}-{kind}.csv"
     return csv_response(list(fields), [[r[f] for f in fields] for r in data], name)
+
+
+def register_openapi():
+    """Describe this area in the OpenAPI document (query parameters and bodies straight from the schemas)."""
+    from .. import openapi
+
+    openapi.EXTRA_SCHEMAS.update({"DeviationStatusIn": StatusIn, "TransferMarkIn": TransferMarkIn,
+                                  "ApprovalIn": ApprovalIn})
+
+    def op(summary, query=None, body=None, csv=False, ok="200", path_id=None, errors=(400, 401, 403, 404, 422)):
+        content = {"text/csv": {"schema": {"type": "string"}}} if csv else \
+            {"application/json": {"schema": {"type": "object"}}}
+        operation = {"summary": summary, "security": [{"bearer": []}],
+                     "responses": {ok: {"description": "OK", "content": content},
+                                   **{str(c): {"description": "Error", "content": {
+                                       "application/json": {"schema": "Error"}}} for c in errors}}}
+        params = [{"in": "query", "schema": query}] if query is not None else []
+        if path_id:
+            params.append({"name": path_id, "in": "path", "required": True, "schema": {"type": "integer"}})
+        if params:
+            operation["parameters"] = params
+        if body:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+        return operation
+
+    conflict = (400, 401, 403, 404, 409, 422)
+    openapi.EXTRA_PATHS.update({
+        "/api/loop/deviations": {"get": op("The unit's deviations with filters; each client shown is logged",
+                                           DeviationQuery)},
+        "/api/loop/deviations.csv": {"get": op("The same as CSV (UTF-8 with BOM, ';')", DeviationQuery, csv=True)},
+        "/api/loop/deviations/{deviation_id}": {"get": op("One deviation with its status history",
+                                                          path_id="deviation_id")},
+        "/api/loop/deviations/{deviation_id}/status": {"post": op(
+            "Move a deviation forward: received, or handled with a comment", body="DeviationStatusIn",
+            path_id="deviation_id", errors=conflict)},
+        "/api/loop/missed": {"get": op("Interventions not done per day (missed care)", MissedQuery)},
+        "/api/loop/missed.csv": {"get": op("The same as CSV", MissedQuery, csv=True)},
+        "/api/loop/transfer": {"get": op("Items left to transfer back per recent outage (counts only)")},
+        "/api/loop/transfer/{outage_id}": {"get": op("Everything to enter into the journal system after an outage, "
+                                                     "by client and visit", path_id="outage_id")},
+        "/api/loop/transfer/{outage_id}/marks": {"post": op("Tick items as transferred (who, when)",
+                                                            body="TransferMarkIn", path_id="outage_id")},
+        "/api/loop/transfer/{outage_id}/unmarks": {"post": op("Untick items ticked by mistake",
+                                                              body="TransferMarkIn", path_id="outage_id")},
+        "/api/loop/approvals": {"get": op("The unit's approvals and lock date"),
+                                "post": op("Approve an ended period (managers); sets the lock date", body="ApprovalIn",
+                                           ok="201", errors=conflict)},
+        "/api/loop/approvals/preview": {"get": op("Planned against performed per visit and worker for a period",
+                                                  PeriodIn)},
+        "/api/loop/approvals/{approval_id}/export.json": {"get": op("The approved period (schema hemvard-export/1)",
+                                                                    path_id="approval_id")},
+        "/api/loop/approvals/{approval_id}/export.csv": {"get": op("The approved period as CSV (rows=visits|"
+                                                                   "interventions)", ExportQuery, csv=True,
+                                                                   path_id="approval_id")},
+    })
