@@ -12,7 +12,7 @@ addMessages({
     'f.show': 'Visa', 'f.csv': 'Ladda ner CSV', 'f.medication': 'Bara läkemedel',
     'dev.col.happened': 'Inträffade', 'dev.col.category': 'Kategori', 'dev.col.client': 'Brukare',
     'dev.col.worker': 'Medarbetare', 'dev.col.status': 'Status', 'dev.col.reported': 'Rapporterad',
-    'dev.offline': 'offline', 'dev.open': 'Öppna', 'dev.none': 'Inga avvikelser i urvalet.',
+    'dev.offline': 'offline', 'dev.open': 'Öppna', 'dev.action': 'Åtgärd', 'dev.none': 'Inga avvikelser i urvalet.',
     'dev.receive': 'Ta emot', 'dev.handle': 'Markera hanterad', 'dev.comment': 'Kommentar (hur hanterades den?)',
     'dev.history': 'Historik', 'dev.noHistory': 'Inga statusändringar ännu.', 'dev.visit': 'Besök {id}',
     'dev.deviceClock': 'Telefonens klocka: {raw}', 'dev.saved': 'Sparat.',
@@ -29,7 +29,7 @@ addMessages({
     'f.show': 'Show', 'f.csv': 'Download CSV', 'f.medication': 'Medication only',
     'dev.col.happened': 'Happened', 'dev.col.category': 'Category', 'dev.col.client': 'Client',
     'dev.col.worker': 'Worker', 'dev.col.status': 'Status', 'dev.col.reported': 'Reported',
-    'dev.offline': 'offline', 'dev.open': 'Open', 'dev.none': 'No deviations match.',
+    'dev.offline': 'offline', 'dev.open': 'Open', 'dev.action': 'Action', 'dev.none': 'No deviations match.',
     'dev.receive': 'Receive', 'dev.handle': 'Mark handled', 'dev.comment': 'Comment (how was it handled?)',
     'dev.history': 'History', 'dev.noHistory': 'No status changes yet.', 'dev.visit': 'Visit {id}',
     'dev.deviceClock': 'Phone clock: {raw}', 'dev.saved': 'Saved.',
@@ -52,6 +52,7 @@ function field(id, label, input) {
 }
 const choice = (options) => el('select', {}, options.map(([value, label]) => el('option', { value }, label)));
 const values = (form) => Object.fromEntries(new FormData(form).entries());
+let labels = { statuses: {}, categories: {} };
 
 function deviationForm(labels) {
   const form = $('dev-form');
@@ -70,12 +71,12 @@ function deviationForm(labels) {
 async function loadDeviations() {
   try {
     const body = await api('/api/loop/deviations', { params: values($('dev-form')) });
-    $('dev-counts').replaceChildren(...Object.entries(body.counts).map(([state, n]) => el('li',
-      { class: `figure ${PILL[state]}` }, el('span', { class: 'value' }, n), el('span', { class: 'label' }, body.statuses[state]))));
+    $('dev-counts').replaceChildren(...Object.keys(PILL).map((state) => el('li',
+      { class: `figure ${PILL[state]}` }, el('span', { class: 'value' }, body.counts[state]), el('span', { class: 'label' }, body.statuses[state]))));
     if (!body.rows.length) { $('dev-list').replaceChildren(el('p', {}, t('dev.none'))); return; }
     $('dev-list').replaceChildren(el('table', {},
       el('thead', {}, el('tr', {}, ['happened', 'category', 'client', 'worker', 'reported', 'status']
-        .map((c) => el('th', { scope: 'col' }, t(`dev.col.${c}`))), el('th', {}, el('span', { class: 'visually-hidden' }, t('dev.open'))))),
+        .map((c) => el('th', { scope: 'col' }, t(`dev.col.${c}`))), el('th', { scope: 'col' }, t('dev.action')))),
       el('tbody', {}, body.rows.map((r) => el('tr', { class: r.status === 'new' ? 'alert' : null },
         el('td', {}, fmtDateTime(r.happened_at)), el('td', {}, r.category_label),
         el('td', {}, r.client ? r.client.name : '–'), el('td', {}, r.worker.display_name),
@@ -100,7 +101,7 @@ async function openDeviation(id, message) {
   const actions = [];
   if (d.status === 'new') actions.push(el('button', { type: 'button', onclick: () => changeStatus(id, 'received', comment.value) }, t('dev.receive')));
   if (d.status !== 'handled') actions.push(el('button', { type: 'button', onclick: () => changeStatus(id, 'handled', comment.value) }, t('dev.handle')));
-  $('dev-detail').replaceChildren(
+  $('dev-detail').replaceChildren(...[
     el('p', {}, el('strong', {}, `${d.category_label} · `), el('span', { class: `pill ${PILL[d.status]}` }, d.status_label)),
     el('p', {}, d.description),
     el('p', {}, [d.client ? `${d.client.name} (${d.client.personal_number})` : '', d.visit ? ` · ${t('dev.visit', { id: d.visit.id })}` : '',
@@ -111,8 +112,8 @@ async function openDeviation(id, message) {
     el('p', { id: 'dev-status', role: 'status' }, message ? el('span', { class: 'message ok' }, message) : null),
     el('h3', {}, t('dev.history')),
     d.history.length ? el('ol', {}, d.history.map((h) => el('li', {},
-      `${fmtDateTime(h.at)} ${h.by.display_name}: ${h.from} → ${h.to}${h.comment ? ` – ${h.comment}` : ''}`)))
-      : el('p', {}, t('dev.noHistory')));
+      `${fmtDateTime(h.at)} ${h.by.display_name}: ${labels.statuses[h.from]} → ${labels.statuses[h.to]}${h.comment ? ` – ${h.comment}` : ''}`)))
+      : el('p', {}, t('dev.noHistory'))].filter(Boolean));
   $('dev-detail-card').hidden = false;
 }
 
@@ -135,7 +136,7 @@ async function loadMissed() {
     const body = await api('/api/loop/missed', { params: missedParams() });
     if (!body.total) { $('missed-list').replaceChildren(el('p', {}, t('missed.none'))); return; }
     $('missed-list').replaceChildren(el('p', {}, t('missed.total', { n: body.total, m: body.medication })),
-      ...body.days.map((day) => el('div', { class: 'table-wrap' }, el('table', {}, el('caption', {}, day.day),
+      ...body.days.map((day) => el('div', { class: 'table-wrap', tabindex: '0' }, el('table', {}, el('caption', {}, day.day),
         el('thead', {}, el('tr', {}, ['time', 'client', 'worker', 'intervention', 'reason', 'comment']
           .map((c) => el('th', { scope: 'col' }, t(c === 'client' || c === 'worker' ? `dev.col.${c}` : `missed.col.${c}`))))),
         el('tbody', {}, day.rows.map((r) => el('tr', { class: r.medication ? 'alert' : null },
@@ -147,7 +148,7 @@ async function loadMissed() {
 
 await startPage({ page: 'deviations.html' });
 const first = await api('/api/loop/deviations', { params: { from: daysAgo(29), to: today } }).catch((err) => showError($('error'), err));
-if (first) deviationForm(first);
+if (first) { labels = first; deviationForm(first); }
 missedForm();
 await Promise.all([first ? loadDeviations() : null, loadMissed()]);
 document.body.dataset.loaded = 'true';

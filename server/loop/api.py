@@ -179,6 +179,7 @@ def _outage_json(outage, now):
 
 @bp.get("/transfer")
 @require_auth(roles=STAFF)
+@transactional
 def transfer_summary():
     """Per recent outage of the unit: how many items there are to transfer and how many are left (counts only,
     for the dashboard); an outage's loop is closed when it has ended and nothing is left."""
@@ -235,6 +236,7 @@ def transfer_unmark(outage_id):
 
 @bp.get("/approvals")
 @require_auth(roles=STAFF)
+@transactional
 def list_approvals():
     """The unit's approvals, newest first, and its lock date (spärrdatum)."""
     unit = db.session.get(Unit, g.user.unit_id)
