@@ -11,6 +11,7 @@ addMessages({
     'ap.rows': 'Besök × medarbetare', 'ap.performed': 'Utförda', 'ap.partial': 'Halva', 'ap.missing': 'Ej registrerade',
     'ap.planned': 'Planerade minuter', 'ap.done': 'Utförda minuter', 'ap.ivDone': 'Insatser utförda', 'ap.ivNot': 'Insatser ej utförda',
     'ap.open': 'Obs: {gaps} öppna luckor från driftstopp och {q} poster i karantän för enheten.',
+    'ap.conflicts': '{n} konflikter mellan efterregistrering och telefon är olösta: en administratör löser dem (Efterregistrering) innan perioden kan attesteras.',
     'ap.comment': 'Kommentar', 'ap.approve': 'Attestera perioden', 'ap.approved': 'Perioden är attesterad och låst.',
     'ap.managerOnly': 'Bara enhetschefen kan attestera.',
     'ap.col.date': 'Datum', 'ap.col.planned': 'Planerat', 'ap.col.client': 'Brukare (personnr)', 'ap.col.worker': 'Medarbetare',
@@ -28,6 +29,7 @@ addMessages({
     'ap.rows': 'Visit × worker', 'ap.performed': 'Performed', 'ap.partial': 'Partial', 'ap.missing': 'Not registered',
     'ap.planned': 'Planned minutes', 'ap.done': 'Performed minutes', 'ap.ivDone': 'Interventions done', 'ap.ivNot': 'Interventions not done',
     'ap.open': 'Note: {gaps} open outage gaps and {q} quarantined records in the unit.',
+    'ap.conflicts': '{n} backfill-versus-phone conflicts are open: an administrator resolves them (Backfill) before the period can be approved.',
     'ap.comment': 'Comment', 'ap.approve': 'Approve the period', 'ap.approved': 'The period is approved and locked.',
     'ap.managerOnly': 'Only the unit manager can approve.',
     'ap.col.date': 'Date', 'ap.col.planned': 'Planned', 'ap.col.client': 'Client (pers. no.)', 'ap.col.worker': 'Worker',
@@ -64,6 +66,7 @@ async function preview() {
         el('span', { class: 'label' }, t(key)))));
     const comment = el('input', { type: 'text', id: 'ap-comment', maxlength: 2000 });
     $('ap-approve').replaceChildren(
+      body.open_conflicts ? el('p', { class: 'message error' }, t('ap.conflicts', { n: body.open_conflicts })) : '',
       body.open_gaps || body.open_quarantine ? el('p', { class: 'message error' }, t('ap.open', { gaps: body.open_gaps, q: body.open_quarantine })) : '',
       user.role === 'manager' ? el('div', { class: 'inline' }, field('ap-comment', t('ap.comment'), comment),
         el('button', { type: 'button', onclick: () => approve(comment.value) }, t('ap.approve'))) : el('p', {}, t('ap.managerOnly')),

@@ -248,14 +248,14 @@ def list_approvals():
 @transactional
 def preview_approval():
     """What approving first..last would approve: planned against performed time per visit and worker, with
-    totals and what is still open (gaps, quarantine)."""
+    totals and what is still open (conflicts block the approval; gaps and quarantine are shown)."""
     args = PeriodIn().load(request.args)
     first, last = args["date_from"], args["date_to"]
     visit_rows, intervention_rows = approval.rows(g.user.unit_id, first, last)
     _log_opening("approval_preview", [r["client_id"] for r in visit_rows], f"{first}..{last}")
     return jsonable({"unit": _unit(), "from": first, "to": last,
                      "totals": approval.totals(visit_rows, intervention_rows),
-                     **approval.open_matters(g.user.unit_id, first, last), "visits": visit_rows})
+                     **approval.open_matters(g.user, first, last), "visits": visit_rows})
 
 
 @bp.post("/approvals")

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sync import events as ev
 from sync.errors import Conflict, NotFound, OutOfScope
 
+from ..dashboard.outage_figures import open_conflict_pairs
 from ..dashboard.queries import day_start_utc, zone
 from ..extensions import db
 from ..models import (CarePlanIntervention, Client, Event, InterventionRecord, QuarantinedEvent, Registration, Unit,
@@ -127,26 +128,34 @@ def totals(visit_rows, intervention_rows):
             "interventions_not_registered": count(intervention_rows, "status", "not_registered")}
 
 
-def open_matters(unit_id, first, last):
-    """What is still unsettled in the period: open outage gaps of its visits and the unit's open quarantine."""
+def open_matters(user, first, last):
+    """What is still unsettled in the period: open backfill-versus-phone conflicts of its visits (as the outages
+    area judges them), open outage gaps of its visits and the unit's open quarantine."""
     start, end = day_start_utc(first), day_start_utc(last + timedelta(days=1))
-    gaps = db.session.scalar(select(func.count()).select_from(Gap).join(Visit, Visit.id == Gap.visit_id)
-                             .where(Gap.unit_id == unit_id, Gap.state == "open", Visit.planned_start >= start,
-                                    Visit.planned_start < end))
+    in_period = select(Visit.id).where(Visit.unit_id == user.unit_id, Visit.planned_start >= start,
+                                       Visit.planned_start < end)
+    conflicts = open_conflict_pairs(user, in_period) or ()
+    gaps = db.session.scalar(select(func.count()).select_from(Gap).where(
+        Gap.unit_id == user.unit_id, Gap.state == "open", Gap.visit_id.in_(in_period)))
     quarantined = db.session.scalar(select(func.count()).select_from(QuarantinedEvent)
-                                    .where(QuarantinedEvent.unit_id == unit_id, QuarantinedEvent.state == "open"))
-    return {"open_gaps": gaps, "open_quarantine": quarantined}
+                                    .where(QuarantinedEvent.unit_id == user.unit_id, QuarantinedEvent.state == "open"))
+    return {"open_conflicts": len(conflicts), "open_gaps": gaps, "open_quarantine": quarantined}
 
 
 def approve(user, first, last, comment, now=None):
     """Record the approval of first..last (local days, inclusive) and lock the period: the unit's lock date
-    becomes the day after `last` — never earlier than it was. Only a period that has ended can be approved."""
+    becomes the day after `last` — never earlier than it was. Only a period that has ended, with no open
+    backfill-versus-phone conflict, can be approved."""
     now = now or utcnow()
     if last >= now.astimezone(zone()).date():
         raise Conflict("Bara en period som är slut kan attesteras (till och med i går).", code="period_not_over")
     unit = db.session.get(Unit, user.unit_id)
+    matters = open_matters(user, first, last)
+    if matters["open_conflicts"]:  # which registration stands is not decided yet: nothing to approve
+        raise Conflict(f"{matters['open_conflicts']} konflikter mellan efterregistrering och telefon är olösta i "
+                       "perioden; en administratör löser dem först.", code="open_conflicts")
     visit_rows, intervention_rows = rows(unit.id, first, last)
-    summary = {**totals(visit_rows, intervention_rows), **open_matters(unit.id, first, last)}
+    summary = {**totals(visit_rows, intervention_rows), **matters}
     before = unit.lock_date
     unit.lock_date = max(before, last + timedelta(days=1)) if before else last + timedelta(days=1)
     approval = Approval(unit_id=unit.id, period_from=first, period_to=last, approved_by=user.id, approved_at=now,

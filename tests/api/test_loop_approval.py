@@ -165,3 +165,22 @@ def test_preview_and_export_are_unit_scoped_and_logged(app, auth, manager, regis
         actions = {a for (a,) in db.session.execute(select(AccessLog.action).where(
             AccessLog.user_id == manager.user["id"]))}
     assert {"approval_preview", "approval", "approval_export"} <= actions
+
+
+def test_an_open_backfill_versus_phone_conflict_blocks_the_approval_until_resolved(app, manager, admin, registered):
+    v1, worker_id = registered["v1"], user_id(app, "worker1")
+    backfill = admin.post("/api/backfills", json={  # the paper form says 10:00–10:20; the phone said 10:31–10:56
+        "visit_id": v1, "worker_id": worker_id, "started_at": iso(at(-1, 10, 0)), "ended_at": iso(at(-1, 10, 20)),
+        "information_source": "paper_form", "request_id": str(uuid.uuid4())})
+    assert backfill.status_code in (200, 201), backfill.json
+    preview = manager.get(f"/api/loop/approvals/preview?from={yesterday()}&to={yesterday()}").json
+    assert preview["open_conflicts"] == 1
+    refused = approve(manager)
+    assert (refused.status_code, refused.json["code"]) == (409, "open_conflicts")
+    with app.app_context():
+        assert db.session.scalar(select(Unit.lock_date).where(Unit.code == "NORR")) is None
+    resolved = admin.post("/api/conflicts/resolve", json={"visit_id": v1, "worker_id": worker_id,
+                                                          "effective": "device", "note": "Telefonens tider stämmer."})
+    assert resolved.status_code == 200, resolved.json
+    approved = approve(manager)
+    assert approved.status_code == 201 and approved.json["summary"]["open_conflicts"] == 0
