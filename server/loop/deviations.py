@@ -25,7 +25,10 @@ def record(stored):
     offline_after = timedelta(seconds=current_app.config["LOOP_OFFLINE_SECONDS"])
     for item, row in stored:
         payload = item.event.payload
-        deviation = Deviation(event_id=row["id"], unit_id=row["unit_id"], client_id=payload.get("client_id"),
+        client_id = payload.get("client_id")
+        if client_id is None and payload.get("visit_id") is not None:  # a visit names its client
+            client_id = db.session.scalar(select(Visit.client_id).where(Visit.id == payload["visit_id"]))
+        deviation = Deviation(event_id=row["id"], unit_id=row["unit_id"], client_id=client_id,
                               visit_id=payload.get("visit_id"), worker_id=row["user_id"],
                               category=payload["category"], status="new",
                               offline=row["received_at"] - row["occurred_at_corrected"] > offline_after)

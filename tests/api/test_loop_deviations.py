@@ -169,3 +169,15 @@ def test_filters_and_the_csv(app, worker, manager):
     assert rows[0][:3] == ["Avvikelse-id", "Status", "Kategori"]
     assert sorted(r[2] for r in rows[1:]) == ["Fall", "Läkemedel"]
     assert {r[11] for r in rows[1:]} == {"ja", "nej"}
+
+
+def test_a_deviation_naming_only_its_visit_is_the_visits_clients_and_tells_their_nurse(app, worker, visit, manager):
+    name_nurse(app, visit["client_id"], "worker2")
+    event = worker.event("deviation_reported", {"category": "injury", "description": "Skrubbsår på armen.",
+                                                "visit_id": visit["id"]})
+    assert worker.push([event]).json["results"][0]["status"] == "applied"
+    [row] = manager.get("/api/loop/deviations").json["rows"]
+    assert row["client"]["id"] == visit["client_id"] and row["offline"] is False
+    with app.app_context():
+        assert sorted(db.session.scalars(select(PushNotification.user_id))) == sorted(
+            [user_id("manager1"), user_id("worker2")])
