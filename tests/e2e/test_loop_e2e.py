@@ -111,6 +111,12 @@ def test_the_manager_receives_and_handles_an_offline_deviation_and_the_admin_clo
         assert axe_violations(page) == []
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
         shots(page, f"loop-transfer-{viewport['width']}")
+        page.emulate_media(media="print")  # the printable list: no menu or buttons, a box to tick per row
+        assert page.locator(".admin-header").is_hidden() and page.locator("#tr-outages").is_hidden()
+        assert page.locator("#tr-list .paper-box").count() == 2 and page.locator("#tr-list .paper-box").first.is_visible()
+        assert page.locator("#tr-list button").first.is_hidden()
+        assert "Pigg, åt frukost." in page.locator("#tr-list").inner_text()
+        page.emulate_media(media="screen")
         page.locator("#tr-list button:has-text('Markera alla för')").first.click()
         page.wait_for_selector("#tr-counts .message.ok")
         assert "Alla 2 poster är överförda" in page.locator("#tr-counts").inner_text()
