@@ -24,6 +24,7 @@ from .access_log import log_access
 from .dbutil import insert, lock_worker
 from .errors import ApiError
 from .extensions import db
+from .loop import on_events_stored
 from .models import Event, QuarantinedEvent, UTCDateTime, utcnow
 from .outages.evaluation import on_events_applied
 from .schemas import EventSchema, PushRequestSchema, SealedEventSchema
@@ -318,6 +319,7 @@ def store_events(items, facts=None):
         if e.type == ev.CLIENT_RECORD_OPENED:  # HSLF-FS 2016:40: a reading offline is logged when it syncs
             log_access(item.user, e.payload["client_id"], f"open_{e.payload['view']}", device_id=item.device_id,
                        offline=True, at=row["occurred_at_corrected"], event_id=e.id)
+    on_events_stored([(item, row) for _, item, row in stored])  # deviations and missed medication: told at once
     on_events_applied([(seq, item.event, item.user) for seq, item, _ in stored], facts)
     return [seqs.get(item.event.id) if first.get(item.event.id) is item else None for item in items]
 

@@ -77,6 +77,14 @@ KINDS = {k.name: k for k in (
          "Your offline copy is old", "The offline copy is {age_minutes} minutes old. "
          "Open the app online to refresh it.",
          "/#/sync", "normal", 3600, (("age_minutes", "int"),)),
+    Kind("deviation_reported", "the unit's managers and the client's responsible nurse",
+         "Ny avvikelse", "En avvikelse rapporterades {at}. Öppna Avvikelser för att ta emot den.",
+         "New deviation", "A deviation was reported {at}. Open Deviations to receive it.",
+         "/admin/deviations.html", "high", 24 * 3600, (("at", "time"),)),
+    Kind("medication_missed", "the client's responsible nurse (else the unit's managers)",
+         "Läkemedel inte överlämnat", "En läkemedelsöverlämning {at} blev inte av. Se Utebliven vård.",
+         "Medication not handed over", "A medication hand-over {at} did not happen. See Missed care.",
+         "/admin/deviations.html#missed", "high", 24 * 3600, (("at", "time"),)),
 )}
 
 

@@ -97,7 +97,7 @@ def _url(rule, resources):
     values = {}
     for arg in rule.arguments:
         converter = rule._converters[arg].__class__.__name__
-        values[arg] = resources.get(arg, MISSING_ID if converter in ("IntegerConverter", "NumberConverter")
+        values[arg] = resources.get(arg, MISSING_ID if converter in ("IntegerConverter", "NumberConverter", "BoundedIntConverter")
                                     else "zz-no-such-thing")
     return rule.build(values, append_unknown=False)[1]
 
