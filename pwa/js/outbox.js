@@ -5,7 +5,8 @@
  *       Stores it sealed in the outbox (v2, with its session's epk; sendable even after a PIN wipe) and
  *       encrypted in the journal (readable while unlocked), then asks for a sync. Needs an unlocked session.
  *   syncNow({force}) → outcome of one delivery attempt (resets the backoff; used by "Synka nu").
- *   start() — the triggers: now, `online`, `visibilitychange`, a timer, Background Sync, SW messages.
+ *   start() — the triggers: now, `online`/`visibilitychange`/focus (at once when records wait), a timer, the
+ *       backoff (≤ RETRY_MAX_MS), Background Sync, SW messages.
  *   loadJournal(), journal() → own events, newest last, each with .status 'pending' | 'sent' | 'rejected'
  *   entries() → outbox entries {id, state, code, message, created_at} (pending and rejected)
  *   status() → {pending, rejected, lastSuccessAt, nextRetryAt, failures, lastError, sending}
@@ -184,9 +185,20 @@ function tick() {
   attempt(false);
 }
 
+/** The network came back, or the worker looked at the phone: records that wait go now, not at the backoff's end.
+ * The failure count stays, so a server that is still down is only probed (core/sender.js), and not more often. */
+function retryNow() {
+  if (!status().pending || inflight) return;
+  clearTimeout(retryTimer);
+  attempt(false);
+}
+
 export function start() {
-  window.addEventListener('online', () => syncNow({ force: false }));
-  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') tick(); });
+  window.addEventListener('online', retryNow);
+  window.addEventListener('focus', retryNow);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') (status().pending ? retryNow : tick)();
+  });
   setInterval(tick, SYNC_EVERY_MS);
   navigator.serviceWorker?.addEventListener('message', (e) => { if (e.data && e.data.type === 'outbox-changed') refresh(); });
   refresh().then(() => attempt(false));
