@@ -8,8 +8,10 @@
  *   start() — the triggers: now, `online`/`visibilitychange`/focus (at once when records wait), a timer, the
  *       backoff (≤ RETRY_MAX_MS), Background Sync, SW messages.
  *   loadJournal(), journal() → own events, newest last, each with .status 'pending' | 'sent' | 'rejected'
- *   entries() → outbox entries {id, state, code, message, created_at} (pending and rejected)
- *   status() → {pending, rejected, lastSuccessAt, nextRetryAt, failures, lastError, sending}
+ *   entries() → outbox entries {id, state, code, message, created_at, access} (pending and rejected)
+ *   status() → {pending, access, rejected, lastSuccessAt, nextRetryAt, failures, lastError, sending}
+ *       `pending` counts the worker's own records; `access` the access-log records (a record opened) that wait:
+ *       the app writes those by itself, so they are counted and listed apart (issue 31, item 8).
  *   onChange(fn), isoLocal(date)
  */
 import { APP_VERSION, JOURNAL_KEEP_DAYS, RETRY_BASE_MS, RETRY_MAX_MS, SYNC_EVERY_MS } from './config.js';
@@ -20,6 +22,7 @@ import { setReachable } from './api.js';
 import { getMeta, idb, updateMeta } from './store.js';
 
 const sender = self.hvSender;
+export const ACCESS_LOG = 'client_record_opened';
 const listeners = new Set();
 let own = []; // decrypted journal
 let outboxEntries = [];
@@ -39,7 +42,8 @@ function changed() {
 
 export function status() {
   return {
-    pending: outboxEntries.filter((e) => e.state === 'pending').length,
+    pending: outboxEntries.filter((e) => e.state === 'pending' && !e.access).length,
+    access: outboxEntries.filter((e) => e.state === 'pending' && e.access).length,
     rejected: outboxEntries.filter((e) => e.state === 'rejected').length,
     lastSuccessAt: syncState.last_push_at || null,
     nextRetryAt: syncState.next_retry_at || null,
@@ -52,7 +56,7 @@ export function status() {
 /** Re-read the outbox and the journal statuses (the service worker may have sent in the background). */
 export async function refresh() {
   outboxEntries = (await idb.tx(['outbox'], 'readonly', (t) => idb.req(t.objectStore('outbox').index('device_seq').getAll())))
-    .map(({ id, state, code, message, created_at: createdAt, device_seq: seq }) => ({ id, state, code, message, created_at: createdAt, device_seq: seq }));
+    .map(({ id, state, code, message, created_at: createdAt, device_seq: seq, access }) => ({ id, state, code, message, created_at: createdAt, device_seq: seq, access: Boolean(access) }));
   syncState = (await getMeta('sync')) || {};
   if (session.dataKey()) {
     const rows = await idb.getAll('journal');
@@ -102,6 +106,7 @@ export async function enqueue({ type, payload }) {
     await idb.req(t.objectStore('outbox').put({
       id: event.id, device_seq: event.device_seq, created_at: event.occurred_at, sealed, state: 'pending',
       kid: dev.outbox_key.kid, user_id: dev.user_id, ...(epk ? { epk } : {}),
+      ...(type === ACCESS_LOG ? { access: true } : {}), // the kind only, in the clear: no client, no content
     }));
     await idb.req(t.objectStore('journal').put({ id: event.id, device_seq: event.device_seq, status: 'pending', box }));
   });

@@ -66,10 +66,21 @@ async function ensureDevice() {
   return deviceData;
 }
 
+/** How managers and administrators tell phones apart: model (or system), browser and the day it was enrolled. */
+export function deviceName(ua = navigator.userAgent, now = new Date()) {
+  const browser = [['Edg/', 'Edge'], ['Firefox/', 'Firefox'], ['SamsungBrowser/', 'Samsung Internet'], ['Chrome/', 'Chrome'], ['Safari/', 'Safari']]
+    .find(([mark]) => ua.includes(mark));
+  const system = [['Android', 'Android'], ['iPhone', 'iPhone'], ['iPad', 'iPad'], ['Windows', 'Windows'], ['Mac OS', 'Mac'], ['Linux', 'Linux']]
+    .find(([mark]) => ua.includes(mark));
+  const model = (ua.match(/Android [\d.]+; (?:[a-z]{2}-[a-z]{2}; )?([^;)]+?)(?: Build\/[^;)]*)?\)/) || [])[1];
+  const day = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+  return [model && model !== 'K' ? model : system && system[1], browser ? browser[1] : null, day].filter(Boolean).join(' · ');
+}
+
 async function requestToken(username, password, deviceId) {
   try {
     return await api('/api/auth/token', {
-      method: 'POST', body: { username, password, device_id: deviceId, device_name: 'Hemvård PWA' },
+      method: 'POST', body: { username, password, device_id: deviceId, device_name: deviceName() },
     });
   } catch (e) {
     if (e instanceof Unreachable) throw new LoginError('offline');
@@ -98,6 +109,7 @@ export async function login(username, password) {
   deviceData = await updateMeta('device', {
     device_id: b.device_id || deviceId, push_token: b.push_token, outbox_key: b.outbox_key,
     settings: b.settings, user_id: b.user.id, workers,
+    display_name: b.user.display_name, // the unlock screen says whose phone it is (a name, no client data)
   });
   const sameWorker = Boolean(sessionData && sessionData.user && sessionData.user.id === b.user.id);
   sessionData = { token: b.token, expires_at: b.expires_at, user: b.user };

@@ -1,7 +1,7 @@
 /* The offline copy of the worker's shift: pulled from /api/sync/pull, kept encrypted in the vault.
  *
  * Exports: load() (decrypt from the vault after unlock), refresh() → 'ok' | 'offline' | 'auth' | 'error',
- * visits() (sorted by planned start), visit(id), client(id), registration(visitId), partners(visit), copyAsOf(),
+ * onRefresh(fn) (called after each pull that brought a new copy), visits() (sorted by planned start), visit(id), client(id), registration(visitId), partners(visit), copyAsOf(),
  * forget(), prefetch() (the first full pull, sent while PBKDF2 derives the new PIN's key; refresh() then
  * uses its answer — kept only in memory until there is a key to store it with, like every pull).
  */
@@ -12,6 +12,9 @@ import { getMeta, idb, updateMeta } from './store.js';
 
 let pkg = null; // {as_of, cursor, window, visits: [], clients: []}
 let early = null; // prefetch(): promise of the first pull's answer
+const refreshed = new Set();
+
+export const onRefresh = (fn) => refreshed.add(fn);
 
 export async function load() {
   const box = await idb.get('vault', 'shift');
@@ -85,5 +88,6 @@ export async function refresh() {
   await idb.put('vault', await encryptJSON(key, next, 'shift'), 'shift');
   pkg = next;
   await updateMeta('sync', { copy_as_of: next.as_of, last_pull_at: new Date().toISOString() });
+  refreshed.forEach((fn) => fn());
   return 'ok';
 }

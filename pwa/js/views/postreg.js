@@ -9,7 +9,7 @@
  */
 import { api, Unreachable } from '../api.js';
 import { decryptJSON, encryptJSON } from '../crypto.js';
-import { dayAndTimeToDate, fmtDay, fmtTime, h, toast } from '../dom.js';
+import { announce, dayAndTimeToDate, fmtDay, fmtTime, h } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import { visitState } from '../records.js';
@@ -156,7 +156,7 @@ function registrationForm(gap, ctx) {
         if (payload.status === 'not_done') payload.reason = row.reason.value;
         await outbox.enqueue({ type: 'intervention_recorded', payload });
       }
-      toast(say('saved'));
+      announce(say('saved'));
       ctx.rerender();
     },
   },
@@ -180,7 +180,7 @@ function handOverForm(gap, ctx) {
         const payload = { visit_id: gap.visit.id };
         if (reason.value.trim()) payload.reason = reason.value.trim();
         await outbox.enqueue({ type: 'gap_handed_over', payload });
-        toast(say('handedOver'));
+        announce(say('handedOver'));
         ctx.rerender();
       },
     },
