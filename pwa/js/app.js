@@ -54,7 +54,7 @@ let copyAsOf = null;
 let persisted = null;
 let lastHash = null;
 let panelOpen = false;
-let drawn = ''; // what the status line last showed: redrawn only when it changes (a live region speaks each redraw)
+let drawn = ''; // the status line is redrawn only when it changes: a live region speaks each redraw
 
 const main = () => document.getElementById('main');
 
@@ -248,8 +248,7 @@ function registerServiceWorker() {
   }).catch(() => notice(t('sw.failed')));
 }
 
-/** Persistent storage is asked for once, after the first unlock (not on the login screen), and a refusal is
- * explained once; afterwards it is only stated in the status details and on the Sync screen. */
+// Persistent storage: asked once after the first unlock, a refusal explained once, then stated in the details.
 async function askPersistence() {
   if (!navigator.storage || !navigator.storage.persist) return;
   persisted = await navigator.storage.persisted();

@@ -15,7 +15,6 @@ export const PIN_PATTERN = /^\d{4,8}$/;
 export const SYNC_EVERY_MS = 60 * 1000; // push timer while the app is open
 export const PULL_EVERY_MS = 10 * 60 * 1000; // refresh the offline copy while online and unlocked
 export const RETRY_BASE_MS = 2000; // backoff: base · 2^(failures-1), jittered to 50–100 %, capped
-// The cap: records waiting on a phone go out at most 30 s after the server is back (issue 27, item 9). Each try
-// starts with a cheap probe (core/sender.js), so a long outage costs a few bytes every half minute, not batches.
+// Waiting records go out ≤ 30 s after the server is back; a try after failures is a cheap probe (core/sender.js).
 export const RETRY_MAX_MS = 30 * 1000;
 export const JOURNAL_KEEP_DAYS = 3; // own synced records kept for the visit states and the sync screen

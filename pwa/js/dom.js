@@ -1,7 +1,7 @@
 /* Building DOM without innerHTML (no injection, CSP-friendly), and time formatting in the worker's language.
  *
- * Exports: h(tag, attrs, ...children), clear(el), fmtTime(iso), fmtDay(iso) ("måndag 7 december": Swedish day
- * and month names are lowercase, so nothing here capitalises them), fmtDayYear(iso), fmtDateTime(iso),
+ * Exports: h(tag, attrs, ...children), clear(el), fmtTime(iso), fmtDay(iso) ("måndag 7 december", lowercase),
+ * fmtDayYear(iso), fmtDateTime(iso),
  * localDayKey(iso), announce(text), dayAndTimeToDate(day, "HH:MM"), ageText(iso).
  */
 import { lang, t } from './i18n.js';
@@ -47,8 +47,7 @@ export function dayAndTimeToDate(dayIso, hhmm) {
   return d;
 }
 
-/** Tell screen readers what just happened. Sighted users see it where they tapped (the button or row changes);
- * nothing floats over the screen, so no primary action is ever covered (issue 31, item 2). */
+/** For screen readers; the eye sees it on the tapped button, nothing floats over the screen. */
 export function announce(text) {
   const el = document.getElementById('announce');
   el.textContent = '';

@@ -10,8 +10,7 @@
  *   loadJournal(), journal() → own events, newest last, each with .status 'pending' | 'sent' | 'rejected'
  *   entries() → outbox entries {id, state, code, message, created_at, access} (pending and rejected)
  *   status() → {pending, access, rejected, lastSuccessAt, nextRetryAt, failures, lastError, sending}
- *       `pending` counts the worker's own records; `access` the access-log records (a record opened) that wait:
- *       the app writes those by itself, so they are counted and listed apart (issue 31, item 8).
+ *       (`access`: waiting access-log records, which are not the worker's work, apart from `pending`)
  *   onChange(fn), isoLocal(date)
  */
 import { APP_VERSION, JOURNAL_KEEP_DAYS, RETRY_BASE_MS, RETRY_MAX_MS, SYNC_EVERY_MS } from './config.js';
@@ -190,8 +189,7 @@ function tick() {
   attempt(false);
 }
 
-/** The network came back, or the worker looked at the phone: records that wait go now, not at the backoff's end.
- * The failure count stays, so a server that is still down is only probed (core/sender.js), and not more often. */
+// Network back or phone looked at: waiting records go now; the failure count stays (a dead server is only probed).
 function retryNow() {
   if (!status().pending || inflight) return;
   clearTimeout(retryTimer);

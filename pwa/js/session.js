@@ -109,7 +109,7 @@ export async function login(username, password) {
   deviceData = await updateMeta('device', {
     device_id: b.device_id || deviceId, push_token: b.push_token, outbox_key: b.outbox_key,
     settings: b.settings, user_id: b.user.id, workers,
-    display_name: b.user.display_name, // the unlock screen says whose phone it is (a name, no client data)
+    display_name: b.user.display_name, // for the unlock screen
   });
   const sameWorker = Boolean(sessionData && sessionData.user && sessionData.user.id === b.user.id);
   sessionData = { token: b.token, expires_at: b.expires_at, user: b.user };

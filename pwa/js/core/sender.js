@@ -243,8 +243,7 @@
         }
       }
       if (delivered.length) {
-        // The status block of those requests counted the records they carried. Report what is left now, so
-        // the managers' backlog drops to 0 the moment the outbox drains (issue 27, item 8); owed until it got there.
+        // Report what is left, so the managers' backlog drops the moment the outbox drains; owed until sent.
         await saveSync({ status_owed: true });
         const left = statusBlock(await pendingEntries(), sync, appVersion);
         for (const credentials of delivered) {

@@ -1,6 +1,5 @@
-/* Today: the worker's visits in order, with client, address, interventions, key, partner and state.
- * Past, current and next visits look different (a past visit is visibly done or visibly missing its
- * registration), and the screen opens at the current or next visit (issue 31, item 6). */
+/* Today: the visits in order with client, address, interventions, key, partner and state; past (done or missing
+ * a registration), current and next look different, and the screen opens at the current or next one. */
 import { fmtDay, fmtTime, h, localDayKey } from '../dom.js';
 import { t } from '../i18n.js';
 import { visitState } from '../records.js';

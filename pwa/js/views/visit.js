@@ -1,10 +1,5 @@
-/* One visit: start/end with one tap (adjustable with a reason), interventions done / not done, note,
- * deviation report. Everything is an outbox event, so it works the same online and offline.
- *
- * The screen shows what was recorded where it was tapped (issue 31): the button becomes the record ("Startat
- * 08:02", a pressed "Utförd 08:12"); a second tap on a recorded intervention asks instead of recording again;
- * ending a visit with interventions unrecorded first lists them; the deviation form starts closed with no kind
- * chosen. Nothing floats over the buttons: screen readers hear the confirmation from a live region (dom.js). */
+/* One visit: start/end, interventions done / not done, note, deviation — each an outbox event, online or not.
+ * A tapped button becomes what it recorded; a second tap asks; ending lists what is unrecorded (issue 31). */
 import { announce, dayAndTimeToDate, fmtDay, fmtTime, h } from '../dom.js';
 import { reachable } from '../api.js';
 import { t } from '../i18n.js';
@@ -18,7 +13,6 @@ const ADJUST_TOLERANCE_MS = 2 * 60 * 1000; // the protocol's limit before a reas
 
 async function record(type, payload, ctx) {
   await outbox.enqueue({ type, payload });
-  // "skickas när nätet finns" only when it is not there: online, it is simply saved (and on its way).
   announce(t(navigator.onLine && reachable() !== false ? 'saved.online' : 'saved.offline'));
   ctx.rerender();
 }
@@ -32,7 +26,6 @@ function unrecorded(v, state) {
   return (v.interventions || []).filter((i) => !state.interventions.has(i.id));
 }
 
-/** Start, then end: the button that was tapped is replaced by what it recorded. */
 function mainAction(v, state, ctx) {
   const box = h('div', { class: 'card main-action', id: 'visit-actions' });
   if (state.startedAt) box.append(h('p', { class: 'done-time' }, `✓ ${t('visit.started_at', { time: fmtTime(state.startedAt) })}`));
@@ -113,7 +106,6 @@ function interventionRow(v, intervention, state, ctx) {
     h('button', { type: 'submit', id: `${id}-not-done` }, t('intervention.save_not_done'))));
   const markDone = () => record('intervention_recorded', { visit_id: v.id, intervention_id: intervention.id, status: 'done' }, ctx);
   const keep = h('button', { type: 'button', onclick: () => { ask.hidden = true; } }, t('intervention.keep'));
-  // Already recorded: a second tap asks, it never records the same thing twice without a word.
   const askAgain = () => {
     ask.replaceChildren(done
       ? h('p', {}, t('intervention.ask_done', { time: current.at ? fmtTime(current.at) : '' }))
