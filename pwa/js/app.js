@@ -1,13 +1,6 @@
-/* The app shell: boots the session, draws the always-visible status line (one line; a tap opens the details,
- * the language and who is logged in) and the one-row menu, routes between screens.
- *
- * Routes (hash): #/today, #/visit/:id, #/client/:id, #/sync, #/print, #/postreg, #/push, #/login (new login while
- * unlocked). Screen modules export render(ctx) → Node | Promise<Node>; ctx = {params, fresh, navigate,
- * rerender}; `fresh` is true when the screen was navigated to (not merely redrawn).
- * A screen marks where it opens with `data-open-at` (Today: the current or next visit).
- * Only the first screens (login, PIN, unlock) are static imports (index.html preloads them); the others are
- * import()ed, warmed in the background once the first screen is drawn. sw.js precaches them all.
- */
+/* The app shell: boots the session, draws the always-visible status line (one line; a tap opens the details, the
+ * language and who is logged in) and the one-row menu, routes between screens. Exports and rules: docs/pwa.md,
+ * "Modules". */
 import { PULL_EVERY_MS } from './config.js';
 import { ageText, clear, fmtTime, h } from './dom.js';
 import { LANGS, lang, loadCatalogs, setLang, t } from './i18n.js';
@@ -101,7 +94,7 @@ async function render(fresh = false) {
   document.title = heading ? `${heading.textContent} – ${t('app.name')}` : t('app.name');
   if (fresh) {
     const anchor = el.querySelector('[data-open-at]');
-    if (anchor) anchor.scrollIntoView({ block: 'start' });
+    if (anchor && document.getElementById('update').hidden) anchor.scrollIntoView({ block: 'start' }); // a notice first
     else window.scrollTo(0, scroll);
     const autofocus = el.querySelector('input');
     if (autofocus && session.state() !== 'unlocked') autofocus.focus();
@@ -189,17 +182,23 @@ async function refreshAge() {
   renderChrome();
 }
 
-/** Shown once, in the page (not over it), with a button that puts it away. */
+/** Shown once, at the top of the page (not over it); `OK` puts it away and goes back to where the screen opens. */
 function notice(text) {
   const el = document.getElementById('update');
-  el.replaceChildren(h('span', {}, text), h('button', { type: 'button', onclick: () => { el.hidden = true; } }, t('notice.ok')));
+  el.replaceChildren(h('span', {}, text), h('button', {
+    type: 'button',
+    onclick: () => { el.hidden = true; main().querySelector('[data-open-at]')?.scrollIntoView({ block: 'start' }); },
+  }, t('notice.ok')));
   el.hidden = false;
+  window.scrollTo(0, 0);
 }
 
 async function pull() {
   if (session.state() !== 'unlocked' || !navigator.onLine) return;
+  const first = !shift.hasCopy();
   const result = await shift.refresh();
-  if (result === 'ok' && ['today', 'print'].some((r) => (location.hash || '#/today').includes(r))) render(false);
+  // The first copy is drawn as if navigated to: Today then opens at the current visit.
+  if (result === 'ok' && ['today', 'print'].some((r) => (location.hash || '#/today').includes(r))) render(first);
   await refreshAge();
 }
 

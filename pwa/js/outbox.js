@@ -1,18 +1,5 @@
-/* Recording events on the phone and getting them to the server, whatever the network does.
- *
- * Exports (for every view, including views/postreg.js):
- *   enqueue({type, payload}) → the Event as sent ({id, type, occurred_at, device_seq, payload}).
- *       Stores it sealed in the outbox (v2, with its session's epk; sendable even after a PIN wipe) and
- *       encrypted in the journal (readable while unlocked), then asks for a sync. Needs an unlocked session.
- *   syncNow({force}) → outcome of one delivery attempt (resets the backoff; used by "Synka nu").
- *   start() — the triggers: now, `online`/`visibilitychange`/focus (at once when records wait), a timer, the
- *       backoff (≤ RETRY_MAX_MS), Background Sync, SW messages.
- *   loadJournal(), journal() → own events, newest last, each with .status 'pending' | 'sent' | 'rejected'
- *   entries() → outbox entries {id, state, code, message, created_at, access} (pending and rejected)
- *   status() → {pending, access, rejected, lastSuccessAt, nextRetryAt, failures, lastError, sending}
- *       (`access`: waiting access-log records, which are not the worker's work, apart from `pending`)
- *   onChange(fn), isoLocal(date)
- */
+/* Recording events on the phone and getting them to the server, whatever the network does. Exports and rules:
+ * docs/pwa.md, "Modules". */
 import { APP_VERSION, JOURNAL_KEEP_DAYS, RETRY_BASE_MS, RETRY_MAX_MS, SYNC_EVERY_MS } from './config.js';
 import { closeSealer, decryptJSON, encryptJSON, sealEvent } from './crypto.js';
 import './core/sender.js';

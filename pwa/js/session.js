@@ -1,12 +1,5 @@
-/* Who is using the phone and whether the offline copy is readable: login, PIN, unlock, auto-lock, wipe.
- *
- * The data key and the outbox session key (crypto.js, v2 sealing) live only in memory while unlocked. Exports:
- *   init() → state            state(): 'login' | 'setpin' | 'locked' | 'unlocked'
- *   login(username, password) → resolves, or throws LoginError(code)
- *   setPin(pin), unlock(pin) → throws WrongPinError({remaining}) or WipedError after the last attempt
- *   lock(), logout() (wipes readable data, keeps the outbox), dataKey(), token(), user(), settings(),
- *   device(), onChange(fn), needsLogin(), requireLogin(), checkIdle(), wipedNotice() (true once after a PIN wipe), touch() (activity for auto-lock)
- */
+/* Who is using the phone and whether the offline copy is readable: login, PIN, unlock, auto-lock, wipe. Exports
+ * and rules: docs/pwa.md, "Modules". */
 import { api, Unreachable } from './api.js';
 import { closeSealer, createLock, decryptJSON, encryptJSON, openLock, openSealer, WrongPin } from './crypto.js';
 import { DEFAULT_SETTINGS } from './config.js';
@@ -109,7 +102,6 @@ export async function login(username, password) {
   deviceData = await updateMeta('device', {
     device_id: b.device_id || deviceId, push_token: b.push_token, outbox_key: b.outbox_key,
     settings: b.settings, user_id: b.user.id, workers,
-    display_name: b.user.display_name, // for the unlock screen
   });
   const sameWorker = Boolean(sessionData && sessionData.user && sessionData.user.id === b.user.id);
   sessionData = { token: b.token, expires_at: b.expires_at, user: b.user };

@@ -1,10 +1,5 @@
-/* The offline copy of the worker's shift: pulled from /api/sync/pull, kept encrypted in the vault.
- *
- * Exports: load() (decrypt from the vault after unlock), refresh() → 'ok' | 'offline' | 'auth' | 'error',
- * onRefresh(fn) (called after each pull that brought a new copy), visits() (sorted by planned start), visit(id), client(id), registration(visitId), partners(visit), copyAsOf(),
- * forget(), prefetch() (the first full pull, sent while PBKDF2 derives the new PIN's key; refresh() then
- * uses its answer — kept only in memory until there is a key to store it with, like every pull).
- */
+/* The offline copy of the worker's shift: pulled from /api/sync/pull, kept encrypted in the vault. Exports and
+ * rules: docs/pwa.md, "Modules". */
 import { api, Unreachable } from './api.js';
 import { decryptJSON, encryptJSON } from './crypto.js';
 import * as session from './session.js';
@@ -38,6 +33,7 @@ export const visit = (id) => (pkg ? pkg.visits.find((v) => v.id === Number(id)) 
 export const client = (id) => (pkg ? pkg.clients.find((c) => c.id === Number(id)) : undefined);
 export const clients = () => (pkg ? pkg.clients : []);
 export const hasCopy = () => Boolean(pkg);
+export const asOf = () => (pkg ? pkg.as_of : null);
 /** What the server already holds of my registration of a visit (from the last pull), or undefined. */
 export const registration = (id) =>
   (pkg && pkg.registrations ? pkg.registrations.find((r) => r.visit_id === Number(id)) : undefined);

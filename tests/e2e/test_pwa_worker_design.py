@@ -149,14 +149,15 @@ def test_the_deviation_form_starts_closed_and_no_kind_is_chosen_for_the_worker(p
     expect_recorded(page, before + 1)
 
 
-def test_today_tells_past_current_and_next_apart_and_opens_at_the_current_visit(pwa, context):
+def test_today_tells_past_current_and_next_apart_and_opens_at_the_current_visit(pwa, context, shots):
     page = pwa.page
+    page.emulate_media(reduced_motion="reduce", color_scheme="light")
     # The demo shift is 07:30–15:30 every hour; the phone's clock says 09:50 today, whenever the test runs.
     page.clock.install(time=datetime.combine(datetime.now(STOCKHOLM).date(), dtime(9, 50), STOCKHOLM))
     pwa.enrol("worker5", PIN)
-    pwa.go("#/visit/0")
-    pwa.go("#/today")
     page.wait_for_selector(".visit-item.current")
+    if page.is_visible("#update"):  # the one-time note on storage, put away
+        page.locator("#update").get_by_role("button", name="OK").click()
     today = page.locator("ul.visits").first.locator(".visit-item")  # today's list; tomorrow's follows
     by_time = {item.locator(".visit-time").inner_text()[:5]: item for item in today.all()}
     expect(by_time["07:30"]).to_contain_text("Registrering saknas")
@@ -165,6 +166,7 @@ def test_today_tells_past_current_and_next_apart_and_opens_at_the_current_visit(
     expect(by_time["10:30"]).to_contain_text("Nästa")
     assert on_screen(by_time["09:30"])  # Today opened at the current visit, not at 07:30
     assert not on_screen(by_time["07:30"])
+    shots(page, "today-at-0950", full_page=False)
 
     first_visit = int(by_time["08:30"].locator("a").get_attribute("href").rsplit("/", 1)[1])
     pwa.record_visit(first_visit)

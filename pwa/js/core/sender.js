@@ -1,20 +1,6 @@
-/* Delivers the sealed outbox to POST /api/sync/push (docs/protocol.md) — one algorithm for the page and
- * the service worker's Background Sync. A classic script (see core/idb.js for why); needs self.hvIdb.
- *
- * self.hvSender:
- *   drain({appVersion, forceStatus}) → {state, applied, rejected}
- *       state: 'done' | 'idle' (nothing to send) | 'busy' (another tab/the SW is sending) | 'no_token'
- *              | 'auth' (push_token refused; `code` says why)
- *       throws TransientError on network errors, 429 and 5xx: the caller backs off and tries again.
- *   TransientError, isoLocal(date), pendingEntries()
- *
- * Sealed v2 entries carry their session's `epk`, named once per request in `keys`; v1 entries (sealed before
- * app 1.2.0) go as they are. The body is gzipped (Content-Encoding) where CompressionStream exists.
- * Rules: an entry leaves the outbox only when the server answered applied/duplicate; rejected entries stay
- * with their code; 413 and 422 halve the batch until the culprit is alone (then it is kept as rejected).
- * A shared phone: each entry goes out with the device id and push token of the worker who recorded it
- * (meta.device.workers), since the server binds a device id to one worker.
- */
+/* Delivers the sealed outbox to POST /api/sync/push (docs/protocol.md) — one algorithm for the page and the
+ * service worker's Background Sync. A classic script (see core/idb.js for why); needs self.hvIdb. Exports and
+ * rules: docs/pwa.md, "Modules". */
 (function (global) {
   'use strict';
 

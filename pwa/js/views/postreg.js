@@ -1,12 +1,5 @@
 /* "Att efterregistrera" (post-registration, issue 4): the visits this worker must register after an outage.
- *
- * The list comes from GET /api/me/gaps (who registers each gap, by when, and why — the rule engine's words)
- * and is kept encrypted in the vault, so it shows offline too. Registering is ordinary outbox events
- * (visit_started / visit_ended / intervention_recorded with post_registration: true, the times set by hand),
- * and "Jag kan inte – lämna till administratör" is a gap_handed_over event: both work offline and sync later.
- *
- * Exports: render(ctx), refresh() → 'ok' | 'offline' | 'auth' | 'error' (fetch the list now), gaps().
- */
+ * Exports and rules: docs/pwa.md, "Modules". */
 import { api, Unreachable } from '../api.js';
 import { decryptJSON, encryptJSON } from '../crypto.js';
 import { announce, dayAndTimeToDate, fmtDay, fmtTime, h } from '../dom.js';

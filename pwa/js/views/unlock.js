@@ -9,7 +9,6 @@ export function render() {
   const pin = h('input', { id: 'pin', type: 'password', inputmode: 'numeric', autocomplete: 'current-password', required: true });
   const submit = h('button', { type: 'submit', class: 'primary' }, t('unlock.submit'));
   const pending = outbox.status().pending;
-  const who = (session.device() || {}).display_name;
   return h('form', {
     class: 'card form',
     onsubmit: async (e) => {
@@ -31,7 +30,6 @@ export function render() {
     },
   },
   h('h1', {}, t('unlock.title')),
-  who ? h('p', { id: 'unlock-who' }, t('unlock.who', { name: who })) : null,
   pending ? h('p', { class: 'info' }, t('unlock.pending', { n: pending })) : null,
   h('label', { for: 'pin' }, t('unlock.pin')), pin,
   error, submit);
