@@ -1,46 +1,6 @@
 // The unsynced backlog: what waits on the unit's phones, silent phones, gaps, and the trend over the last days.
 import { api, el, fmtAge, fmtDateTime, fmtNumber, insertSvg, showError, startPage } from './shell.js';
-import { addMessages, t } from './i18n.js';
-
-addMessages({
-  sv: {
-    'backlog.title': 'Osynkat och luckor', 'backlog.totalsTitle': 'Läget just nu',
-    'backlog.trendBacklog': 'Osynkade poster, senaste dagarna',
-    'backlog.trendDelay': 'Hur länge poster väntar på telefonen',
-    'backlog.gapsTitle': 'Luckor efter driftstopp', 'backlog.devicesTitle': 'Telefoner',
-    'backlog.pending': 'poster väntar på telefonerna', 'backlog.devicesWithPending': 'telefoner har osynkat',
-    'backlog.oldest': 'äldsta osynkade posten', 'backlog.silent': 'telefoner tysta mer än {h} h',
-    'backlog.quarantine': 'poster i karantän', 'backlog.gapsOpen': 'öppna luckor',
-    'backlog.gapsUnavailable': 'Luckor visas när driftstoppsdelen är installerad.',
-    'backlog.gapsNone': 'Inga öppna luckor.',
-    'backlog.overdue': '{n} efterregistreringar har passerat sin tidsfrist.',
-    'backlog.conflicts': '{n} öppna konflikter mellan telefon och administratör.',
-    'col.worker': 'Medarbetare', 'col.device': 'Telefon', 'col.pending': 'Väntande', 'col.oldest': 'Äldsta väntar',
-    'col.lastContact': 'Senaste kontakt', 'col.version': 'Appversion', 'col.status': 'Status',
-    'col.day': 'Dag', 'col.synced': 'Synkade poster', 'col.avgDelay': 'Medelväntan',
-    'state.silent': 'tyst', 'state.pending': 'osynkat', 'state.ok': 'i fas',
-    'backlog.moreDevices': 'Visar {shown} av {total} telefoner, de mest angelägna först.',
-    'backlog.noDevices': 'Inga telefoner registrerade i enheten.', 'showTable': 'Visa som tabell',
-  },
-  en: {
-    'backlog.title': 'Unsynced records and gaps', 'backlog.totalsTitle': 'Right now',
-    'backlog.trendBacklog': 'Unsynced records, last days', 'backlog.trendDelay': 'How long records wait on the phone',
-    'backlog.gapsTitle': 'Gaps after outages', 'backlog.devicesTitle': 'Phones',
-    'backlog.pending': 'records waiting on phones', 'backlog.devicesWithPending': 'phones with unsynced records',
-    'backlog.oldest': 'oldest unsynced record', 'backlog.silent': 'phones silent over {h} h',
-    'backlog.quarantine': 'records in quarantine', 'backlog.gapsOpen': 'open gaps',
-    'backlog.gapsUnavailable': 'Gaps are shown once the outage module is installed.',
-    'backlog.gapsNone': 'No open gaps.',
-    'backlog.overdue': '{n} post-registrations are past their deadline.',
-    'backlog.conflicts': '{n} open conflicts between phone and administrator.',
-    'col.worker': 'Worker', 'col.device': 'Phone', 'col.pending': 'Waiting', 'col.oldest': 'Oldest waiting',
-    'col.lastContact': 'Last contact', 'col.version': 'App version', 'col.status': 'Status',
-    'col.day': 'Day', 'col.synced': 'Synced records', 'col.avgDelay': 'Average wait',
-    'state.silent': 'silent', 'state.pending': 'unsynced', 'state.ok': 'in sync',
-    'backlog.moreDevices': 'Showing {shown} of {total} phones, most urgent first.',
-    'backlog.noDevices': 'No phones enrolled in this unit.', 'showTable': 'Show as table',
-  },
-});
+import { t } from './i18n.js';
 
 function figure(value, label, tone) {
   return el('li', { class: `figure ${tone}` }, el('span', { class: 'value' }, value), el('span', { class: 'label' }, label));
