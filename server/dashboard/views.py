@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from ..access_log import log_access, log_denied
 from ..auth import require_auth
 from ..errors import ApiError
-from ..extensions import db
+from ..extensions import db, transactional
 from ..models import Client, Device, Unit, User, utcnow
 from . import charts, csvexport, outage_figures, queries
 from .models import AccessCheck
@@ -186,6 +186,7 @@ def readiness():
 
 @bp.get("/people")
 @require_auth(roles=STAFF)
+@transactional
 def people():
     """The unit's clients (with address: two of a name are told apart), staff and devices (by name, not by
     their id), for the access-log search form and its table."""

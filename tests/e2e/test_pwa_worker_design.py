@@ -147,6 +147,10 @@ def test_the_deviation_form_starts_closed_and_no_kind_is_chosen_for_the_worker(p
     kind.select_option(label="Fall")
     page.get_by_role("button", name="Rapportera avvikelse").click()
     expect_recorded(page, before + 1)
+    expect(page.locator("main")).to_contain_text(re.compile(r"✓ Sparat \d\d:\d\d"))  # where the form was
+    assert page.locator("#deviation").get_attribute("open") is None  # closed again, no kind chosen
+    page.get_by_text("Rapportera avvikelse …").click()
+    expect(page.get_by_label("Typ av avvikelse")).to_have_value("")
 
 
 def test_today_tells_past_current_and_next_apart_and_opens_at_the_current_visit(pwa, context, shots):

@@ -10,9 +10,11 @@ import * as shift from '../shift.js';
 const DEVIATION_CATEGORIES = ['fall', 'medication', 'missed_visit', 'outage', 'injury', 'other'];
 const NOT_DONE_REASONS = ['declined', 'client_absent', 'other'];
 const ADJUST_TOLERANCE_MS = 2 * 60 * 1000; // the protocol's limit before a reason is required
+let saved = {}; // note / deviation just saved on this visit: {visit, kind, at}, shown beside its form
 
 async function record(type, payload, ctx) {
-  await outbox.enqueue({ type, payload });
+  const event = await outbox.enqueue({ type, payload });
+  saved = { visit: payload.visit_id, kind: type, at: event.occurred_at };
   announce(t(navigator.onLine && reachable() !== false ? 'saved.online' : 'saved.offline'));
   ctx.rerender();
 }
@@ -131,6 +133,9 @@ function interventionRow(v, intervention, state, ctx) {
     notDone);
 }
 
+const savedMark = (v, type) => (saved.visit === v.id && saved.kind === type
+  ? h('p', { class: 'done-time' }, `✓ ${t('saved.at', { time: fmtTime(saved.at) })}`) : null);
+
 function noteForm(v, ctx) {
   const text = h('textarea', { id: 'note-text', rows: 3, maxlength: 4000, required: true });
   return h('form', {
@@ -142,6 +147,7 @@ function noteForm(v, ctx) {
     },
   },
   h('h2', {}, t('note.title')),
+  savedMark(v, 'note_added'),
   h('label', { for: 'note-text' }, t('note.text')), text,
   h('button', { type: 'submit', id: 'note-save' }, t('note.save')));
 }
@@ -150,7 +156,7 @@ function deviationForm(v, ctx) {
   const category = select('deviation-category', DEVIATION_CATEGORIES, 'deviation.category', { required: true }, t('deviation.choose'));
   const description = h('textarea', { id: 'deviation-text', rows: 4, maxlength: 4000, required: true });
   const error = h('p', { class: 'error', role: 'alert' });
-  return h('details', { class: 'card deviation', id: 'deviation' },
+  return [savedMark(v, 'deviation_reported'), h('details', { class: 'card deviation', id: 'deviation' },
     h('summary', {}, t('deviation.open')),
     h('form', {
       class: 'form',
@@ -167,7 +173,7 @@ function deviationForm(v, ctx) {
     h('label', { for: 'deviation-category' }, t('deviation.category_label')), category,
     h('label', { for: 'deviation-text' }, t('deviation.description')), description,
     error,
-    h('button', { type: 'submit', id: 'deviation-save' }, t('deviation.save'))));
+    h('button', { type: 'submit', id: 'deviation-save' }, t('deviation.save'))))];
 }
 
 export function render(ctx) {
