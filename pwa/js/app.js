@@ -163,7 +163,9 @@ function renderChrome() {
   document.querySelector('.skip').textContent = t('skip');
   if (key === drawn) return;
   drawn = key;
+  const focused = document.activeElement && document.activeElement.id === 'status-toggle';
   document.getElementById('statusbar').replaceChildren(statusLine(net, age, ageShort, s));
+  if (focused) document.getElementById('status-toggle').focus(); // a redraw must not drop the keyboard's place
   const panel = document.getElementById('status-panel');
   panel.hidden = !panelOpen;
   panel.replaceChildren(...(panelOpen ? statusPanel(net, ageLong, s) : []).filter(Boolean));
