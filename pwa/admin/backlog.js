@@ -40,6 +40,37 @@ function renderGaps(body) {
   insertSvg(chart, body.charts.gaps);
 }
 
+/** The phone's name, and renaming it in place (the app names a phone by model, browser and day). */
+function deviceCell(d) {
+  const cell = el('td', {});
+  const show = (name) => cell.replaceChildren(el('span', {}, name || d.device_id), ' ', el('button', {
+    type: 'button', class: 'secondary small', 'aria-label': t('backlog.renameLabel', { name: name || d.device_id }),
+    onclick: () => edit(name),
+  }, t('backlog.rename')));
+  const edit = (name) => {
+    const id = `name-${d.device_id}`;
+    const input = el('input', { id, type: 'text', value: name || '', maxlength: 120, required: true });
+    const error = el('div');
+    cell.replaceChildren(el('form', {
+      class: 'rename',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          const answer = await api(`/api/devices/${encodeURIComponent(d.device_id)}/name`, { method: 'PUT', body: { name: input.value } });
+          show(answer.name);
+        } catch (err) {
+          showError(error, err);
+        }
+      },
+    }, el('label', { for: id, class: 'visually-hidden' }, t('backlog.newName')), input,
+    el('button', { type: 'submit' }, t('backlog.save')),
+    el('button', { type: 'button', class: 'secondary', onclick: () => show(name) }, t('backlog.cancel')), error));
+    input.focus();
+  };
+  show(d.device_name);
+  return cell;
+}
+
 function renderDevices(body) {
   const box = document.getElementById('devices');
   if (!body.devices.length) return box.replaceChildren(el('p', {}, t('backlog.noDevices')));
@@ -47,7 +78,7 @@ function renderDevices(body) {
     const state = d.silent ? ['alert', t('state.silent')] : d.pending ? ['warn', t('state.pending')] : ['ok', t('state.ok')];
     return el('tr', { class: d.silent ? 'alert' : d.pending ? 'warn' : null },
       el('th', { scope: 'row' }, d.worker.display_name),
-      el('td', {}, d.device_name || d.device_id),
+      deviceCell(d),
       el('td', { class: 'num' }, fmtNumber(d.pending)),
       el('td', {}, d.oldest_pending_seconds === null ? '–' : fmtAge(d.oldest_pending_seconds)),
       el('td', {}, d.last_contact_at ? `${fmtDateTime(d.last_contact_at)} (${fmtAge(d.silent_seconds)})` : t('never')),

@@ -200,3 +200,23 @@ def test_the_log_names_devices_clients_are_told_apart_and_readiness_speaks_of_vi
     finally:
         context.close()
     assert not page_problems.items, page_problems.items
+
+
+def test_a_manager_renames_a_phone_in_the_backlog_list(browser, unit_with_backlog, page_problems):
+    server = unit_with_backlog
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="sv-SE",
+                                  timezone_id="Europe/Stockholm")
+    try:
+        page = page_problems.watch(context.new_page())
+        login(page, server)
+        wait_loaded(page)
+        row = page.locator("#devices tbody tr").filter(has_text="e2e-phone-worker2")
+        row.get_by_role("button", name="Byt namn på e2e-phone-worker2").click()
+        page.get_by_label("Telefonens nya namn").fill("Bilens telefon")
+        assert axe_violations(page) == []
+        page.locator("#devices").get_by_role("button", name="Spara").click()
+        page.get_by_role("button", name="Byt namn på Bilens telefon").wait_for()
+    finally:
+        context.close()
+    assert not page_problems.items, page_problems.items
+    assert server.query("SELECT name FROM devices WHERE id = 'e2e-phone-worker2'") == [{"name": "Bilens telefon"}]
