@@ -3,7 +3,7 @@
  * Web Push handlers live in sw-push.js (issue 6). VERSION must equal APP_VERSION in js/config.js. */
 importScripts('/js/core/idb.js', '/js/core/sender.js', '/sw-push.js');
 
-const VERSION = '1.2.1';
+const VERSION = '1.3.0';
 const CACHE = `app-static-${VERSION}`;
 const SHELL = [
   '/',
@@ -11,7 +11,6 @@ const SHELL = [
   '/css/app.css',
   '/css/print.css',
   '/i18n/sv.json',
-  '/i18n/en.json',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
   '/icons/maskable-512.png',
@@ -40,12 +39,29 @@ const SHELL = [
   '/js/views/unlock.js',
   '/js/views/visit.js',
 ];
+// Kept the first time they are used, and again by each new version on phones that used them: Swedish phones
+// never download the English texts (the shell stays within its 60 KB), English ones keep them offline.
+const ON_DEMAND = ['/i18n/en.json'];
 // Navigations the shell answers offline; other pages on this origin (admin, manager) go to the network.
 const SHELL_PAGES = ['/', '/index.html'];
 
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))));
+  event.waitUntil((async () => {
+    const used = [];
+    for (const url of ON_DEMAND) if (await caches.match(url)) used.push(url); // from the version being replaced
+    const cache = await caches.open(CACHE);
+    await cache.addAll([...SHELL, ...used].map((url) => new Request(url, { cache: 'reload' })));
+  })());
 });
+
+async function onDemand(request, path) {
+  const cache = await caches.open(CACHE);
+  const hit = await cache.match(path);
+  if (hit) return hit;
+  const res = await fetch(request);
+  if (res.ok) await cache.put(path, res.clone());
+  return res;
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
@@ -64,7 +80,8 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(caches.match('/', { cacheName: CACHE }).then((hit) => hit || fetch(request)));
     return;
   }
-  event.respondWith(caches.match(url.pathname, { cacheName: CACHE }).then((hit) => hit || fetch(request)));
+  if (ON_DEMAND.includes(url.pathname)) event.respondWith(onDemand(request, url.pathname));
+  else event.respondWith(caches.match(url.pathname, { cacheName: CACHE }).then((hit) => hit || fetch(request)));
 });
 
 async function drainAndTell() {

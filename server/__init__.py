@@ -85,6 +85,7 @@ def create_app(test_config=None):
     from . import notify; notify.init_app(app)  # Web Push: subscriptions, outbox, push-worker command
     from . import outages; outages.init_app(app)  # outages, gaps, backfill, conflicts, quarantine (issue 4)
     from . import loop; loop.init_app(app)  # deviations, missed care, transfer back, approval (issue 30)
+    from .importer import views as importer; app.register_blueprint(importer.bp)  # the import's doors (issue 29)
     app.register_blueprint(web.bp)  # last: it serves the PWA for every other path
     cli.init_app(app)
     return app

@@ -58,6 +58,15 @@ def build_spec():
                         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}],
         "responses": _responses({"type": "object", "properties": {
             "id": {"type": "string"}, "revoked_at": {"type": "string", "format": "date-time"}}}, 401, 403, 404)}})
+    spec.path("/api/devices/{device_id}/name", operations={"put": {
+        "summary": "Rename a phone: a worker their own, administrators and managers their unit's",
+        "security": auth,
+        "parameters": [{"name": "device_id", "in": "path", "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}],
+        "requestBody": _json_body({"type": "object", "required": ["name"], "additionalProperties": False,
+                                   "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 120}}}),
+        "responses": _responses({"type": "object", "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}}}, 400, 401, 403, 404, 422)}})
     spec.path("/api/clients/{client_id}", operations={"get": {
         "summary": "One client's record, unit-scoped and access-logged", "security": auth,
         "parameters": [{"name": "client_id", "in": "path", "required": True, "schema": {"type": "integer"}}],

@@ -220,6 +220,11 @@ class TokenRequestSchema(StrictSchema):
     device_name = SafeString(validate=validate.Length(max=120))
 
 
+class DeviceNameSchema(StrictSchema):
+    """A phone's name as people tell it apart ("Annas Pixel", "Bilens telefon")."""
+    name = SafeString(required=True, validate=validate.Length(min=1, max=120))
+
+
 class UnitOut(Schema):
     id = fields.Integer()
     name = fields.String()

@@ -1,60 +1,6 @@
 // Access-log review: search by client or user and period, export as CSV, and document that a check was made.
 import { api, download, el, fmtDateTime, fmtNumber, showError, startPage } from './shell.js';
-import { addMessages, t } from './i18n.js';
-
-addMessages({
-  sv: {
-    'log.title': 'Granskning av åtkomstloggen',
-    'log.lead': 'Vem har öppnat vilken brukares uppgifter, när, från vilken enhet och om det skedde offline (HSLF-FS 2016:40 4 kap. 9 §).',
-    'log.otherUnit': 'Annan enhet (id {id})',
-    'log.searchTitle': 'Sök', 'log.client': 'Brukare', 'log.user': 'Användare', 'log.all': 'Alla',
-    'log.from': 'Från och med', 'log.to': 'Till och med', 'log.outcome': 'Utfall', 'log.allowed': 'Tillåten',
-    'log.denied': 'Nekad', 'log.search': 'Sök', 'log.export': 'Exportera CSV', 'log.resultTitle': 'Resultat',
-    'log.more': 'Visa fler', 'log.checksTitle': 'Dokumenterade kontroller',
-    'log.note': 'Vad kontrollerades och vad kom fram?',
-    'log.noteHint': 'Kontrollen gäller perioden och urvalet i sökningen ovan.',
-    'log.record': 'Registrera att kontrollen är gjord',
-    'log.summary': '{total} händelser {from} – {to}: {denied} nekade, {offline} registrerade offline. Loggar sparas i {years} år.',
-    'log.none': 'Inga händelser i urvalet.',
-    'log.overdue': 'En kontroll ska göras var {n}:e dag. Ingen kontroll är gjord i tid – gör en nu.',
-    'log.nextDue': 'Nästa kontroll senast {date}.',
-    'log.saved': 'Kontrollen är registrerad ({n} händelser granskade).',
-    'col.when': 'Tidpunkt', 'col.who': 'Användare', 'col.client': 'Brukare', 'col.action': 'Åtgärd',
-    'col.device': 'Enhet', 'col.offline': 'Offline', 'col.unit': 'Vårdenhet', 'col.outcome': 'Utfall',
-    'col.checkedAt': 'Kontrollerad', 'col.checkedBy': 'Av', 'col.period': 'Period', 'col.rows': 'Granskade',
-    'col.note': 'Resultat', 'yes': 'ja', 'no': 'nej',
-    'action.sync_pull': 'Hämtade passet (offline-kopia)', 'action.read_client': 'Öppnade brukaren',
-    'action.open_overview': 'Öppnade översikt', 'action.open_person_card': 'Öppnade personkort',
-    'action.open_care_plan': 'Öppnade genomförandeplan', 'action.open_medication_list': 'Öppnade läkemedelslista',
-    'action.access_log_review': 'Granskade loggen', 'action.access_log_export': 'Exporterade loggen',
-    'action.registrations_export': 'Exporterade registreringar',
-  },
-  en: {
-    'log.title': 'Access log review',
-    'log.lead': 'Who opened which client\'s record, when, from which device, and whether offline (HSLF-FS 2016:40 ch. 4 § 9).',
-    'log.otherUnit': 'Another unit (id {id})',
-    'log.searchTitle': 'Search', 'log.client': 'Client', 'log.user': 'User', 'log.all': 'All',
-    'log.from': 'From', 'log.to': 'To (inclusive)', 'log.outcome': 'Outcome', 'log.allowed': 'Allowed',
-    'log.denied': 'Denied', 'log.search': 'Search', 'log.export': 'Export CSV', 'log.resultTitle': 'Results',
-    'log.more': 'Show more', 'log.checksTitle': 'Documented checks',
-    'log.note': 'What was checked and what was found?',
-    'log.noteHint': 'The check covers the period and selection of the search above.',
-    'log.record': 'Record that the check was made',
-    'log.summary': '{total} entries {from} – {to}: {denied} denied, {offline} recorded offline. Logs are kept {years} years.',
-    'log.none': 'No entries in this selection.',
-    'log.overdue': 'A check is due every {n} days. None was made in time – do one now.',
-    'log.nextDue': 'Next check due by {date}.',
-    'log.saved': 'The check is recorded ({n} entries reviewed).',
-    'col.when': 'Time', 'col.who': 'User', 'col.client': 'Client', 'col.action': 'Action', 'col.device': 'Device',
-    'col.offline': 'Offline', 'col.unit': 'Unit', 'col.outcome': 'Outcome', 'col.checkedAt': 'Checked',
-    'col.checkedBy': 'By', 'col.period': 'Period', 'col.rows': 'Reviewed', 'col.note': 'Finding', 'yes': 'yes', 'no': 'no',
-    'action.sync_pull': 'Downloaded the shift (offline copy)', 'action.read_client': 'Opened the client',
-    'action.open_overview': 'Opened overview', 'action.open_person_card': 'Opened person card',
-    'action.open_care_plan': 'Opened care plan', 'action.open_medication_list': 'Opened medication list',
-    'action.access_log_review': 'Reviewed the log', 'action.access_log_export': 'Exported the log',
-    'action.registrations_export': 'Exported registrations',
-  },
-});
+import { t } from './i18n.js';
 
 const form = document.getElementById('search');
 let offset = 0;
@@ -73,6 +19,16 @@ function localDate(date) {
   return date.toLocaleDateString('sv-SE', { timeZone: 'Europe/Stockholm' });
 }
 
+const devices = new Map(); // the unit's devices by id → what a reviewer can recognise (people, below)
+
+/** A device by its name and enrolment day; one the unit does not have (another unit's, say) by a short id. */
+function deviceText(id) {
+  if (!id) return '–';
+  const d = devices.get(id);
+  if (!d) return t('log.otherDevice', { id: id.slice(0, 8) });
+  return `${d.name || t('log.unnamedDevice')} (${t('log.enrolled', { date: localDate(new Date(d.enrolled_at)) })})`;
+}
+
 function rowOf(r) {
   return el('tr', { class: r.outcome === 'denied' ? 'alert' : null },
     el('td', {}, fmtDateTime(r.at)),
@@ -83,7 +39,7 @@ function rowOf(r) {
     el('td', {}, actionText(r.action)),
     el('td', {}, el('span', { class: `pill ${r.outcome === 'denied' ? 'alert' : 'ok'}` },
       r.outcome === 'denied' ? t('log.denied') : t('log.allowed'))),
-    el('td', {}, r.device_id || '–'),
+    el('td', {}, deviceText(r.device_id)),
     el('td', {}, r.offline ? t('yes') : t('no')),
     el('td', {}, r.unit || '–'));
 }
@@ -100,7 +56,7 @@ async function search(append = false) {
     const box = document.getElementById('rows');
     if (!append) {
       box.replaceChildren(body.rows.length ? el('table', {}, el('caption', { class: 'visually-hidden' }, t('log.resultTitle')),
-        el('thead', {}, el('tr', {}, ['col.when', 'col.who', 'col.client', 'col.action', 'col.outcome', 'col.device',
+        el('thead', {}, el('tr', {}, ['col.when', 'col.who', 'col.client', 'col.action', 'col.outcome', 'log.col.device',
           'col.offline', 'col.unit'].map((k) => el('th', { scope: 'col' }, t(k))))),
         el('tbody', {})) : el('p', {}, t('log.none')));
     }
@@ -132,7 +88,10 @@ async function loadChecks() {
 
 async function fillSelects() {
   const people = await api('/api/dashboard/people');
-  document.getElementById('client_id').append(...people.clients.map((c) => el('option', { value: c.id }, c.name)));
+  people.devices.forEach((d) => devices.set(d.id, d));
+  // With the address: two clients of one name in a unit are told apart.
+  document.getElementById('client_id').append(...people.clients.map((c) => el('option', { value: c.id },
+    c.address ? `${c.name} – ${c.address}` : c.name)));
   document.getElementById('user_id').append(...people.users.map((u) => el('option', { value: u.id },
     `${u.display_name} (${u.username})`)));
 }

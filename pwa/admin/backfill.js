@@ -1,50 +1,7 @@
 // The administrator's desk after an outage: the unit's backfill queue (most urgent first), entering a
 // registration on a worker's behalf with its source, the backfill-versus-phone conflicts and the quarantine.
 import { api, el, fmtDateTime, showError, startPage } from './shell.js';
-import { addMessages, t } from './i18n.js';
-
-addMessages({
-  sv: {
-    'nav.backfill': 'Efterregistrering', 'backfill.title': 'Efterregistrering',
-    'backfill.queueTitle': 'Att efterregistrera för medarbetare',
-    'backfill.conflictsTitle': 'Konflikter: efterregistrering och telefon',
-    'backfill.quarantineTitle': 'Karantän: poster servern inte tog emot',
-    'backfill.filter.worker': 'Medarbetare', 'backfill.filter.all': 'Alla', 'backfill.filter.route': 'Visa',
-    'backfill.filter.admin': 'Administratörens kö', 'backfill.filter.everything': 'Alla öppna luckor',
-    'backfill.filter.overdue': 'Bara försenade', 'backfill.empty': 'Kön är tom.',
-    'backfill.deadline': 'Senast {day}', 'backfill.overdue': 'försenad', 'backfill.open': 'Efterregistrera',
-    'backfill.start': 'Start', 'backfill.end': 'Slut', 'backfill.source': 'Uppgifterna kommer från',
-    'backfill.source.paper_form': 'Pappersblankett', 'backfill.source.phone_call': 'Telefonsamtal',
-    'backfill.source.worker_in_person': 'Medarbetaren på plats', 'backfill.source.other': 'Annat',
-    'backfill.note': 'Anteckning', 'backfill.save': 'Spara för {name}', 'backfill.saved': 'Sparat för {name}.',
-    'backfill.done': 'Utförd', 'backfill.notDone': 'Inte utförd', 'backfill.reason.declined': 'avböjde',
-    'backfill.reason.client_absent': 'brukaren ej hemma', 'backfill.reason.other': 'annat',
-    'backfill.conflicts.none': 'Inga öppna konflikter.', 'backfill.conflict.visit': 'Besök {visit}, medarbetare {worker}',
-    'backfill.conflict.keepDevice': 'Telefonens gäller', 'backfill.conflict.keepBackfill': 'Efterregistreringen gäller',
-    'backfill.conflict.note': 'Motivering', 'backfill.quarantine.none': 'Inga poster i karantän.',
-    'backfill.quarantine.correctAt': 'Rätt tid', 'backfill.quarantine.note': 'Anteckning / skäl',
-    'backfill.quarantine.reapply': 'Rätta och för in', 'backfill.quarantine.dismiss': 'Avfärda',
-  },
-  en: {
-    'nav.backfill': 'Backfill', 'backfill.title': 'Backfill', 'backfill.queueTitle': 'To backfill for workers',
-    'backfill.conflictsTitle': 'Conflicts: backfill and phone', 'backfill.quarantineTitle': 'Quarantine: records the server did not take',
-    'backfill.filter.worker': 'Worker', 'backfill.filter.all': 'All', 'backfill.filter.route': 'Show',
-    'backfill.filter.admin': 'Administrators\' queue', 'backfill.filter.everything': 'All open gaps',
-    'backfill.filter.overdue': 'Overdue only', 'backfill.empty': 'The queue is empty.',
-    'backfill.deadline': 'By {day}', 'backfill.overdue': 'overdue', 'backfill.open': 'Backfill',
-    'backfill.start': 'Start', 'backfill.end': 'End', 'backfill.source': 'Information from',
-    'backfill.source.paper_form': 'Paper form', 'backfill.source.phone_call': 'Phone call',
-    'backfill.source.worker_in_person': 'The worker in person', 'backfill.source.other': 'Other',
-    'backfill.note': 'Note', 'backfill.save': 'Save for {name}', 'backfill.saved': 'Saved for {name}.',
-    'backfill.done': 'Done', 'backfill.notDone': 'Not done', 'backfill.reason.declined': 'declined',
-    'backfill.reason.client_absent': 'client not home', 'backfill.reason.other': 'other',
-    'backfill.conflicts.none': 'No open conflicts.', 'backfill.conflict.visit': 'Visit {visit}, worker {worker}',
-    'backfill.conflict.keepDevice': 'The phone\'s record stands', 'backfill.conflict.keepBackfill': 'The backfill stands',
-    'backfill.conflict.note': 'Reason', 'backfill.quarantine.none': 'Nothing in quarantine.',
-    'backfill.quarantine.correctAt': 'Correct time', 'backfill.quarantine.note': 'Note / reason',
-    'backfill.quarantine.reapply': 'Correct and apply', 'backfill.quarantine.dismiss': 'Dismiss',
-  },
-});
+import { t } from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const SOURCES = ['paper_form', 'phone_call', 'worker_in_person', 'other'];

@@ -1,46 +1,6 @@
 // The unsynced backlog: what waits on the unit's phones, silent phones, gaps, and the trend over the last days.
 import { api, el, fmtAge, fmtDateTime, fmtNumber, insertSvg, showError, startPage } from './shell.js';
-import { addMessages, t } from './i18n.js';
-
-addMessages({
-  sv: {
-    'backlog.title': 'Osynkat och luckor', 'backlog.totalsTitle': 'Läget just nu',
-    'backlog.trendBacklog': 'Osynkade poster, senaste dagarna',
-    'backlog.trendDelay': 'Hur länge poster väntar på telefonen',
-    'backlog.gapsTitle': 'Luckor efter driftstopp', 'backlog.devicesTitle': 'Telefoner',
-    'backlog.pending': 'poster väntar på telefonerna', 'backlog.devicesWithPending': 'telefoner har osynkat',
-    'backlog.oldest': 'äldsta osynkade posten', 'backlog.silent': 'telefoner tysta mer än {h} h',
-    'backlog.quarantine': 'poster i karantän', 'backlog.gapsOpen': 'öppna luckor',
-    'backlog.gapsUnavailable': 'Luckor visas när driftstoppsdelen är installerad.',
-    'backlog.gapsNone': 'Inga öppna luckor.',
-    'backlog.overdue': '{n} efterregistreringar har passerat sin tidsfrist.',
-    'backlog.conflicts': '{n} öppna konflikter mellan telefon och administratör.',
-    'col.worker': 'Medarbetare', 'col.device': 'Telefon', 'col.pending': 'Väntande', 'col.oldest': 'Äldsta väntar',
-    'col.lastContact': 'Senaste kontakt', 'col.version': 'Appversion', 'col.status': 'Status',
-    'col.day': 'Dag', 'col.synced': 'Synkade poster', 'col.avgDelay': 'Medelväntan',
-    'state.silent': 'tyst', 'state.pending': 'osynkat', 'state.ok': 'i fas',
-    'backlog.moreDevices': 'Visar {shown} av {total} telefoner, de mest angelägna först.',
-    'backlog.noDevices': 'Inga telefoner registrerade i enheten.', 'showTable': 'Visa som tabell',
-  },
-  en: {
-    'backlog.title': 'Unsynced records and gaps', 'backlog.totalsTitle': 'Right now',
-    'backlog.trendBacklog': 'Unsynced records, last days', 'backlog.trendDelay': 'How long records wait on the phone',
-    'backlog.gapsTitle': 'Gaps after outages', 'backlog.devicesTitle': 'Phones',
-    'backlog.pending': 'records waiting on phones', 'backlog.devicesWithPending': 'phones with unsynced records',
-    'backlog.oldest': 'oldest unsynced record', 'backlog.silent': 'phones silent over {h} h',
-    'backlog.quarantine': 'records in quarantine', 'backlog.gapsOpen': 'open gaps',
-    'backlog.gapsUnavailable': 'Gaps are shown once the outage module is installed.',
-    'backlog.gapsNone': 'No open gaps.',
-    'backlog.overdue': '{n} post-registrations are past their deadline.',
-    'backlog.conflicts': '{n} open conflicts between phone and administrator.',
-    'col.worker': 'Worker', 'col.device': 'Phone', 'col.pending': 'Waiting', 'col.oldest': 'Oldest waiting',
-    'col.lastContact': 'Last contact', 'col.version': 'App version', 'col.status': 'Status',
-    'col.day': 'Day', 'col.synced': 'Synced records', 'col.avgDelay': 'Average wait',
-    'state.silent': 'silent', 'state.pending': 'unsynced', 'state.ok': 'in sync',
-    'backlog.moreDevices': 'Showing {shown} of {total} phones, most urgent first.',
-    'backlog.noDevices': 'No phones enrolled in this unit.', 'showTable': 'Show as table',
-  },
-});
+import { t } from './i18n.js';
 
 function figure(value, label, tone) {
   return el('li', { class: `figure ${tone}` }, el('span', { class: 'value' }, value), el('span', { class: 'label' }, label));
@@ -80,6 +40,37 @@ function renderGaps(body) {
   insertSvg(chart, body.charts.gaps);
 }
 
+/** The phone's name, and renaming it in place (the app names a phone by model, browser and day). */
+function deviceCell(d) {
+  const cell = el('td', {});
+  const show = (name) => cell.replaceChildren(el('span', {}, name || d.device_id), ' ', el('button', {
+    type: 'button', class: 'secondary small', 'aria-label': t('backlog.renameLabel', { name: name || d.device_id }),
+    onclick: () => edit(name),
+  }, t('backlog.rename')));
+  const edit = (name) => {
+    const id = `name-${d.device_id}`;
+    const input = el('input', { id, type: 'text', value: name || '', maxlength: 120, required: true });
+    const error = el('div');
+    cell.replaceChildren(el('form', {
+      class: 'rename',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        try {
+          const answer = await api(`/api/devices/${encodeURIComponent(d.device_id)}/name`, { method: 'PUT', body: { name: input.value } });
+          show(answer.name);
+        } catch (err) {
+          showError(error, err);
+        }
+      },
+    }, el('label', { for: id, class: 'visually-hidden' }, t('backlog.newName')), input,
+    el('button', { type: 'submit' }, t('backlog.save')),
+    el('button', { type: 'button', class: 'secondary', onclick: () => show(name) }, t('backlog.cancel')), error));
+    input.focus();
+  };
+  show(d.device_name);
+  return cell;
+}
+
 function renderDevices(body) {
   const box = document.getElementById('devices');
   if (!body.devices.length) return box.replaceChildren(el('p', {}, t('backlog.noDevices')));
@@ -87,7 +78,7 @@ function renderDevices(body) {
     const state = d.silent ? ['alert', t('state.silent')] : d.pending ? ['warn', t('state.pending')] : ['ok', t('state.ok')];
     return el('tr', { class: d.silent ? 'alert' : d.pending ? 'warn' : null },
       el('th', { scope: 'row' }, d.worker.display_name),
-      el('td', {}, d.device_name || d.device_id),
+      deviceCell(d),
       el('td', { class: 'num' }, fmtNumber(d.pending)),
       el('td', {}, d.oldest_pending_seconds === null ? '–' : fmtAge(d.oldest_pending_seconds)),
       el('td', {}, d.last_contact_at ? `${fmtDateTime(d.last_contact_at)} (${fmtAge(d.silent_seconds)})` : t('never')),

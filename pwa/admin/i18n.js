@@ -1,5 +1,6 @@
-// Swedish first, English second, for the manager and administrator pages.
-// Each page module adds its own strings with addMessages(); static HTML uses data-i18n="key".
+// Swedish first, English second, for the manager and administrator pages. The texts live in
+// /i18n/admin.sv.json and admin.en.json, like the worker app's; static HTML uses data-i18n="key".
+// addMessages() stays for a page module that still carries its own strings (outages.js).
 const LANG_KEY = 'hemvard-admin-lang';
 const catalogs = { sv: {}, en: {} };
 
@@ -30,79 +31,8 @@ export function translatePage(root = document) {
   }
 }
 
-addMessages({
-  sv: {
-    'app.name': 'Hemvård Offline – ledning',
-    'skip': 'Hoppa till innehållet',
-    'nav.label': 'Huvudmeny',
-    'nav.backlog': 'Osynkat',
-    'nav.readiness': 'Beredskap',
-    'nav.accessLog': 'Loggranskning',
-    'nav.exports': 'Export',
-    'nav.outages': 'Driftstopp',
-    'nav.backfill': 'Efterregistrering',
-    'nav.push': 'Notiser',
-    'nav.import': 'Import',
-    'nav.deviations': 'Avvikelser',
-    'nav.transfer': 'Återföring',
-    'nav.approval': 'Attestering',
-    'nav.logout': 'Logga ut',
-    'nav.lang': 'English',
-    'role.manager': 'enhetschef',
-    'role.admin': 'administratör',
-    'login.title': 'Logga in',
-    'login.lead': 'För enhetschefer och administratörer.',
-    'login.username': 'Användarnamn',
-    'login.password': 'Lösenord',
-    'login.submit': 'Logga in',
-    'login.notAllowed': 'Sidorna är för enhetschefer och administratörer. Logga in i appen som medarbetare.',
-    'login.expired': 'Du har loggats ut. Logga in igen.',
-    'error.network': 'Servern svarar inte. Försök igen om en stund.',
-    'error.generic': 'Något gick fel.',
-    'loading': 'Hämtar …',
-    'asOf': 'Uppdaterad {time}',
-    'refresh': 'Uppdatera',
-    'none': 'Inga',
-    'never': 'aldrig',
-    'minutes.short': '{n} min',
-    'hours.short': '{h} h {m} min',
-    'days.short': '{d} d {h} h',
-  },
-  en: {
-    'app.name': 'Hemvård Offline – management',
-    'skip': 'Skip to content',
-    'nav.label': 'Main menu',
-    'nav.backlog': 'Unsynced',
-    'nav.readiness': 'Readiness',
-    'nav.accessLog': 'Access log review',
-    'nav.exports': 'Exports',
-    'nav.outages': 'Outages',
-    'nav.backfill': 'Backfill',
-    'nav.push': 'Notifications',
-    'nav.import': 'Import',
-    'nav.deviations': 'Deviations',
-    'nav.transfer': 'Transfer back',
-    'nav.approval': 'Approval',
-    'nav.logout': 'Log out',
-    'nav.lang': 'Svenska',
-    'role.manager': 'unit manager',
-    'role.admin': 'administrator',
-    'login.title': 'Log in',
-    'login.lead': 'For unit managers and administrators.',
-    'login.username': 'Username',
-    'login.password': 'Password',
-    'login.submit': 'Log in',
-    'login.notAllowed': 'These pages are for unit managers and administrators. Workers use the app.',
-    'login.expired': 'You have been logged out. Please log in again.',
-    'error.network': 'The server does not answer. Try again in a moment.',
-    'error.generic': 'Something went wrong.',
-    'loading': 'Loading …',
-    'asOf': 'Updated {time}',
-    'refresh': 'Refresh',
-    'none': 'None',
-    'never': 'never',
-    'minutes.short': '{n} min',
-    'hours.short': '{h} h {m} min',
-    'days.short': '{d} d {h} h',
-  },
-});
+// Loaded before any page module runs (they import this one): Swedish always, every text falls back to it;
+// English when chosen (switching reloads the page).
+const load = (code) => fetch(`/i18n/admin.${code}.json`).then((res) => res.json());
+const [sv, en] = await Promise.all([load('sv'), lang() === 'en' ? load('en') : {}]);
+addMessages({ sv, en });

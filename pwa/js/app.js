@@ -1,13 +1,8 @@
-/* The app shell: boots the session, draws the always-visible status bar and the menu, routes between screens.
- *
- * Routes (hash): #/today, #/visit/:id, #/client/:id, #/sync, #/print, #/postreg, #/push, #/login (new login while
- * unlocked). Screen modules export render(ctx) → Node | Promise<Node>; ctx = {params, fresh, navigate,
- * rerender}; `fresh` is true when the screen was navigated to (not merely redrawn).
- * Only the first screens (login, PIN, unlock) are static imports (index.html preloads them); the others are
- * import()ed, warmed in the background once the first screen is drawn. sw.js precaches them all.
- */
+/* The app shell: boots the session, draws the always-visible status line (one line; a tap opens the details, the
+ * language and who is logged in) and the one-row menu, routes between screens. Exports and rules: docs/pwa.md,
+ * "Modules". */
 import { PULL_EVERY_MS } from './config.js';
-import { ageText, clear, fmtTime, h, toast } from './dom.js';
+import { ageText, clear, fmtTime, h } from './dom.js';
 import { LANGS, lang, loadCatalogs, setLang, t } from './i18n.js';
 import { onReachability, reachable } from './api.js';
 import * as outbox from './outbox.js';
@@ -51,6 +46,8 @@ const NAV = [['#/today', 'nav.today'], ['#/postreg', 'nav.postreg'], ['#/sync', 
 let copyAsOf = null;
 let persisted = null;
 let lastHash = null;
+let panelOpen = false;
+let drawn = ''; // the status line is redrawn only when it changes: a live region speaks each redraw
 
 const main = () => document.getElementById('main');
 
@@ -96,7 +93,9 @@ async function render(fresh = false) {
   const heading = el.querySelector('h1');
   document.title = heading ? `${heading.textContent} – ${t('app.name')}` : t('app.name');
   if (fresh) {
-    window.scrollTo(0, scroll);
+    const anchor = el.querySelector('[data-open-at]');
+    if (anchor && document.getElementById('update').hidden) anchor.scrollIntoView({ block: 'start' }); // a notice first
+    else window.scrollTo(0, scroll);
     const autofocus = el.querySelector('input');
     if (autofocus && session.state() !== 'unlocked') autofocus.focus();
     else el.focus({ preventScroll: true });
@@ -105,14 +104,14 @@ async function render(fresh = false) {
   }
 }
 
-function networkBadge() {
-  if (!navigator.onLine) return ['offline', t('net.offline')];
-  if (reachable() === false) return ['unreachable', t('net.unreachable')];
-  return ['online', t('net.online')];
+function networkState() {
+  if (!navigator.onLine) return 'offline';
+  return reachable() === false ? 'unreachable' : 'online';
 }
 
-function ageBadge() {
-  if (!copyAsOf) return ['none', t('age.none')];
+/** [level, short text for the status line, the whole sentence for the details]. */
+function ageState() {
+  if (!copyAsOf) return ['none', t('age.none_short'), t('age.none')];
   const minutes = (Date.now() - new Date(copyAsOf).getTime()) / 60000;
   const s = session.settings();
   const level = minutes > s.copy_age_alert_minutes ? 'alert' : minutes > s.copy_age_warn_minutes ? 'warn' : 'fresh';
@@ -120,35 +119,64 @@ function ageBadge() {
   const text = sameDay ? t('age.copy', { time: fmtTime(copyAsOf), age: ageText(copyAsOf) })
     : t('age.copy_old', { date: new Date(copyAsOf).toLocaleDateString(lang() === 'en' ? 'en-GB' : 'sv-SE', { day: 'numeric', month: 'short' }), time: fmtTime(copyAsOf), age: ageText(copyAsOf) });
   const suffix = level === 'alert' ? ` – ${t('age.alert')}` : level === 'warn' ? ` – ${t('age.warn')}` : '';
-  return [level, text + suffix];
+  const short = level === 'fresh' && sameDay ? t('age.short', { time: fmtTime(copyAsOf) }) : t('age.short_old', { age: ageText(copyAsOf) });
+  return [level, short, text + suffix];
+}
+
+function statusLine(net, age, ageShort, s) {
+  return h('button', {
+    type: 'button', class: 'status-line', id: 'status-toggle', 'aria-expanded': String(panelOpen), 'aria-controls': 'status-panel',
+    onclick: () => { panelOpen = !panelOpen; drawn = ''; renderChrome(); },
+  },
+  h('span', { class: `net net-${net}`, id: 'net-state' }, t(`net.${net}`)),
+  h('span', { class: `age age-${age}`, id: 'copy-age' }, ageShort),
+  h('span', { class: `pending pending-${s.pending ? 'some' : 'none'}`, id: 'pending-count' },
+    s.pending ? t('pending.some', { n: s.pending }) : t('pending.none')),
+  s.rejected ? h('span', { class: 'pending rejected' }, t('pending.rejected', { n: s.rejected })) : null,
+  h('span', { class: 'chevron', 'aria-hidden': 'true' }, panelOpen ? '▴' : '▾'));
+}
+
+function statusPanel(net, ageLong, s) {
+  const who = session.user() || {};
+  const other = LANGS.find((l) => l !== lang());
+  return [
+    who.display_name ? h('p', { id: 'who' }, t('who.logged_in', { name: who.display_name })) : null,
+    h('p', { id: 'net-detail' }, t(`net.detail.${net}`)),
+    h('p', { id: 'copy-age-detail' }, ageLong),
+    h('p', { id: 'pending-detail' }, s.pending ? t('sync.pending', { n: s.pending }) : t('pending.none'),
+      s.access ? ` ${t('pending.access', { n: s.access })}` : ''),
+    persisted === false ? h('p', { id: 'storage-state' }, t('storage.refused_short')) : null,
+    h('div', { class: 'panel-actions' },
+      session.state() === 'unlocked' ? h('a', { class: 'button-link', href: '#/sync', onclick: () => { panelOpen = false; } }, t('nav.sync')) : null,
+      h('button', { type: 'button', lang: other, id: 'lang-switch', onclick: () => setLang(other).then(() => { drawn = ''; render(false); }) }, t(`lang.${other}`))),
+  ];
 }
 
 function renderChrome() {
-  const [net, netText] = networkBadge();
-  const [age, text] = ageBadge();
+  const net = networkState();
+  const [age, ageShort, ageLong] = ageState();
   const s = outbox.status();
-  const bar = document.getElementById('statusbar');
-  bar.replaceChildren(...[
-    h('span', { class: `pill net-${net}`, id: 'net-state' }, netText),
-    h('span', { class: `pill age-${age}`, id: 'copy-age' }, text),
-    h('a', { class: `pill pending-${s.pending ? 'some' : 'none'}`, id: 'pending-count', href: '#/sync' },
-      s.pending ? t('pending.some', { n: s.pending }) : t('pending.none')),
-    s.rejected ? h('a', { class: 'pill rejected', href: '#/sync' }, t('pending.rejected', { n: s.rejected })) : null,
-    session.needsLogin() ? h('a', { class: 'pill alert', href: '#/login', id: 'relogin' }, t('net.relogin')) : null,
-  ].filter(Boolean));
   const unlocked = session.state() === 'unlocked';
+  const current = location.hash || '#/today';
+  const key = JSON.stringify([lang(), net, age, ageShort, ageLong, s.pending, s.access, s.rejected, panelOpen, unlocked,
+    session.needsLogin(), persisted, (session.user() || {}).display_name, current]);
+  document.querySelector('.skip').textContent = t('skip');
+  if (key === drawn) return;
+  drawn = key;
+  const focused = document.activeElement && document.activeElement.id === 'status-toggle';
+  document.getElementById('statusbar').replaceChildren(statusLine(net, age, ageShort, s));
+  if (focused) document.getElementById('status-toggle').focus(); // a redraw must not drop the keyboard's place
+  const panel = document.getElementById('status-panel');
+  panel.hidden = !panelOpen;
+  panel.replaceChildren(...(panelOpen ? statusPanel(net, ageLong, s) : []).filter(Boolean));
   const nav = document.getElementById('nav');
   nav.hidden = !unlocked;
-  const current = location.hash || '#/today';
   nav.replaceChildren(h('ul', {}, NAV.map(([href, key]) => h('li', {},
     h('a', { href, 'aria-current': current === href ? 'page' : null }, t(key))))));
-  const tools = document.getElementById('tools');
-  const other = LANGS.find((l) => l !== lang());
-  tools.replaceChildren(...[
-    h('button', { type: 'button', class: 'tool', lang: other, onclick: () => setLang(other).then(() => render(false)) }, t(`lang.${other}`)),
+  document.getElementById('tools').replaceChildren(...[
+    session.needsLogin() ? h('a', { class: 'tool alert', href: '#/login', id: 'relogin' }, t('net.relogin')) : null,
     unlocked ? h('button', { type: 'button', class: 'tool', id: 'lock', onclick: () => session.lock() }, t('nav.lock')) : null,
   ].filter(Boolean));
-  document.querySelector('.skip').textContent = t('skip');
 }
 
 async function refreshAge() {
@@ -156,16 +184,30 @@ async function refreshAge() {
   renderChrome();
 }
 
+/** Shown once, at the top of the page (not over it); `OK` puts it away and goes back to where the screen opens. */
+function notice(text) {
+  const el = document.getElementById('update');
+  el.replaceChildren(h('span', {}, text), h('button', {
+    type: 'button',
+    onclick: () => { el.hidden = true; main().querySelector('[data-open-at]')?.scrollIntoView({ block: 'start' }); },
+  }, t('notice.ok')));
+  el.hidden = false;
+  window.scrollTo(0, 0);
+}
+
 async function pull() {
   if (session.state() !== 'unlocked' || !navigator.onLine) return;
+  const first = !shift.hasCopy();
   const result = await shift.refresh();
-  if (result === 'ok' && ['today', 'print'].some((r) => (location.hash || '#/today').includes(r))) render(false);
+  // The first copy is drawn as if navigated to: Today then opens at the current visit.
+  if (result === 'ok' && ['today', 'print'].some((r) => (location.hash || '#/today').includes(r))) render(first);
   await refreshAge();
 }
 
 async function onSession(state) {
   if (state === 'unlocked') {
     await Promise.all([shift.load(), outbox.loadJournal()]);
+    if (persisted === null) askPersistence();
     const pulled = pull(); // on its way while the screen is drawn
     await render(true);
     pulled.finally(() => warm(visit, client, sync, postreg, print, pushView)); // not competing with the pull
@@ -204,14 +246,20 @@ function registerServiceWorker() {
         if (worker.state === 'installed' && navigator.serviceWorker.controller) offer(worker);
       });
     });
-  }).catch(() => toast(t('sw.failed')));
+  }).catch(() => notice(t('sw.failed')));
 }
 
+// Persistent storage: asked once after the first unlock, a refusal explained once, then stated in the details.
 async function askPersistence() {
   if (!navigator.storage || !navigator.storage.persist) return;
-  persisted = (await navigator.storage.persisted()) || (await navigator.storage.persist());
+  persisted = await navigator.storage.persisted();
+  if (!persisted && !localStorage.getItem('storage-asked')) {
+    localStorage.setItem('storage-asked', '1');
+    persisted = await navigator.storage.persist();
+    if (!persisted) notice(t('storage.refused_detail'));
+  }
   document.documentElement.dataset.persisted = String(persisted);
-  if (!persisted) toast(t('storage.refused')); // the details stay on the Sync screen
+  renderChrome();
 }
 
 async function boot() {
@@ -219,6 +267,7 @@ async function boot() {
   registerServiceWorker();
   session.onChange(onSession);
   onReachability(renderChrome);
+  shift.onRefresh(refreshAge); // "Synka nu" and the pulls: the data age follows at once
   outbox.onChange(() => {
     renderChrome();
     // Screens that only show outbox state follow it live; others keep what the worker is typing.
@@ -236,7 +285,6 @@ async function boot() {
   lastHash = location.hash;
   await onSession(session.state());
   outbox.start();
-  askPersistence().then(renderChrome);
 }
 
 boot();

@@ -1,14 +1,5 @@
 /* WebCrypto for the device: the PIN-wrapped data key, boxes under it, and sealing to the server's outbox key.
- *
- * Exports:
- *   createLock(pin, iterations) → {lock, dataKey}   new random AES-GCM-256 data key wrapped by PBKDF2(PIN)
- *   openLock(lock, pin) → dataKey                   throws WrongPin when the PIN does not unwrap it
- *   encryptJSON(key, value, aad) → {iv, ct}         decryptJSON(key, box, aad) → value
- *   seal(event, jwk) → base64url(epk ‖ iv ‖ ct)     v1: one ECDH P-256 per event + HKDF-SHA256 + AES-GCM
- *   openSealer(outboxKey), closeSealer()            v2 session key: made at unlock, dropped at lock/wipe
- *   sealEvent(event, outboxKey) → {sealed, epk}     v2 (deflate-raw, event id as AAD); {sealed} = v1 fallback
- *   b64url(bytes), fromB64url(text)                 (formats: docs/protocol.md, "Push")
- */
+ * Exports and rules: docs/pwa.md, "Modules". */
 const subtle = crypto.subtle;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,7 +1,8 @@
 /* Building DOM without innerHTML (no injection, CSP-friendly), and time formatting in the worker's language.
  *
- * Exports: h(tag, attrs, ...children), clear(el), fmtTime(iso), fmtDay(iso), fmtDateTime(iso),
- * localDayKey(iso), toast(text), dayAndTimeToDate(day, "HH:MM").
+ * Exports: h(tag, attrs, ...children), clear(el), fmtTime(iso), fmtDay(iso) ("måndag 7 december", lowercase),
+ * fmtDayYear(iso), fmtDateTime(iso),
+ * localDayKey(iso), announce(text), dayAndTimeToDate(day, "HH:MM"), ageText(iso).
  */
 import { lang, t } from './i18n.js';
 
@@ -31,7 +32,8 @@ const locale = () => (lang() === 'en' ? 'en-GB' : 'sv-SE');
 
 export const fmtTime = (iso) => new Date(iso).toLocaleTimeString(locale(), { hour: '2-digit', minute: '2-digit' });
 export const fmtDay = (iso) => new Date(iso).toLocaleDateString(locale(), { weekday: 'long', day: 'numeric', month: 'long' });
-export const fmtDateTime = (iso) => `${new Date(iso).toLocaleDateString(locale())} ${fmtTime(iso)}`;
+export const fmtDayYear = (iso) => new Date(iso).toLocaleDateString(locale(), { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+export const fmtDateTime = (iso) => `${new Date(iso).toLocaleDateString(locale(), { day: 'numeric', month: 'long' })} ${fmtTime(iso)}`;
 
 export function localDayKey(iso) {
   const d = new Date(iso);
@@ -45,13 +47,11 @@ export function dayAndTimeToDate(dayIso, hhmm) {
   return d;
 }
 
-let toastTimer = null;
-export function toast(text) {
-  const el = document.getElementById('toast');
-  el.textContent = text;
-  el.classList.add('show');
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => el.classList.remove('show'), 4000);
+/** For screen readers; the eye sees it on the tapped button, nothing floats over the screen. */
+export function announce(text) {
+  const el = document.getElementById('announce');
+  el.textContent = '';
+  requestAnimationFrame(() => { el.textContent = text; });
 }
 
 export function ageText(asOfIso, now = Date.now()) {

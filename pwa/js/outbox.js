@@ -1,16 +1,5 @@
-/* Recording events on the phone and getting them to the server, whatever the network does.
- *
- * Exports (for every view, including views/postreg.js):
- *   enqueue({type, payload}) → the Event as sent ({id, type, occurred_at, device_seq, payload}).
- *       Stores it sealed in the outbox (v2, with its session's epk; sendable even after a PIN wipe) and
- *       encrypted in the journal (readable while unlocked), then asks for a sync. Needs an unlocked session.
- *   syncNow({force}) → outcome of one delivery attempt (resets the backoff; used by "Synka nu").
- *   start() — the triggers: now, `online`, `visibilitychange`, a timer, Background Sync, SW messages.
- *   loadJournal(), journal() → own events, newest last, each with .status 'pending' | 'sent' | 'rejected'
- *   entries() → outbox entries {id, state, code, message, created_at} (pending and rejected)
- *   status() → {pending, rejected, lastSuccessAt, nextRetryAt, failures, lastError, sending}
- *   onChange(fn), isoLocal(date)
- */
+/* Recording events on the phone and getting them to the server, whatever the network does. Exports and rules:
+ * docs/pwa.md, "Modules". */
 import { APP_VERSION, JOURNAL_KEEP_DAYS, RETRY_BASE_MS, RETRY_MAX_MS, SYNC_EVERY_MS } from './config.js';
 import { closeSealer, decryptJSON, encryptJSON, sealEvent } from './crypto.js';
 import './core/sender.js';
@@ -19,6 +8,7 @@ import { setReachable } from './api.js';
 import { getMeta, idb, updateMeta } from './store.js';
 
 const sender = self.hvSender;
+export const ACCESS_LOG = 'client_record_opened';
 const listeners = new Set();
 let own = []; // decrypted journal
 let outboxEntries = [];
@@ -38,7 +28,8 @@ function changed() {
 
 export function status() {
   return {
-    pending: outboxEntries.filter((e) => e.state === 'pending').length,
+    pending: outboxEntries.filter((e) => e.state === 'pending' && !e.access).length,
+    access: outboxEntries.filter((e) => e.state === 'pending' && e.access).length,
     rejected: outboxEntries.filter((e) => e.state === 'rejected').length,
     lastSuccessAt: syncState.last_push_at || null,
     nextRetryAt: syncState.next_retry_at || null,
@@ -51,7 +42,7 @@ export function status() {
 /** Re-read the outbox and the journal statuses (the service worker may have sent in the background). */
 export async function refresh() {
   outboxEntries = (await idb.tx(['outbox'], 'readonly', (t) => idb.req(t.objectStore('outbox').index('device_seq').getAll())))
-    .map(({ id, state, code, message, created_at: createdAt, device_seq: seq }) => ({ id, state, code, message, created_at: createdAt, device_seq: seq }));
+    .map(({ id, state, code, message, created_at: createdAt, device_seq: seq, access }) => ({ id, state, code, message, created_at: createdAt, device_seq: seq, access: Boolean(access) }));
   syncState = (await getMeta('sync')) || {};
   if (session.dataKey()) {
     const rows = await idb.getAll('journal');
@@ -101,6 +92,7 @@ export async function enqueue({ type, payload }) {
     await idb.req(t.objectStore('outbox').put({
       id: event.id, device_seq: event.device_seq, created_at: event.occurred_at, sealed, state: 'pending',
       kid: dev.outbox_key.kid, user_id: dev.user_id, ...(epk ? { epk } : {}),
+      ...(type === ACCESS_LOG ? { access: true } : {}), // the kind only, in the clear: no client, no content
     }));
     await idb.req(t.objectStore('journal').put({ id: event.id, device_seq: event.device_seq, status: 'pending', box }));
   });
@@ -184,9 +176,19 @@ function tick() {
   attempt(false);
 }
 
+// Network back or phone looked at: waiting records go now; the failure count stays (a dead server is only probed).
+function retryNow() {
+  if (!status().pending || inflight) return;
+  clearTimeout(retryTimer);
+  attempt(false);
+}
+
 export function start() {
-  window.addEventListener('online', () => syncNow({ force: false }));
-  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') tick(); });
+  window.addEventListener('online', retryNow);
+  window.addEventListener('focus', retryNow);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') (status().pending ? retryNow : tick)();
+  });
   setInterval(tick, SYNC_EVERY_MS);
   navigator.serviceWorker?.addEventListener('message', (e) => { if (e.data && e.data.type === 'outbox-changed') refresh(); });
   refresh().then(() => attempt(false));

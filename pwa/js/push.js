@@ -1,15 +1,5 @@
 /* Web Push on this phone: whether it can, and subscribe / unsubscribe with the server for the logged-in device.
- *
- * Exports:
- *   support() → 'ok' | 'ios-home-screen' | 'ios-too-old' | 'insecure' | 'unsupported' | 'denied'
- *   status() → Promise<{support, permission, subscribed}>
- *   subscribe(token, lang) → Promise<void>; throws PushError(code): 'denied' | 'unsupported' | 'offline' | 'server'
- *   unsubscribe(token) → Promise<void> (this browser forgets the subscription even if the server is not reached)
- *   rememberLang(lang) — the service worker shows notifications in the language the worker chose
- *   refresh(token, lang) — after a login: if this browser is subscribed, tie the subscription to this login
- *     (a phone handed to a colleague must not get the previous worker's notifications); never throws
- * Works for the worker app and the admin pages alike: it takes the Bearer token and does its own fetch.
- */
+ * Exports and rules: docs/pwa.md, "Modules". */
 const META_KEY = 'push';
 
 export class PushError extends Error {

@@ -2,7 +2,8 @@
  * so a wiped or new phone still shows what is done), overlaid with this phone's own records (the journal).
  *
  * Exports: visitState(visitId) → {startedAt, endedAt, interventions: Map(id → record), unsynced, rejected,
- * phase: 'not_started' | 'ongoing' | 'done'}. Later records (by device_seq) win, as in the server projection.
+ * phase: 'not_started' | 'ongoing' | 'done'}; an intervention's record carries `at` (when it was recorded) when
+ * this phone recorded it. Later records (by device_seq) win, as in the server projection.
  */
 import { journal } from './outbox.js';
 import { registration } from './shift.js';
@@ -22,7 +23,7 @@ export function visitState(visitId) {
     if (e.status === 'rejected') { state.rejected = true; continue; }
     if (e.type === 'visit_started') state.startedAt = e.payload.at || e.occurred_at;
     else if (e.type === 'visit_ended') state.endedAt = e.payload.at || e.occurred_at;
-    else if (e.type === 'intervention_recorded') state.interventions.set(e.payload.intervention_id, e.payload);
+    else if (e.type === 'intervention_recorded') state.interventions.set(e.payload.intervention_id, { ...e.payload, at: e.occurred_at });
     else if (e.type === 'gap_handed_over') state.handedOver = true;
   }
   state.phase = state.endedAt ? 'done' : state.startedAt ? 'ongoing' : 'not_started';

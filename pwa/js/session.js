@@ -1,12 +1,5 @@
-/* Who is using the phone and whether the offline copy is readable: login, PIN, unlock, auto-lock, wipe.
- *
- * The data key and the outbox session key (crypto.js, v2 sealing) live only in memory while unlocked. Exports:
- *   init() → state            state(): 'login' | 'setpin' | 'locked' | 'unlocked'
- *   login(username, password) → resolves, or throws LoginError(code)
- *   setPin(pin), unlock(pin) → throws WrongPinError({remaining}) or WipedError after the last attempt
- *   lock(), logout() (wipes readable data, keeps the outbox), dataKey(), token(), user(), settings(),
- *   device(), onChange(fn), needsLogin(), requireLogin(), checkIdle(), wipedNotice() (true once after a PIN wipe), touch() (activity for auto-lock)
- */
+/* Who is using the phone and whether the offline copy is readable: login, PIN, unlock, auto-lock, wipe. Exports
+ * and rules: docs/pwa.md, "Modules". */
 import { api, Unreachable } from './api.js';
 import { closeSealer, createLock, decryptJSON, encryptJSON, openLock, openSealer, WrongPin } from './crypto.js';
 import { DEFAULT_SETTINGS } from './config.js';
@@ -66,10 +59,21 @@ async function ensureDevice() {
   return deviceData;
 }
 
+/** How managers and administrators tell phones apart: model (or system), browser and the day it was enrolled. */
+export function deviceName(ua = navigator.userAgent, now = new Date()) {
+  const browser = [['Edg/', 'Edge'], ['Firefox/', 'Firefox'], ['SamsungBrowser/', 'Samsung Internet'], ['Chrome/', 'Chrome'], ['Safari/', 'Safari']]
+    .find(([mark]) => ua.includes(mark));
+  const system = [['Android', 'Android'], ['iPhone', 'iPhone'], ['iPad', 'iPad'], ['Windows', 'Windows'], ['Mac OS', 'Mac'], ['Linux', 'Linux']]
+    .find(([mark]) => ua.includes(mark));
+  const model = (ua.match(/Android [\d.]+; (?:[a-z]{2}-[a-z]{2}; )?([^;)]+?)(?: Build\/[^;)]*)?\)/) || [])[1];
+  const day = `${now.getFullYear()}-${String(now.getMonth() + 1).padStart(2, '0')}-${String(now.getDate()).padStart(2, '0')}`;
+  return [model && model !== 'K' ? model : system && system[1], browser ? browser[1] : null, day].filter(Boolean).join(' · ');
+}
+
 async function requestToken(username, password, deviceId) {
   try {
     return await api('/api/auth/token', {
-      method: 'POST', body: { username, password, device_id: deviceId, device_name: 'Hemvård PWA' },
+      method: 'POST', body: { username, password, device_id: deviceId, device_name: deviceName() },
     });
   } catch (e) {
     if (e instanceof Unreachable) throw new LoginError('offline');

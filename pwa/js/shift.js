@@ -1,10 +1,5 @@
-/* The offline copy of the worker's shift: pulled from /api/sync/pull, kept encrypted in the vault.
- *
- * Exports: load() (decrypt from the vault after unlock), refresh() → 'ok' | 'offline' | 'auth' | 'error',
- * visits() (sorted by planned start), visit(id), client(id), registration(visitId), partners(visit), copyAsOf(),
- * forget(), prefetch() (the first full pull, sent while PBKDF2 derives the new PIN's key; refresh() then
- * uses its answer — kept only in memory until there is a key to store it with, like every pull).
- */
+/* The offline copy of the worker's shift: pulled from /api/sync/pull, kept encrypted in the vault. Exports and
+ * rules: docs/pwa.md, "Modules". */
 import { api, Unreachable } from './api.js';
 import { decryptJSON, encryptJSON } from './crypto.js';
 import * as session from './session.js';
@@ -12,6 +7,9 @@ import { getMeta, idb, updateMeta } from './store.js';
 
 let pkg = null; // {as_of, cursor, window, visits: [], clients: []}
 let early = null; // prefetch(): promise of the first pull's answer
+const refreshed = new Set();
+
+export const onRefresh = (fn) => refreshed.add(fn);
 
 export async function load() {
   const box = await idb.get('vault', 'shift');
@@ -35,6 +33,7 @@ export const visit = (id) => (pkg ? pkg.visits.find((v) => v.id === Number(id)) 
 export const client = (id) => (pkg ? pkg.clients.find((c) => c.id === Number(id)) : undefined);
 export const clients = () => (pkg ? pkg.clients : []);
 export const hasCopy = () => Boolean(pkg);
+export const asOf = () => (pkg ? pkg.as_of : null);
 /** What the server already holds of my registration of a visit (from the last pull), or undefined. */
 export const registration = (id) =>
   (pkg && pkg.registrations ? pkg.registrations.find((r) => r.visit_id === Number(id)) : undefined);
@@ -85,5 +84,6 @@ export async function refresh() {
   await idb.put('vault', await encryptJSON(key, next, 'shift'), 'shift');
   pkg = next;
   await updateMeta('sync', { copy_as_of: next.as_of, last_pull_at: new Date().toISOString() });
+  refreshed.forEach((fn) => fn());
   return 'ok';
 }

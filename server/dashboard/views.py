@@ -10,7 +10,7 @@ from ..api import json_body
 from ..auth import require_auth
 from ..errors import ApiError
 from ..extensions import db, transactional
-from ..models import Client, Unit, User, utcnow
+from ..models import Client, Device, Unit, User, utcnow
 from ..schemas import ID, Day, QueryInt, SafeString
 from . import charts, csvexport, outage_figures, queries
 from .models import AccessCheck
@@ -178,23 +178,28 @@ def readiness():
     result["charts"] = {"states": charts.bar_chart(
         "chart-readiness", "Enheternas offline-kopia",
         [("Aktuell", c["ok"], "ok"), (f"Äldre än {result['copy_age_limit_minutes']} min", c["stale"], "alert"),
-         ("Täcker inte passet", c["short"], "warn"), ("Ingen kopia", c["missing"], "alert")], unit="st")}
+         ("Täcker inte alla besök", c["short"], "warn"), ("Ingen kopia", c["missing"], "alert")], unit="st")}
     return jsonable({"as_of": now, "unit": _unit_json(unit),
                      "settings": {"shift_hours": current_app.config["READINESS_SHIFT_HOURS"]}, **result})
 
 
 @bp.get("/people")
 @require_auth(roles=STAFF)
+@transactional
 def people():
-    """The unit's clients and staff, for the access-log search form."""
+    """The unit's clients (with address: two of a name are told apart), staff and devices (by name, not by
+    their id), for the access-log search form and its table."""
     args = UnitQuery().load(request.args)
     unit = _unit(args, "dashboard_people")
-    clients = db.session.execute(select(Client.id, Client.name).where(Client.unit_id == unit.id)
-                                 .order_by(Client.name)).all()
+    clients = db.session.execute(select(Client.id, Client.name, Client.address).where(Client.unit_id == unit.id)
+                                 .order_by(Client.name, Client.address, Client.id)).all()
     users = db.session.execute(select(User.id, User.display_name, User.username, User.role)
                                .where(User.unit_id == unit.id).order_by(User.display_name)).all()
-    return {"unit": _unit_json(unit), "clients": [{"id": i, "name": n} for i, n in clients],
-            "users": [{"id": i, "display_name": d, "username": u, "role": r} for i, d, u, r in users]}
+    devices = db.session.execute(select(Device.id, Device.name, Device.enrolled_at).where(Device.unit_id == unit.id)
+                                 .order_by(Device.enrolled_at)).all()
+    return jsonable({"unit": _unit_json(unit), "clients": [{"id": i, "name": n, "address": a} for i, n, a in clients],
+                     "users": [{"id": i, "display_name": d, "username": u, "role": r} for i, d, u, r in users],
+                     "devices": [{"id": i, "name": n, "enrolled_at": e} for i, n, e in devices]})
 
 
 def _access_log_args(action):

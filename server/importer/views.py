@@ -18,7 +18,7 @@ from . import run_import, tokens
 from .models import AuditEntry, IntegrationToken
 from .read import file_tables, json_tables
 
-bp = Blueprint("importer", __name__)  # nested under /api (server.api)
+bp = Blueprint("importer", __name__, url_prefix="/api")
 
 MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 64 * 1024 * 1024))  # one upload: a unit's files, uncompressed
 ADMIN = ("admin",)

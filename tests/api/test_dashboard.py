@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from server.dashboard.models import AccessCheck, BacklogSnapshot
 from server.extensions import db
@@ -422,6 +423,15 @@ def test_people_lists_only_the_units_clients_and_staff(aby, manager):
     body = manager.get("/api/dashboard/people").json
     assert sorted(c["id"] for c in body["clients"]) == sorted(aby.ids["clients"])
     assert {u["username"] for u in body["users"]} == {"chef_aby", "admin_aby", "aby1", "aby2", "aby3", "aby4"}
+    assert all(c["address"] for c in body["clients"])  # two clients of one name are told apart by it
+
+
+def test_people_names_the_units_devices_so_the_access_log_need_not_show_their_ids(app, aby, manager):
+    with app.app_context():
+        ids = {d.id for d in db.session.scalars(select(Device).where(Device.unit_id == aby.ids["unit"]))}
+    devices = manager.get("/api/dashboard/people").json["devices"]
+    assert {d["id"] for d in devices} == ids and ids
+    assert all(set(d) == {"id", "name", "enrolled_at"} for d in devices)
 
 
 def test_devices_of_managers_browsers_are_not_counted_as_phones(app, aby, manager):

@@ -329,7 +329,23 @@ class PwaDriver:
         return self
 
     def status_text(self):
+        """The one-line status at the top (network, data age, unsynced records)."""
         return self.page.inner_text("#statusbar")
+
+    def status_details(self):
+        """Tap the status line open and read its details (who is logged in, the whole age, the network)."""
+        if self.page.get_attribute("#status-toggle", "aria-expanded") != "true":
+            self.page.click("#status-toggle")
+        return self.page.inner_text("#status-panel")
+
+    def set_language(self, code):
+        """The language switch lives in the status details."""
+        if self.page.get_attribute("#status-toggle", "aria-expanded") != "true":
+            self.page.click("#status-toggle")
+        self.page.click(f"#lang-switch[lang={code}]")
+        self.page.wait_for_function("(code) => document.documentElement.lang === code", arg=code)
+        self.page.click("#status-toggle")
+        return self
 
     def pending(self):
         return self.page.evaluate("""() => new Promise((res, rej) => {
@@ -361,7 +377,7 @@ class PwaDriver:
         buttons = self.page.eval_on_selector_all("button.ok", "els => els.map(e => e.id)")
         for n, button in enumerate(buttons, start=1):
             self.page.click(f"#{button}")
-            self.page.wait_for_function("(n) => document.querySelectorAll('.intervention .badge').length >= n", arg=n)
+            self.page.wait_for_function("(n) => document.querySelectorAll('.intervention [aria-pressed=true]').length >= n", arg=n)
         self.page.click("#end-visit")
         self.page.wait_for_selector(".done-time >> nth=1")
         return len(buttons) + 2
@@ -374,6 +390,7 @@ class PwaDriver:
 
     def report_deviation(self, visit_id, category, text):
         self.go(f"#/visit/{visit_id}")
+        self.page.click("#deviation summary")  # the form starts closed
         self.page.select_option("#deviation-category", category)
         self.page.fill("#deviation-text", text)
         self.page.click("#deviation-save")

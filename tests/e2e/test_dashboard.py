@@ -94,7 +94,7 @@ def test_access_log_search_check_and_csv_download(browser, unit_with_backlog, pa
         page.click("#search button[type=submit]")
         page.wait_for_function("document.querySelectorAll('#rows tbody tr').length > 0")
         actions = set(page.locator("#rows tbody tr td:nth-child(4)").all_inner_texts())
-        assert actions == {"Hämtade passet (offline-kopia)"}
+        assert actions == {"Hämtade offline-kopian"}
         with page.expect_download() as info:
             page.click("#export")
         path = info.value.path()
@@ -166,3 +166,57 @@ def test_english_is_one_click_away_and_stays_accessible(browser, live_server, pa
     finally:
         context.close()
     assert not page_problems.items, page_problems.items
+
+
+def test_the_log_names_devices_clients_are_told_apart_and_readiness_speaks_of_visits(browser, live_server, page_problems):
+    """Issue 31, item 10: no raw device ids, a client list that tells two of a name apart, no "pass" for the
+    12-hour window."""
+    status, body = live_server.request("/api/auth/token", {"username": "worker1", "password": "demo",
+                                                           "device_id": "2f7c9a41-5be0-4c36-9d5e-0b8a1f3c7e22",
+                                                           "device_name": "Pixel 7 · Chrome · 2026-12-07"})
+    assert status == 200, body
+    assert live_server.request("/api/sync/pull", token=body["token"])[0] == 200  # logs the shift's clients
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="sv-SE",
+                                  timezone_id="Europe/Stockholm")
+    try:
+        page = page_problems.watch(context.new_page())
+        login(page, live_server)
+        wait_loaded(page)
+        page.goto(f"{live_server.url}/admin/access-log.html")
+        wait_loaded(page)
+        page.wait_for_function("document.querySelectorAll('#rows tbody tr').length > 0")
+        devices = set(page.locator("#rows tbody tr td:nth-child(6)").all_inner_texts())
+        assert any(d.startswith("Pixel 7 · Chrome · 2026-12-07 (registrerad ") for d in devices), devices
+        assert not any("2f7c9a41-5be0" in d for d in devices)
+        clients = page.locator("#client_id option").all_inner_texts()[1:]
+        assert clients and all(" – " in c for c in clients)  # name – address
+        assert len(set(clients)) == len(clients)
+        assert axe_violations(page) == []
+        page.goto(f"{live_server.url}/admin/readiness.html")
+        wait_loaded(page)
+        text = page.locator("main").inner_text()
+        assert " pass" not in text and "passet" not in text
+        assert "besök de närmaste" in text
+    finally:
+        context.close()
+    assert not page_problems.items, page_problems.items
+
+
+def test_a_manager_renames_a_phone_in_the_backlog_list(browser, unit_with_backlog, page_problems):
+    server = unit_with_backlog
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="sv-SE",
+                                  timezone_id="Europe/Stockholm")
+    try:
+        page = page_problems.watch(context.new_page())
+        login(page, server)
+        wait_loaded(page)
+        row = page.locator("#devices tbody tr").filter(has_text="e2e-phone-worker2")
+        row.get_by_role("button", name="Byt namn på e2e-phone-worker2").click()
+        page.get_by_label("Telefonens nya namn").fill("Bilens telefon")
+        assert axe_violations(page) == []
+        page.locator("#devices").get_by_role("button", name="Spara").click()
+        page.get_by_role("button", name="Byt namn på Bilens telefon").wait_for()
+    finally:
+        context.close()
+    assert not page_problems.items, page_problems.items
+    assert server.query("SELECT name FROM devices WHERE id = 'e2e-phone-worker2'") == [{"name": "Bilens telefon"}]

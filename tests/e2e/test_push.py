@@ -148,7 +148,7 @@ def test_an_administrator_turns_notifications_on_in_the_admin_area(context, page
     page.fill("#password", "demo")
     page.click("#login-form button[type=submit]")
     page.wait_for_url("**/admin/notifications.html")
-    assert "lämnas över till er för efterregistrering" in page.inner_text("#push-what")
+    expect(page.locator("#push-what")).to_contain_text("lämnas över till er för efterregistrering")  # once its texts load
     assert axe_violations(page) == []
     # (The admin pages' CSP has no 'unsafe-eval', so no wait_for_function here.)
     page.wait_for_selector("#push-toggle:not([disabled])")

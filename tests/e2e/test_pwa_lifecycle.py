@@ -19,15 +19,15 @@ def ago(**delta):
 def test_the_age_of_the_offline_copy_warns_after_an_hour_and_alarms_after_twelve(pwa, context, shots):
     page = pwa.page
     pwa.enrol("worker1", PIN)
-    assert "alldeles ny" in page.inner_text("#copy-age")
+    assert "alldeles ny" in pwa.status_details()
     context.set_offline(True)  # no fresh pull: the copy keeps the age we give it
     for age, css, words in ((dict(hours=3), "age-warn", "3 h gammal – uppdatera när du har nät"),
                             (dict(hours=13), "age-alert", "13 h gammal – mycket gammal")):
         page.evaluate(SET_COPY_AGE, ago(**age))
         page.reload()
         pwa.unlock(PIN)
-        page.wait_for_selector(f"#copy-age.{css}")
-        assert words in page.inner_text("#copy-age")
+        page.wait_for_selector(f"#copy-age.{css}")  # the status line shows the level at a glance…
+        assert words in pwa.status_details()  # …and a tap tells the whole of it
         assert "Offline" in page.inner_text("#net-state")
     shots(page, "copy-age-alert", full_page=False)
 

@@ -61,9 +61,9 @@ def test_visits_recorded_while_the_server_is_down_arrive_exactly_once(pwa, live_
     assert types.count("visit_started") == 3 and types.count("visit_ended") == 3
     assert types.count("note_added") == 1 and types.count("deviation_reported") == 1
 
+    # The batch's status block counted what it carried; once applied, the phone reported its empty outbox.
     (device,) = live_server.query("SELECT d.status_pending, d.status_app_version, d.status_oldest_pending_at "
                                   "FROM devices d JOIN users u ON u.id = d.user_id WHERE u.username = 'worker1'")
-    # the status block travelled with the batch, and what it delivered no longer counts as waiting (issue 27.8)
     assert device["status_pending"] == 0 and device["status_app_version"] == APP_VERSION
     assert device["status_oldest_pending_at"] is None
 

@@ -1,22 +1,5 @@
-/* The device database: a tiny promise wrapper over IndexedDB plus the app's schema.
- *
- * A classic script on purpose: the service worker loads it with importScripts() and the page with a
- * side-effect `import './core/idb.js'`; both then use `self.hvIdb`. Exports (on self.hvIdb):
- *   openDB(name, version, {upgrade})  — promise of an IDBDatabase; upgrade(db, oldVersion, tx)
- *   db()                              — the app database (opened once)
- *   tx(stores, mode, fn)              — runs fn(transaction) and resolves with its result on commit;
- *                                       fn may only await requests of that transaction (req()), nothing else
- *   req(request)                      — promise of an IDBRequest's result
- *   get/put/del/getAll/clear          — one-request transactions
- *
- * Stores (no names, personal numbers or note text in plaintext, keys and indexes included):
- *   meta     fixed string keys: 'device' (device_id, next_seq, push_token, outbox_key, settings),
- *            'lock' (PIN salt, iterations, wrapped data key, failed attempts), 'sync' (times, backoff)
- *   vault    'shift' and 'session': AES-GCM boxes {iv, ct} under the data key
- *   journal  keyPath id (event UUID): {id, device_seq, status, box} — the worker's own records, encrypted
- *   outbox   keyPath id (event UUID): {id, device_seq, created_at, sealed, state, code, message}
- *            sealed to the server's outbox key: sendable after a wipe, unreadable on the phone
- */
+/* The device database: a tiny promise wrapper over IndexedDB plus the app's schema. Exports and rules:
+ * docs/pwa.md, "Modules". */
 (function (global) {
   'use strict';
 

@@ -1,20 +1,6 @@
-/* Delivers the sealed outbox to POST /api/sync/push (docs/protocol.md) — one algorithm for the page and
- * the service worker's Background Sync. A classic script (see core/idb.js for why); needs self.hvIdb.
- *
- * self.hvSender:
- *   drain({appVersion, forceStatus}) → {state, applied, rejected}
- *       state: 'done' | 'idle' (nothing to send) | 'busy' (another tab/the SW is sending) | 'no_token'
- *              | 'auth' (push_token refused; `code` says why)
- *       throws TransientError on network errors, 429 and 5xx: the caller backs off and tries again.
- *   TransientError, isoLocal(date), pendingEntries()
- *
- * Sealed v2 entries carry their session's `epk`, named once per request in `keys`; v1 entries (sealed before
- * app 1.2.0) go as they are. The body is gzipped (Content-Encoding) where CompressionStream exists.
- * Rules: an entry leaves the outbox only when the server answered applied/duplicate; rejected entries stay
- * with their code; 413 and 422 halve the batch until the culprit is alone (then it is kept as rejected).
- * A shared phone: each entry goes out with the device id and push token of the worker who recorded it
- * (meta.device.workers), since the server binds a device id to one worker.
- */
+/* Delivers the sealed outbox to POST /api/sync/push (docs/protocol.md) — one algorithm for the page and the
+ * service worker's Background Sync. A classic script (see core/idb.js for why); needs self.hvIdb. Exports and
+ * rules: docs/pwa.md, "Modules". */
 (function (global) {
   'use strict';
 
@@ -202,6 +188,17 @@
     return other ? { deviceId: other.device_id, token: other.push_token } : null;
   }
 
+  /** After failed tries, ask the server whether it is back before sending a batch (a few bytes, not kilobytes). */
+  async function probe() {
+    let res;
+    try {
+      res = await fetch('/healthz', { cache: 'no-store' });
+    } catch (e) {
+      throw new TransientError('network');
+    }
+    if (!res.ok) throw new TransientError(`http_${res.status}`);
+  }
+
   async function drainLocked({ appVersion, forceStatus }) {
     const device = await get('meta', 'device');
     if (!device || !device.push_token) return { state: 'no_token', applied: 0, rejected: 0 };
@@ -211,26 +208,43 @@
     const outcome = { state: 'done', applied: 0, rejected: 0 };
     const now = Date.now();
     const size = Math.min((device.settings && device.settings.max_batch) || HARD_MAX_BATCH, HARD_MAX_BATCH);
+    const delivered = []; // credentials that carried records: their phones' waiting counts changed
     try {
       if (!entries.length) {
-        if (!forceStatus && now - (sync.last_status_at || 0) < STATUS_EVERY_MS) return { ...outcome, state: 'idle' };
+        const due = forceStatus || sync.status_owed || now - (sync.last_status_at || 0) >= STATUS_EVERY_MS;
+        if (!due) return { ...outcome, state: 'idle' };
         await post([], { status, deviceId: device.device_id, token: device.push_token }); // status only
+      } else if (sync.failures) {
+        await probe();
       }
       for (const [uid, mine] of byWorker(entries, device)) {
         const credentials = credentialsFor(device, uid);
         if (!credentials) continue; // no token for that worker on this phone: the records wait for their login
         try {
           for (const slice of batches(mine, size)) await deliver(slice, { status, ...credentials }, outcome);
+          delivered.push(credentials);
         } catch (err) {
           if (err instanceof AuthStop && uid !== device.user_id) continue; // that user's token ran out
           throw err;
+        }
+      }
+      if (delivered.length) {
+        // Report what is left, so the managers' backlog drops the moment the outbox drains; owed until sent.
+        await saveSync({ status_owed: true });
+        const left = statusBlock(await pendingEntries(), sync, appVersion);
+        for (const credentials of delivered) {
+          try {
+            await post([], { status: left, ...credentials });
+          } catch (err) {
+            if (!(err instanceof AuthStop) || credentials.token === device.push_token) throw err;
+          }
         }
       }
     } catch (err) {
       if (err instanceof AuthStop) return { ...outcome, state: 'auth', code: err.code };
       throw err;
     }
-    await saveSync({ last_push_at: new Date(now).toISOString(), last_status_at: now });
+    await saveSync({ last_push_at: new Date(now).toISOString(), last_status_at: now, status_owed: false });
     return outcome;
   }
 

@@ -45,14 +45,15 @@ export function carePlan(c) {
       h('strong', {}, i.title), ` (${t('visit.minutes', { n: i.planned_minutes })})`, i.description ? h('div', {}, i.description) : null))));
 }
 
+/** One card per medicine: name, dose, times and note each on their own line, all wrapping (no table to cut). */
 export function medicationList(c) {
   if (!c.medication_list) return h('p', {}, t('client.no_medication_list'));
-  return h('div', { class: 'table-scroll', tabindex: '0', role: 'group', 'aria-label': t('client.view.medication_list') }, h('table', { class: 'meds' },
-    h('caption', { class: 'sr-only' }, t('client.view.medication_list')),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('meds.name')), h('th', { scope: 'col' }, t('meds.dose')),
-      h('th', { scope: 'col' }, t('meds.times')), h('th', { scope: 'col' }, t('meds.note')))),
-    h('tbody', {}, c.medication_list.map((m) => h('tr', {},
-      h('td', {}, m.name), h('td', {}, m.dose || ''), h('td', {}, (m.times || []).join(', ')), h('td', {}, m.note || ''))))));
+  return h('ul', { class: 'med-list' }, c.medication_list.map((m) => h('li', { class: 'med' },
+    h('div', { class: 'med-name' }, m.name),
+    h('dl', { class: 'facts' },
+      h('dt', {}, t('meds.dose')), h('dd', {}, m.dose || '–'),
+      h('dt', {}, t('meds.times')), h('dd', {}, (m.times || []).join(', ') || '–'),
+      m.note ? [h('dt', {}, t('meds.note')), h('dd', {}, m.note)] : null))));
 }
 
 const SECTIONS = { overview, person_card: personCard, care_plan: carePlan, medication_list: medicationList };

@@ -15,14 +15,16 @@ export function render() {
     class: 'card form',
     onsubmit: async (e) => {
       e.preventDefault();
-      error.textContent = '';
+      error.replaceChildren();
       submit.disabled = true;
       const renewing = session.state() === 'unlocked';
       try {
         await session.login(username.value.trim(), password.value);
         if (renewing) location.hash = '#/today';
       } catch (err) {
-        error.textContent = t(`login.error.${err.code}`) === `login.error.${err.code}` ? t('login.error.other') : t(`login.error.${err.code}`);
+        error.replaceChildren(t(`login.error.${err.code}`) === `login.error.${err.code}` ? t('login.error.other') : t(`login.error.${err.code}`));
+        // Managers and administrators are sent where they belong, with the address (issue 31, item 9).
+        if (err.code === 'not_worker') error.append(' ', h('a', { href: '/admin/', id: 'admin-link' }, t('login.admin_link')));
         submit.disabled = false;
       }
     },

@@ -1,15 +1,8 @@
 /* "Att efterregistrera" (post-registration, issue 4): the visits this worker must register after an outage.
- *
- * The list comes from GET /api/me/gaps (who registers each gap, by when, and why — the rule engine's words)
- * and is kept encrypted in the vault, so it shows offline too. Registering is ordinary outbox events
- * (visit_started / visit_ended / intervention_recorded with post_registration: true, the times set by hand),
- * and "Jag kan inte – lämna till administratör" is a gap_handed_over event: both work offline and sync later.
- *
- * Exports: render(ctx), refresh() → 'ok' | 'offline' | 'auth' | 'error' (fetch the list now), gaps().
- */
+ * Exports and rules: docs/pwa.md, "Modules". */
 import { api, Unreachable } from '../api.js';
 import { decryptJSON, encryptJSON } from '../crypto.js';
-import { dayAndTimeToDate, fmtDay, fmtTime, h, toast } from '../dom.js';
+import { announce, dayAndTimeToDate, fmtDay, fmtTime, h } from '../dom.js';
 import { lang, t } from '../i18n.js';
 import * as outbox from '../outbox.js';
 import { visitState } from '../records.js';
@@ -19,66 +12,7 @@ import { idb } from '../store.js';
 const VAULT_KEY = 'postreg';
 const NOT_DONE_REASONS = ['declined', 'client_absent', 'other'];
 
-// This screen's own texts (sv first, en second); shared words come from the app catalogs via t().
-const TEXT = {
-  sv: {
-    intro: 'Besök under ett driftstopp som ännu saknar registrering. Du ser vem som registrerar och senast när.',
-    empty: 'Inget att efterregistrera just nu.',
-    listAge: 'Listan hämtades {age}.',
-    neverFetched: 'Listan har inte kunnat hämtas än – anslut till nätet en stund.',
-    offline: 'Ingen anslutning – visar den sparade listan. Det du registrerar sparas och synkas senare.',
-    deadline: 'Senast {day}',
-    noDeadline: 'Sista dag sätts när driftstoppet är över',
-    overdue: 'Sista dagen har passerat',
-    routeSelf: 'Du efterregistrerar',
-    routeAdmin: 'Administratör efterregistrerar',
-    routeDecision: 'Väntar på beslut från enhetschef',
-    start: 'Start', end: 'Slut',
-    done: 'Utförd', notDone: 'Inte utförd', reason: 'Orsak',
-    save: 'Spara efterregistrering',
-    saved: 'Efterregistreringen är sparad och synkas när det finns nät.',
-    endBeforeStart: 'Sluttiden måste vara efter starttiden.',
-    handOver: 'Jag kan inte – lämna till administratör',
-    handOverReason: 'Varför (valfritt)',
-    handOverConfirm: 'Lämna till administratör',
-    handedOver: 'Lämnat till administratör – du behöver inte göra något mer.',
-    recordedPending: 'Registrerat på telefonen – väntar på synk.',
-    recorded: 'Registrerat.',
-    rejected: 'Servern tog inte emot registreringen – se Synk för orsaken.',
-    adjustReason: 'Efterregistrering efter driftstopp',
-    closed: 'Klart',
-  },
-  en: {
-    intro: 'Visits during an outage that still have no registration. You see who registers each and by when.',
-    empty: 'Nothing to post-register right now.',
-    listAge: 'List fetched {age}.',
-    neverFetched: 'The list could not be fetched yet – connect to the network for a moment.',
-    offline: 'No connection – showing the saved list. What you register is kept and synced later.',
-    deadline: 'By {day}',
-    noDeadline: 'The last day is set when the outage is over',
-    overdue: 'The last day has passed',
-    routeSelf: 'You post-register',
-    routeAdmin: 'An administrator post-registers',
-    routeDecision: 'Waiting for the manager\'s decision',
-    start: 'Start', end: 'End',
-    done: 'Done', notDone: 'Not done', reason: 'Reason',
-    save: 'Save post-registration',
-    saved: 'The post-registration is saved and will sync when there is a network.',
-    endBeforeStart: 'The end must be after the start.',
-    handOver: 'I can\'t – hand over to an administrator',
-    handOverReason: 'Why (optional)',
-    handOverConfirm: 'Hand over to an administrator',
-    handedOver: 'Handed over to an administrator – nothing more for you to do.',
-    recordedPending: 'Recorded on the phone – waiting to sync.',
-    recorded: 'Recorded.',
-    rejected: 'The server did not accept the registration – see Sync for the reason.',
-    adjustReason: 'Post-registration after an outage',
-    closed: 'Done',
-  },
-};
-
-const say = (key, vars = {}) => ((TEXT[lang()] || TEXT.sv)[key] || TEXT.sv[key])
-  .replace(/\{(\w+)\}/g, (m, name) => (name in vars ? String(vars[name]) : m));
+const say = (key, vars) => t(`postreg.${key}`, vars); // this screen's texts: postreg.* in i18n/
 
 let list = null; // {as_of, gaps: [...]} as last fetched
 let lastOutcome = null;
@@ -156,7 +90,7 @@ function registrationForm(gap, ctx) {
         if (payload.status === 'not_done') payload.reason = row.reason.value;
         await outbox.enqueue({ type: 'intervention_recorded', payload });
       }
-      toast(say('saved'));
+      announce(say('saved'));
       ctx.rerender();
     },
   },
@@ -180,7 +114,7 @@ function handOverForm(gap, ctx) {
         const payload = { visit_id: gap.visit.id };
         if (reason.value.trim()) payload.reason = reason.value.trim();
         await outbox.enqueue({ type: 'gap_handed_over', payload });
-        toast(say('handedOver'));
+        announce(say('handedOver'));
         ctx.rerender();
       },
     },
