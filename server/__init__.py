@@ -82,8 +82,9 @@ def create_app(test_config=None):
     app.register_blueprint(openapi.bp)
     # -- more areas register their blueprints here --
     from . import dashboard; dashboard.init_app(app)  # managers' and administrators' dashboards
-    from . import notify; notify.init_app(app)  # Web Push: subscriptions, outbox, push-worker command
+    from . import notify; notify.init_app(app)  # Web Push: subscriptions, outbox
     from . import outages; outages.init_app(app)  # outages, gaps, backfill, conflicts, quarantine (issue 4)
+    from . import jobs; jobs.init_app(app)  # `flask worker`: every background job, done once across workers
     app.register_blueprint(web.bp)  # last: it serves the PWA for every other path
     cli.init_app(app)
     return app

@@ -260,3 +260,4 @@ class LoginFailure(db.Model):
 from .dashboard import models as _dashboard_models  # noqa: E402,F401  (the dashboards' tables)
 from .notify import models as _notify_models  # noqa: E402,F401  (Web Push subscriptions and outbox)
 from .outages import models as _outage_models  # noqa: E402,F401  (outages, gaps, absences, rule settings)
+from .jobs import Job as _Job  # noqa: E402,F401  (the background jobs' schedule and run history)
