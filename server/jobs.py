@@ -106,13 +106,17 @@ def _period(name):
     return timedelta(seconds=float(current_app.config[SCHEDULE[name][0]]))
 
 
+def _enabled():
+    return [name for name in SCHEDULE if _period(name)]
+
+
 # ---------------------------------------------------------------------------------------------- running them
 
 def ensure_jobs(now=None):
     """A row per enabled job, due at once when new (a worker that starts does its work right away)."""
     now = now or utcnow()
-    for name in SCHEDULE:
-        if _period(name) and db.session.get(Job, name) is None:
+    for name in _enabled():
+        if db.session.get(Job, name) is None:
             db.session.execute(dbutil.insert(Job.__table__).values(name=name, next_run_at=now)
                                .on_conflict_do_nothing(index_elements=["name"]))  # another worker's is as good
     db.session.commit()
@@ -120,16 +124,15 @@ def ensure_jobs(now=None):
 
 def run_next_due(worker, log=print):
     """Claim one due job no other worker holds, run it, record it; returns its name (None: nothing to do)."""
-    enabled = [name for name in SCHEDULE if _period(name)]
     with db.engine.connect() as lock:
         row = lock.execute(select(Job.name, Job.next_run_at)
-                           .where(Job.name.in_(enabled), Job.next_run_at <= utcnow())
+                           .where(Job.name.in_(_enabled()), Job.next_run_at <= utcnow())
                            .order_by(Job.next_run_at).limit(1).with_for_update(skip_locked=True)).first()
         if row is None:
             lock.rollback()
             return None
         started = utcnow()
-        log(f"worker {worker}: {row.name} started")
+        log(f"worker {worker}: {row.name} started (due {row.next_run_at.isoformat()})")
         try:
             detail, outcome = SCHEDULE[row.name][1](started), "ok"
         except Exception as exc:  # recorded and retried next period; the other jobs go on
@@ -148,18 +151,13 @@ def run_next_due(worker, log=print):
         return row.name
 
 
-def deliver_push(http_session=None):
-    """Fan out new notifications and send the due ones (every worker may; the outbox's leases share them)."""
-    from .notify.worker import deliver
-    return deliver(http_session=http_session)
-
-
 def run_once(worker, log=print, http_session=None):
-    """Every due job, then one round of push delivery."""
+    """Every due job, then one round of push delivery (every worker delivers; the outbox's leases share it)."""
+    from .notify.worker import deliver
     ran = []
     while len(ran) < len(SCHEDULE) and (name := run_next_due(worker, log)):
         ran.append(name)
-    return {"jobs": ran, **deliver_push(http_session)}
+    return {"jobs": ran, **deliver(http_session=http_session)}
 
 
 def run_forever(poll_seconds, log=print):
@@ -172,7 +170,7 @@ def run_forever(poll_seconds, log=print):
     http = requests.Session()
     ensure_jobs()
     log(f"worker {worker}: polling every {poll_seconds}s; jobs "
-        + ", ".join(f"{name} every {_period(name).total_seconds():g}s" for name in SCHEDULE if _period(name)))
+        + ", ".join(f"{name} every {_period(name).total_seconds():g}s" for name in _enabled()))
     while not stopping:
         started = time.monotonic()
         try:
@@ -192,8 +190,7 @@ def run_forever(poll_seconds, log=print):
 def job_lag_seconds(now=None):
     """How long the most overdue job has been waiting (0 when none is): a worker missing or stuck shows here."""
     now = now or utcnow()
-    enabled = [name for name in SCHEDULE if _period(name)]
-    oldest = db.session.scalar(select(func.min(Job.next_run_at)).where(Job.name.in_(enabled)))
+    oldest = db.session.scalar(select(func.min(Job.next_run_at)).where(Job.name.in_(_enabled())))
     return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
 
 
