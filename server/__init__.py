@@ -85,6 +85,7 @@ def create_app(test_config=None):
     from . import notify; notify.init_app(app)  # Web Push: subscriptions, outbox
     from . import outages; outages.init_app(app)  # outages, gaps, backfill, conflicts, quarantine (issue 4)
     from . import jobs; jobs.init_app(app)  # `flask worker`: every background job, done once across workers
+    from . import metrics; metrics.init_app(app)  # GET /metrics (off unless METRICS_TOKEN); counts every answer
     app.register_blueprint(web.bp)  # last: it serves the PWA for every other path
     cli.init_app(app)
     return app

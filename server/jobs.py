@@ -20,7 +20,7 @@ from datetime import timedelta
 import click
 import requests
 from flask import current_app
-from sqlalchemy import Integer, String, delete, func, insert, select, update
+from sqlalchemy import Integer, String, delete, insert, select, update
 
 from . import dbutil
 from .extensions import db
@@ -187,11 +187,11 @@ def run_forever(poll_seconds, log=print):
     log(f"worker {worker}: stopped")
 
 
-def job_lag_seconds(now=None):
-    """How long the most overdue job has been waiting (0 when none is): a worker missing or stuck shows here."""
+def job_lags(now=None):
+    """Per enabled job, how long it is overdue (0 on time): a worker missing or stuck shows here (/metrics)."""
     now = now or utcnow()
-    oldest = db.session.scalar(select(func.min(Job.next_run_at)).where(Job.name.in_(_enabled())))
-    return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+    due = db.session.execute(select(Job.name, Job.next_run_at).where(Job.name.in_(_enabled()))).all()
+    return {name: max(0.0, (now - at).total_seconds()) for name, at in due}
 
 
 def init_app(app):
