@@ -26,9 +26,6 @@ from . import dbutil
 from .extensions import db
 from .models import UTCDateTime, utcnow
 
-ACCESS_LOG_MIN_DAYS = 5 * 366  # HSLF-FS 2016:40: access logs are kept at least five years, whatever is configured
-
-
 class Job(db.Model):
     """One periodic job: when it is next due. Its row lock is the right to run it."""
 
@@ -83,15 +80,15 @@ def trend_snapshots(now):
 
 
 def retention(now):
-    """Access-log rows past their retention (never under five years), and the run history of the other jobs."""
-    from .models import AccessLog
-    days = max(current_app.config["ACCESS_LOG_RETENTION_DAYS"], ACCESS_LOG_MIN_DAYS)
-    cutoff = now - timedelta(days=days)
-    removed = db.session.execute(delete(AccessLog).where(AccessLog.at < cutoff)).rowcount
+    """The access log's months past retention (never under five years), archived first; next months'
+    partitions made; the run history of the other jobs after JOB_HISTORY_DAYS."""
+    from . import access_log_retention
+    made = access_log_retention.ensure_partitions(now)
+    removed = access_log_retention.expire(now)
     db.session.execute(delete(JobRun).where(JobRun.job != "retention", JobRun.started_at <
                                             now - timedelta(days=current_app.config["JOB_HISTORY_DAYS"])))
     db.session.commit()
-    return f"access log: {removed} rows before {cutoff:%Y-%m-%d} removed"
+    return f"access log: removed {', '.join(removed) or 'nothing'}; new partitions {', '.join(made) or 'none'}"
 
 
 SCHEDULE = {  # job name: (the setting holding its period in seconds — 0 switches the job off, what it does)
