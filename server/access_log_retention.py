@@ -133,6 +133,15 @@ def oldest_month():
     return min(months, default=None)
 
 
+def expired_months(now=None):
+    """The months `expire` would remove now, oldest first."""
+    month, months = oldest_month(), []
+    while month is not None and next_month(month) <= cutoff(now or utcnow()):
+        months.append(f"{month:%Y-%m}")
+        month = next_month(month)
+    return months
+
+
 def expire(now=None, directory=None):
     """Archive, then remove, each whole month older than the cutoff, oldest first, one transaction a month."""
     now = now or utcnow()

@@ -5,8 +5,8 @@ HSLF-FS 2016:40 requires (issue 32). Partitioned by month on `at`, a review or a
 only its months, and retention drops whole months (server/access_log_retention.py) instead of deleting rows.
 
 PostgreSQL wants the partition key in every unique key: the primary key becomes (id, at) and the event_id
-key (event_id, at), on SQLite too (one model) — `at` of a phone's record is its corrected time, the same whenever the record is sent
-again, so a record is still logged once. Every other index is recreated as it was (whatever migration made
+key (event_id, at), on SQLite too (one model) — `at` of a phone's record is its corrected time, the same
+whenever the record is sent again, so a record is still logged once. Every other index is recreated as it was (whatever migration made
 it). A DEFAULT partition takes a row whose month has no partition yet (the retention job keeps three months
 ahead). The copy runs in the migration's transaction: on a large table run it in a maintenance window.
 
