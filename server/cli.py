@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask --app server init | demo | rebuild-projection`."""
+"""Command-line tasks: `flask --app server init | demo | rebuild-projection | restore-drill`."""
 from datetime import datetime
 
 import click
@@ -32,3 +32,16 @@ def init_app(app):
         db.session.commit()
         click.echo(f"Rebuilt {regs} registrations and {outcomes} intervention records from the event log.")
 
+    @app.cli.command("restore-drill")
+    @click.option("--target", default=None, help="Name of the new database (default: <this database>_drill).")
+    @click.option("--keep", is_flag=True, help="Keep the restored database for a look.")
+    def restore_drill_command(target, keep):
+        """pg_dump → restore into a new database → rebuild-projection there → every count and the projection equal."""
+        from sqlalchemy.engine import make_url
+
+        from .restore_drill import drill
+        url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        if url.get_backend_name() != "postgresql":
+            raise click.UsageError("The drill is for PostgreSQL; back SQLite up with sqlite3's .backup.")
+        if not drill(url, target or f"{url.database}_drill", keep=keep, log=click.echo):
+            raise SystemExit(1)
