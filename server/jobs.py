@@ -26,6 +26,7 @@ from . import dbutil
 from .extensions import db
 from .models import UTCDateTime, utcnow
 
+
 class Job(db.Model):
     """One periodic job: when it is next due. Its row lock is the right to run it."""
 
