@@ -3,13 +3,16 @@ retention removes it — never under five years — and a record of every remova
 import csv
 import hashlib
 import io
+import json
 import os
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from conftest import PG_URL
@@ -106,6 +109,33 @@ def test_a_month_made_late_takes_its_rows_from_the_default_partition(app):
         assert partition_of(row_id) == f"access_log_{later:%Y_%m}"
         for name in ensure_partitions(later):  # nothing left to make
             pytest.fail(name)
+
+
+def test_the_review_of_a_day_reads_only_that_months_partition(app, auth):
+    if not on_postgresql(app):
+        pytest.skip("partitions are PostgreSQL's; SQLite keeps one table")
+    manager = auth.login("manager1")
+    day = utcnow().astimezone(ZoneInfo(app.config["TIMEZONE"])).date()
+    reads = []
+    with app.app_context():
+        def capture(conn, cursor, statement, parameters, context, executemany):
+            if statement.lstrip().upper().startswith("SELECT") and "FROM access_log" in statement:
+                reads.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            assert manager.get(f"/api/dashboard/access-log?from={day}&to={day}").status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+        assert reads
+        with db.engine.connect() as conn:
+            scanned = set()
+            for statement, parameters in reads:
+                [[plan]] = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).all()
+                scanned |= set(re.findall(r'"Relation Name": "(access_log[^"]*)"', json.dumps(plan)))
+    start = datetime.combine(day, datetime.min.time(), ZoneInfo(app.config["TIMEZONE"]))
+    months = {f"access_log_{month_start(start):%Y_%m}", f"access_log_{month_start(start + timedelta(days=1)):%Y_%m}"}
+    assert scanned and scanned <= months | {"access_log_default"}, scanned
 
 
 def test_the_archive_command_exports_a_month_of_every_unit(app, runner, tmp_path):
