@@ -22,8 +22,9 @@ run: install
 	$(BIN)/flask init
 	$(BIN)/flask demo
 	@echo "Serving on http://127.0.0.1:$(PORT) — logins worker1 / admin1 / manager1, password demo"
-# The Web Push worker runs beside the web server and is stopped with it (Ctrl-C stops both).
-	$(BIN)/flask push-worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+# The background worker (outage heartbeat and clock, Web Push, trend snapshots, retention) runs beside the web
+# server and is stopped with it (Ctrl-C stops both).
+	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	  $(BIN)/flask run --host 127.0.0.1 --port $(PORT)
 
 ## make test: set up and run the whole suite (browser tests need Debian's chromium; see README)

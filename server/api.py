@@ -9,6 +9,7 @@ from .auth import check_login, issue_token, require_auth, token_expiry
 from .errors import ApiError
 from .extensions import db, transactional
 from .ingest import push
+from .metrics import count_push_results
 from .models import Device, utcnow
 from .schemas import (ClientOut, DeviceNameSchema, PullQuerySchema, PullResponseSchema, PushResponseSchema,
                       TokenRequestSchema,
@@ -121,7 +122,9 @@ def pull():
 @transactional
 def push_events():
     """Deliver recorded events (docs/protocol.md): one transaction, each record's verdict in the answer."""
-    return PushResponseSchema().dump(push(g.user, g.device, g.token_scope, json_body()))
+    answer = push(g.user, g.device, g.token_scope, json_body())
+    count_push_results(answer["results"])  # /metrics: counted once the answer is a success
+    return PushResponseSchema().dump(answer)
 
 
 @bp.get("/clients/<int:client_id>")

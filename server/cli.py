@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask --app server init | demo | rebuild-projection | import`."""
+"""Command-line tasks: `flask --app server init | demo | rebuild-projection | import | restore-drill`."""
 from datetime import datetime
 
 import click
@@ -93,3 +93,17 @@ def init_app(app):
         tokens.revoke(token, {"name": "flask integration-token"})
         db.session.commit()
         click.echo(f"Nyckel {token_id} ({token.name}) är återkallad.")
+
+    @app.cli.command("restore-drill")
+    @click.option("--target", default=None, help="Name of the new database (default: <this database>_drill).")
+    @click.option("--keep", is_flag=True, help="Keep the restored database for a look.")
+    def restore_drill_command(target, keep):
+        """pg_dump → restore into a new database → rebuild-projection there → every count and the projection equal."""
+        from sqlalchemy.engine import make_url
+
+        from .restore_drill import drill
+        url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        if url.get_backend_name() != "postgresql":
+            raise click.UsageError("The drill is for PostgreSQL; back SQLite up with sqlite3's .backup.")
+        if not drill(url, target or f"{url.database}_drill", keep=keep, log=click.echo):
+            raise SystemExit(1)

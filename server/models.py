@@ -244,12 +244,15 @@ class AccessLog(db.Model):
     outcome = db.Column(String(16), nullable=False, default="allowed")
     device_id = db.Column(String(64))
     offline = db.Column(db.Boolean, nullable=False, default=False)  # recorded on the phone, synced later
-    event_id = db.Column(String(36), unique=True)  # the client_record_opened event, when from a device
+    event_id = db.Column(String(36))  # the client_record_opened event, when from a device: logged once (below)
     detail = db.Column(String(200))
     logged_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     __table_args__ = (db.Index("ix_access_log_client_at", "client_id", "at"),
-                      db.Index("ix_access_log_user_at", "user_id", "at"))
+                      db.Index("ix_access_log_user_at", "user_id", "at"),
+                      # PostgreSQL partitions the log by month (0011), and every unique key of a partitioned
+                      # table holds the partition key; a record's `at` is the same whenever it is sent again.
+                      db.UniqueConstraint("event_id", "at", name="uq_access_log_event_id"))
 
 
 class LoginFailure(db.Model):
@@ -266,3 +269,5 @@ from .importer import models as _importer_models  # noqa: E402,F401  (integratio
 from .dashboard import models as _dashboard_models  # noqa: E402,F401  (the dashboards' tables)
 from .notify import models as _notify_models  # noqa: E402,F401  (Web Push subscriptions and outbox)
 from .outages import models as _outage_models  # noqa: E402,F401  (outages, gaps, absences, rule settings)
+from .jobs import Job as _Job  # noqa: E402,F401  (the background jobs' schedule and run history)
+from .access_log_retention import AccessLogRemoval as _Removal  # noqa: E402,F401  (retention's record)

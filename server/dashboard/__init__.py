@@ -1,6 +1,5 @@
 """Dashboards for managers and administrators: backlog, readiness, access-log review and exports."""
 import os
-from datetime import timedelta
 
 import click
 
@@ -36,16 +35,12 @@ def init_app(app):
                        f"{totals['devices_with_pending']} enheter")
 
     @app.cli.command("prune-access-log")
-    @click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+    @click.option("--dry-run", is_flag=True, help="Only list the months that would be removed.")
     def prune_command(dry_run):
-        """Remove access-log rows older than ACCESS_LOG_RETENTION_DAYS (default five years)."""
-        from sqlalchemy import delete, func, select
-
-        from ..extensions import db
-        from ..models import AccessLog, utcnow
-        cutoff = utcnow() - timedelta(days=app.config["ACCESS_LOG_RETENTION_DAYS"])
-        count = db.session.execute(select(func.count()).select_from(AccessLog).where(AccessLog.at < cutoff)).scalar()
-        if not dry_run:
-            db.session.execute(delete(AccessLog).where(AccessLog.at < cutoff))
-            db.session.commit()
-        click.echo(f"{count} rader äldre än {cutoff:%Y-%m-%d} {'skulle tas bort' if dry_run else 'borttagna'}.")
+        """Archive, then remove, the access log's months past retention now (the worker's retention job does it
+        daily): never under five years, each month as CSV in ACCESS_LOG_ARCHIVE_DIR first."""
+        from ..access_log_retention import expire, expired_months
+        if dry_run:
+            click.echo(f"Skulle tas bort: {', '.join(expired_months()) or 'inget'}.")
+        else:
+            click.echo(f"Borttaget: {', '.join(expire()) or 'inget'}.")

@@ -341,7 +341,7 @@ def access_log_rows(unit_id, where, limit=None, offset=0):
             .where(where).order_by(AccessLog.at.desc(), AccessLog.id.desc()))
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
-    for r in db.session.execute(stmt):
+    for r in db.session.execute(stmt.execution_options(yield_per=1000)):  # streamed: a month's export in bounded memory
         yield {"id": r[0], "at": r[1], "user": _accessor(r[2], r[3], r[4], r[14] == unit_id),
                "client": _logged_client(r[5], r[6], r[7], r[15] == unit_id),
                "action": r[8], "outcome": r[9], "device_id": r[10], "offline": r[11], "unit": r[12],

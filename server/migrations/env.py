@@ -84,6 +84,8 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     # SQLite cannot ALTER most things; batch mode recreates tables so one migration serves both engines.
     conf_args.setdefault("render_as_batch", True)
+    from server.access_log_retention import include_name  # the access log's month partitions are not models
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

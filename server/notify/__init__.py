@@ -1,11 +1,9 @@
-"""Web Push: VAPID keys, subscriptions, the transactional notification outbox and its delivery loop.
+"""Web Push: VAPID keys, subscriptions, the transactional notification outbox and its delivery (by `flask worker`).
 
 Other areas call `enqueue(kind, recipients, data, session=None)` in the same transaction as the fact that
 causes the notification; `recipients` has the usual groups (staff_of, admins_of, managers_of).
 """
 import os
-
-import click
 
 from .kinds import KINDS, PayloadError  # noqa: F401
 from .outbox import enqueue  # noqa: F401
@@ -18,8 +16,8 @@ SETTINGS = {  # name: (default, parser); each may be set in the environment
     "VAPID_SUBJECT": ("mailto:drift@hemvard.example", str),  # who push services can contact about us
     "PUSH_ENDPOINT_HOSTS": (DEFAULT_PUSH_HOSTS, str),  # push services we POST to; ".x" = any subdomain
     "PUSH_ALLOW_HTTP": ("0", lambda v: v in ("1", "true", "yes")),  # tests only: a local push service
-    "PUSH_POLL_SECONDS": ("2", float),
-    "PUSH_CHECK_SECONDS": ("60", float),
+    "PUSH_POLL_SECONDS": ("2", float),  # how often `flask worker` looks at the outbox (and for due jobs)
+    "PUSH_CHECK_SECONDS": ("60", float),  # period of the push_checks job
     "PUSH_LEASE_SECONDS": ("60", int),  # longer than a send can take; then a crashed worker's rows free up
     "PUSH_SEND_TIMEOUT": ("10", float),
     "PUSH_RETRY_BASE_SECONDS": ("30", int),
@@ -39,12 +37,3 @@ def init_app(app):
     app.extensions["vapid"] = vapid.load_or_create(app.instance_path)
     app.register_blueprint(api.bp)
 
-    @app.cli.command("push-worker")
-    @click.option("--once", is_flag=True, help="One pass (checks, fan-out, delivery), then exit.")
-    def push_worker_command(once):
-        """Deliver the Web Push outbox: retries with backoff, TTL, urgency; 404/410 drop the subscription."""
-        from .worker import run_forever, run_once
-        if once:
-            click.echo(run_once())
-        else:
-            run_forever(app.config["PUSH_POLL_SECONDS"], app.config["PUSH_CHECK_SECONDS"], log=click.echo)

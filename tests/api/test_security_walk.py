@@ -16,6 +16,7 @@ PUBLIC = {
     "web.index": "the app shell",
     "web.pwa_file": "static files of the app",
     "web.healthz": "load balancer health check, says nothing but ok/error",
+    "metrics.metrics": "Prometheus scrape: 404 unless METRICS_TOKEN is set, then that bearer token; no personal data",
     "api.token": "login",
     "api.outbox_key": "the public key devices seal events to",
     "openapi.openapi_json": "the API description",

@@ -63,7 +63,7 @@ def run_in_app(server, code):
 
 
 def push_worker_once(server):
-    return subprocess.run([sys.executable, "-m", "flask", "--app", "server", "push-worker", "--once"],
+    return subprocess.run([sys.executable, "-m", "flask", "--app", "server", "worker", "--once"],
                           env=server.env, capture_output=True, text=True, timeout=120, check=True).stdout
 
 

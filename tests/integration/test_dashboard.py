@@ -78,22 +78,24 @@ def test_snapshot_command_keeps_todays_backlog_of_every_unit(app, runner):
         assert (snap.pending_records, snap.devices_with_pending, snap.devices) == (6, 1, 1)
 
 
-def test_prune_removes_only_access_log_rows_past_retention(app, runner):
-    app.config["ACCESS_LOG_RETENTION_DAYS"] = 5 * 366
+def test_prune_removes_only_access_log_months_past_retention_and_archives_them(app, runner, tmp_path):
+    app.config.update(ACCESS_LOG_RETENTION_DAYS=5 * 366, ACCESS_LOG_ARCHIVE_DIR=str(tmp_path))
     with app.app_context():
         crafted = dd.build()
         worker, client = crafted.workers[0], crafted.clients[0]
         now = utcnow()
-        dd.add_access(worker, client, at=now - timedelta(days=5 * 366 + 2), action="open_overview")
+        old = now - timedelta(days=5 * 366 + 40)  # its whole month is past retention
+        dd.add_access(worker, client, at=old, action="open_overview")
         dd.add_access(worker, client, at=now - timedelta(days=5 * 366 - 2), action="open_care_plan")
         db.session.commit()
         before = db.session.query(AccessLog).count()
     dry = runner.invoke(args=["prune-access-log", "--dry-run"])
-    assert "1 rader" in dry.output and "skulle tas bort" in dry.output
+    assert f"{old:%Y-%m}" in dry.output and "Skulle tas bort" in dry.output
     with app.app_context():
         assert db.session.query(AccessLog).count() == before
     result = runner.invoke(args=["prune-access-log"])
-    assert result.exit_code == 0 and "1 rader" in result.output
+    assert result.exit_code == 0 and f"{old:%Y-%m} (1 rows)" in result.output
+    assert (tmp_path / f"atkomstlogg-{old:%Y-%m}.csv").exists()
     with app.app_context():
         assert db.session.query(AccessLog).count() == before - 1
         assert db.session.query(AccessLog).filter_by(action="open_care_plan").count() == 1

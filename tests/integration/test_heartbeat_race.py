@@ -1,4 +1,5 @@
-"""Several server processes beat under one name: one row, and a silence is proposed once, not per process."""
+"""Several processes beat under one name (the worker's pulse, `flask outages-tick`, a pulse run again after a worker
+died mid-job): one row, and a silence is proposed once, not per process."""
 import threading
 from datetime import datetime, timedelta, timezone
 
