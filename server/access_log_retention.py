@@ -1,7 +1,7 @@
 """The access log over the years: monthly partitions on PostgreSQL, an archive of each month before it goes,
 and the retention that removes whole months past ACCESS_LOG_RETENTION_DAYS — never under five years.
 
-On PostgreSQL (migration 0011) `access_log` is partitioned by month (`access_log_YYYY_MM`, UTC months); a
+On PostgreSQL (migration 0014) `access_log` is partitioned by month (`access_log_YYYY_MM`, UTC months); a
 month past retention is archived to a CSV file and its partition dropped. On SQLite, or a PostgreSQL table
 not partitioned, the same month is archived and its rows deleted. Either way `access_log_removals` records
 each month removed: how many rows, which archive file, its SHA-256.
