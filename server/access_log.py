@@ -36,6 +36,11 @@ def log_reads(user, client_ids, action, device_id=None):
 
 
 def log_denied(user, client_id, action, device_id=None, detail=None):
+    """Record a refusal. In a request it is written by the error handler that answers the refusal
+    (server.errors.keep_denials), after the request's own work is rolled back: only the refusal is kept."""
     if has_request_context():
-        g.denied_logged = True  # the error handler then does not log the same refusal twice
+        g.setdefault("denials", []).append(dict(user=user, client_id=client_id, action=action,
+                                                device_id=device_id,
+                                                detail=detail))
+        return
     log_access(user, client_id, action, outcome="denied", device_id=device_id, detail=detail)

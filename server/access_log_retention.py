@@ -100,7 +100,7 @@ def export_month(month, out):
             count[0] += 1
             yield row
 
-    rows = queries.access_log_rows(and_(AccessLog.at >= month, AccessLog.at < next_month(month)))
+    rows = queries.access_log_rows(None, and_(AccessLog.at >= month, AccessLog.at < next_month(month)))
     for chunk in csvexport.access_log_csv(counted(rows), queries.zone()):
         out.write(chunk.encode())
     return count[0]

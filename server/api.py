@@ -144,7 +144,6 @@ def revoke_device(device_id):
     if device is None or device.unit_id != g.user.unit_id:
         if device is not None:  # another unit's phone: answered like a missing one, but the attempt is logged
             log_denied(g.user, None, f"{request.method} {request.path}", device_id=g.device.id, detail="other_unit")
-            db.session.commit()
         raise ApiError(404, "not_found", "Enheten finns inte i din enhet.")
     if device.revoked_at is None:
         device.revoked_at = utcnow()
@@ -163,7 +162,6 @@ def rename_device(device_id):
     if not allowed:
         if device is not None:  # someone else's phone: answered like a missing one, but the attempt is logged
             log_denied(g.user, None, f"{request.method} {request.path}", device_id=g.device.id, detail="not_yours")
-            db.session.commit()  # the log line stays although the answer is an error
         raise ApiError(404, "not_found", "Enheten finns inte i din enhet.")
     if not name:
         raise ApiError(422, "validation_error", "Namnet får inte vara tomt.", {"name": ["Ange ett namn."]})

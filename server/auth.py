@@ -93,7 +93,6 @@ def _admit(user, device, token_scope, roles, allow_revoked):
         raise _unauthorized("device_revoked", "Enheten är spärrad. Uppgifterna på den raderas.", wipe=True)
     if refusal == "role":
         log_denied(user, None, f"{request.method} {request.path}", device_id=device.id, detail="role")
-        db.session.commit()
         raise ApiError(403, "forbidden", "Din roll har inte behörighet till detta.")
     g.user, g.device, g.token_scope = user, device, token_scope
 

@@ -41,22 +41,23 @@ def _flatten(messages, prefix=""):
     return flat
 
 
-def _log_refusal(reason):
-    """A refused reach into another unit is an access-log event (HSLF-FS 2016:40), wherever it is raised."""
-    from .access_log import log_denied
+def keep_denials():
+    """The one place a refused request's access-log rows are written (HSLF-FS 2016:40): nothing of the request
+    is kept (rolled back), only the record of each refusal that `access_log.log_denied` noted."""
+    from .access_log import log_access
     from .extensions import db
-    user = g.get("user")
-    if user is None or g.get("denied_logged"):
-        return
-    db.session.rollback()  # nothing of a refused request is kept, only the record of the refusal
-    client_id = (request.view_args or {}).get("client_id")
-    log_denied(user, client_id, f"{request.method} {request.path}", detail=reason[:200])
-    db.session.commit()
+    denials = g.pop("denials", [])
+    if denials:
+        db.session.rollback()
+        for denial in denials:
+            log_access(outcome="denied", **denial)
+        db.session.commit()
 
 
 def init_app(app):
     @app.errorhandler(ApiError)
     def _api_error(err):
+        keep_denials()
         response = error_response(err.status, err.code, err.message, err.errors, **err.extra)
         response.headers.update(err.headers)
         return response
@@ -68,8 +69,11 @@ def init_app(app):
     @app.errorhandler(DomainError)
     def _domain_error(err):
         status = next((s for cls, s in DOMAIN_STATUS.items() if isinstance(err, cls)), 400)
-        if isinstance(err, OutOfScope):
-            _log_refusal(str(err))
+        if isinstance(err, OutOfScope) and g.get("user") is not None and not g.get("denials"):
+            from .access_log import log_denied  # a refused reach into another unit, wherever it is raised
+            log_denied(g.user, (request.view_args or {}).get("client_id"), f"{request.method} {request.path}",
+                       detail=str(err)[:200])
+        keep_denials()
         return error_response(status, err.code, str(err), getattr(err, "errors", None))
 
     @app.errorhandler(HTTPException)

@@ -135,11 +135,9 @@ def client_for(user, client_id):
         raise NotFound("Brukaren finns inte.")
     if client.unit_id != user.unit_id:
         log_denied(user, client_id, "read_client", detail="other_unit")
-        db.session.commit()
         raise OutOfScope("Brukaren hör till en annan enhet.")
     if user.role == "worker" and not _on_own_shift(user, client_id):
         log_denied(user, client_id, "read_client", detail="not_on_shift")
-        db.session.commit()
         raise OutOfScope("Brukaren finns inte bland dina besök under passet.")
     log_access(user, client_id, "read_client")  # committed by the route with the answer
     return client_out(client)

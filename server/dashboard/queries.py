@@ -328,7 +328,8 @@ def access_log_rows(unit_id, where, limit=None, offset=0):
 
     Names and personal numbers only of the viewer's own unit (`unit_id`): a refused reach into another unit's
     client, or another unit's person refused at ours, shows that client or person by id alone, so reviewing a
-    denial never reveals what was denied."""
+    denial never reveals what was denied. `unit_id` None: every unit's names (the retention archive, written for
+    the operator, never an answer to a user)."""
     accessor, client_unit = User.__table__.alias("accessor"), Unit.__table__.alias("log_unit")
     stmt = (select(AccessLog.id, AccessLog.at, AccessLog.user_id, accessor.c.username, accessor.c.display_name,
                    AccessLog.client_id, Client.name, Client.personal_number, AccessLog.action, AccessLog.outcome,
@@ -342,8 +343,8 @@ def access_log_rows(unit_id, where, limit=None, offset=0):
     if limit is not None:
         stmt = stmt.limit(limit).offset(offset)
     for r in db.session.execute(stmt.execution_options(yield_per=1000)):  # streamed: a month's export in bounded memory
-        yield {"id": r[0], "at": r[1], "user": _accessor(r[2], r[3], r[4], r[14] == unit_id),
-               "client": _logged_client(r[5], r[6], r[7], r[15] == unit_id),
+        yield {"id": r[0], "at": r[1], "user": _accessor(r[2], r[3], r[4], unit_id in (None, r[14])),
+               "client": _logged_client(r[5], r[6], r[7], unit_id in (None, r[15])),
                "action": r[8], "outcome": r[9], "device_id": r[10], "offline": r[11], "unit": r[12],
                "detail": r[13]}
 

@@ -83,7 +83,6 @@ class AccessCheckIn(Schema):
 def _deny(action, client_id=None, detail="other_unit"):
     """Refuse and log the attempt (access to another unit's data is itself worth a log line)."""
     log_denied(g.user, client_id, action, device_id=g.device.id, detail=detail)
-    db.session.commit()
     raise ApiError(403, "out_of_scope", "Du kan bara se uppgifter för din egen enhet.")
 
 

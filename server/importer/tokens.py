@@ -55,7 +55,6 @@ def _refuse_person(bearer):
     """A person's token at the integration door: 401 if it is no valid login, else 403 — logged as a denial."""
     user, device, _ = authenticate(bearer, "full")
     log_denied(user, None, f"{request.method} {request.path}", device_id=device.id, detail="role")
-    db.session.commit()
     raise ApiError(403, "forbidden", "Den här adressen är bara för integrationer med en integrationsnyckel.")
 
 

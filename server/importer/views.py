@@ -170,7 +170,6 @@ def revoke_token(token_id):
     if token is None:
         if db.session.get(IntegrationToken, token_id) is not None:  # another unit's: answered as missing, logged
             log_denied(g.user, None, f"{request.method} {request.path}", detail="other_unit")
-            db.session.commit()
         raise ApiError(404, "not_found", "Integrationsnyckeln finns inte i din enhet.")
     tokens.revoke(token, {"name": g.user.username, "user_id": g.user.id})
     return token_out(token)
