@@ -1,45 +1,7 @@
 // Approval of a period's registrations (attestering) and the export of an approved period (CSV, JSON).
 import { api, download, el, fmtDateTime, fmtNumber, showError, startPage } from './shell.js';
-import { addMessages, t } from './i18n.js';
+import { t } from './i18n.js';
 
-addMessages({
-  sv: {
-    'ap.title': 'Attestering och export', 'ap.period': 'Period', 'ap.history': 'Attesterade perioder',
-    'ap.lead': 'Enhetschefen attesterar en avslutad periods registreringar. Attesteringen sätter spärrdatum: poster som kommer in senare för perioden hamnar i karantän. Den attesterade perioden exporteras som CSV eller JSON för lönekörning och tidssystem.',
-    'ap.from': 'Från och med', 'ap.to': 'Till och med', 'ap.show': 'Visa registreringar',
-    'ap.lock': 'Spärrdatum: {date}', 'ap.noLock': 'Inget spärrdatum satt.',
-    'ap.rows': 'Besök × medarbetare', 'ap.performed': 'Utförda', 'ap.partial': 'Halva', 'ap.missing': 'Ej registrerade',
-    'ap.planned': 'Planerade minuter', 'ap.done': 'Utförda minuter', 'ap.ivDone': 'Insatser utförda', 'ap.ivNot': 'Insatser ej utförda',
-    'ap.open': 'Obs: {gaps} öppna luckor från driftstopp och {q} poster i karantän för enheten.',
-    'ap.conflicts': '{n} konflikter mellan efterregistrering och telefon är olösta: en administratör löser dem (Efterregistrering) innan perioden kan attesteras.',
-    'ap.comment': 'Kommentar', 'ap.approve': 'Attestera perioden', 'ap.approved': 'Perioden är attesterad och låst.',
-    'ap.managerOnly': 'Bara enhetschefen kan attestera.',
-    'ap.col.date': 'Datum', 'ap.col.planned': 'Planerat', 'ap.col.client': 'Brukare (personnr)', 'ap.col.worker': 'Medarbetare',
-    'ap.col.performed': 'Utfört', 'ap.col.minutes': 'Min (plan/utfört)', 'ap.col.source': 'Källa', 'ap.col.status': 'Läge',
-    'ap.col.period': 'Period', 'ap.col.by': 'Attesterad av', 'ap.col.lock': 'Spärrdatum', 'ap.col.export': 'Export',
-    'ap.csvVisits': 'CSV besök', 'ap.csvInterventions': 'CSV insatser', 'ap.json': 'JSON', 'ap.none': 'Inga attesteringar ännu.',
-    'src.device': 'Mobil', 'src.self_registration': 'Efterreg. medarbetare', 'src.backfill': 'Efterreg. administratör',
-    'st.performed': 'utfört', 'st.partial': 'halvt', 'st.not_registered': 'ej registrerat',
-  },
-  en: {
-    'ap.title': 'Approval and export', 'ap.period': 'Period', 'ap.history': 'Approved periods',
-    'ap.lead': 'The unit manager approves the registrations of a period that has ended. Approval sets the lock date: records arriving later for the period go to quarantine. An approved period exports as CSV or JSON for the payment run and the time system.',
-    'ap.from': 'From', 'ap.to': 'To (inclusive)', 'ap.show': 'Show registrations',
-    'ap.lock': 'Lock date: {date}', 'ap.noLock': 'No lock date set.',
-    'ap.rows': 'Visit × worker', 'ap.performed': 'Performed', 'ap.partial': 'Partial', 'ap.missing': 'Not registered',
-    'ap.planned': 'Planned minutes', 'ap.done': 'Performed minutes', 'ap.ivDone': 'Interventions done', 'ap.ivNot': 'Interventions not done',
-    'ap.open': 'Note: {gaps} open outage gaps and {q} quarantined records in the unit.',
-    'ap.conflicts': '{n} backfill-versus-phone conflicts are open: an administrator resolves them (Backfill) before the period can be approved.',
-    'ap.comment': 'Comment', 'ap.approve': 'Approve the period', 'ap.approved': 'The period is approved and locked.',
-    'ap.managerOnly': 'Only the unit manager can approve.',
-    'ap.col.date': 'Date', 'ap.col.planned': 'Planned', 'ap.col.client': 'Client (pers. no.)', 'ap.col.worker': 'Worker',
-    'ap.col.performed': 'Performed', 'ap.col.minutes': 'Min (plan/done)', 'ap.col.source': 'Source', 'ap.col.status': 'State',
-    'ap.col.period': 'Period', 'ap.col.by': 'Approved by', 'ap.col.lock': 'Lock date', 'ap.col.export': 'Export',
-    'ap.csvVisits': 'CSV visits', 'ap.csvInterventions': 'CSV interventions', 'ap.json': 'JSON', 'ap.none': 'No approvals yet.',
-    'src.device': 'Phone', 'src.self_registration': 'Post-reg. worker', 'src.backfill': 'Post-reg. administrator',
-    'st.performed': 'performed', 'st.partial': 'partial', 'st.not_registered': 'not registered',
-  },
-});
 
 const $ = (id) => document.getElementById(id);
 const STATE = { performed: 'ok', partial: 'warn', not_registered: 'alert' };

@@ -1,44 +1,8 @@
 // Deviations (avvikelser) of the unit: filter, open one, move it new → received → handled with a comment;
 // below it, missed care (interventions not done) per day. Both download as CSV.
 import { api, download, el, fmtDateTime, showError, startPage } from './shell.js';
-import { addMessages, t } from './i18n.js';
+import { t } from './i18n.js';
 
-addMessages({
-  sv: {
-    'dev.title': 'Avvikelser', 'dev.filter': 'Urval', 'dev.detail': 'Avvikelse',
-    'dev.lead': 'Avvikelser som medarbetarna rapporterat, även offline. Ta emot dem och skriv hur de hanterades; varje steg sparas med vem och när.',
-    'f.from': 'Från och med', 'f.to': 'Till och med', 'f.status': 'Status', 'f.category': 'Kategori',
-    'f.offline': 'Registrerad', 'f.all': 'Alla', 'f.offlineYes': 'Offline', 'f.offlineNo': 'Med nätverk',
-    'f.show': 'Visa', 'f.csv': 'Ladda ner CSV', 'f.medication': 'Bara läkemedel',
-    'dev.col.happened': 'Inträffade', 'dev.col.category': 'Kategori', 'dev.col.client': 'Brukare',
-    'dev.col.worker': 'Medarbetare', 'dev.col.status': 'Status', 'dev.col.reported': 'Rapporterad',
-    'dev.offline': 'offline', 'dev.open': 'Öppna', 'dev.action': 'Åtgärd', 'dev.none': 'Inga avvikelser i urvalet.',
-    'dev.receive': 'Ta emot', 'dev.handle': 'Markera hanterad', 'dev.comment': 'Kommentar (hur hanterades den?)',
-    'dev.history': 'Historik', 'dev.noHistory': 'Inga statusändringar ännu.', 'dev.visit': 'Besök {id}',
-    'dev.deviceClock': 'Telefonens klocka: {raw}', 'dev.saved': 'Sparat.',
-    'missed.title': 'Utebliven vård', 'missed.none': 'Inga insatser registrerade som inte utförda.',
-    'missed.lead': 'Insatser som registrerats som inte utförda, per dag, med orsak och kommentar. Läkemedel markeras särskilt.',
-    'missed.col.time': 'Tid', 'missed.col.intervention': 'Insats', 'missed.col.reason': 'Orsak',
-    'missed.col.comment': 'Kommentar', 'missed.medication': 'Läkemedel', 'missed.total': '{n} insatser, varav {m} läkemedel',
-  },
-  en: {
-    'dev.title': 'Deviations', 'dev.filter': 'Filter', 'dev.detail': 'Deviation',
-    'dev.lead': 'Deviations reported by workers, also offline. Receive them and write how they were handled; each step is kept with who and when.',
-    'f.from': 'From', 'f.to': 'To (inclusive)', 'f.status': 'Status', 'f.category': 'Category',
-    'f.offline': 'Recorded', 'f.all': 'All', 'f.offlineYes': 'Offline', 'f.offlineNo': 'Online',
-    'f.show': 'Show', 'f.csv': 'Download CSV', 'f.medication': 'Medication only',
-    'dev.col.happened': 'Happened', 'dev.col.category': 'Category', 'dev.col.client': 'Client',
-    'dev.col.worker': 'Worker', 'dev.col.status': 'Status', 'dev.col.reported': 'Reported',
-    'dev.offline': 'offline', 'dev.open': 'Open', 'dev.action': 'Action', 'dev.none': 'No deviations match.',
-    'dev.receive': 'Receive', 'dev.handle': 'Mark handled', 'dev.comment': 'Comment (how was it handled?)',
-    'dev.history': 'History', 'dev.noHistory': 'No status changes yet.', 'dev.visit': 'Visit {id}',
-    'dev.deviceClock': 'Phone clock: {raw}', 'dev.saved': 'Saved.',
-    'missed.title': 'Missed care', 'missed.none': 'No interventions recorded as not done.',
-    'missed.lead': 'Interventions recorded as not done, per day, with reason and comment. Medication is marked.',
-    'missed.col.time': 'Time', 'missed.col.intervention': 'Intervention', 'missed.col.reason': 'Reason',
-    'missed.col.comment': 'Comment', 'missed.medication': 'Medication', 'missed.total': '{n} interventions, {m} of them medication',
-  },
-});
 
 const $ = (id) => document.getElementById(id);
 const PILL = { new: 'alert', received: 'warn', handled: 'ok' };

@@ -1,6 +1,5 @@
 // Swedish first, English second, for the manager and administrator pages. The texts live in
 // /i18n/admin.sv.json and admin.en.json, like the worker app's; static HTML uses data-i18n="key".
-// addMessages() stays for a page module that still carries its own strings (outages.js).
 const LANG_KEY = 'hemvard-admin-lang';
 const catalogs = { sv: {}, en: {} };
 
@@ -11,10 +10,6 @@ export function lang() {
 
 export function setLang(value) {
   localStorage.setItem(LANG_KEY, value === 'en' ? 'en' : 'sv');
-}
-
-export function addMessages(messages) {
-  for (const code of Object.keys(catalogs)) Object.assign(catalogs[code], messages[code] || {});
 }
 
 // t('backlog.devices', {n: 3}) → text with {n} filled in; falls back to Swedish, then to the key.
@@ -35,4 +30,5 @@ export function translatePage(root = document) {
 // English when chosen (switching reloads the page).
 const load = (code) => fetch(`/i18n/admin.${code}.json`).then((res) => res.json());
 const [sv, en] = await Promise.all([load('sv'), lang() === 'en' ? load('en') : {}]);
-addMessages({ sv, en });
+Object.assign(catalogs.sv, sv);
+Object.assign(catalogs.en, en);

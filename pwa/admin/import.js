@@ -1,64 +1,8 @@
 // Import for the administrator's unit: upload files → see the diff (a dry run) → apply the same files.
 // Also the unit's integration tokens (create, shown once; revoke). The server checks everything; this page shows.
 import { ApiError, api, el, logout, session, showError, startPage } from './shell.js';
-import { addMessages, t } from './i18n.js';
+import { t } from './i18n.js';
 
-addMessages({
-  sv: {
-    'imp.title': 'Import', 'imp.files': 'Filer', 'imp.choose': 'Välj filer (.csv eller .xlsx)',
-    'imp.lead': 'Läs in personal, brukare, genomförandeplaner, läkemedelslistor och besök för din enhet från CSV- eller Excelfiler. Du ser först exakt vad som ändras; inget sparas förrän du verkställer, och om något är fel sparas ingenting.',
-    'imp.names': 'Filnamnet säger vad raderna är: staff.csv, clients.csv, care_plans.csv, medications.csv, visits.csv (i Excel: ett blad per slag med samma namn).',
-    'imp.preview': 'Förhandsgranska', 'imp.apply': 'Verkställ', 'imp.result': 'Ändringar',
-    'imp.nothingYet': 'Välj filer och förhandsgranska.', 'imp.checking': 'Kontrollerar filerna …',
-    'imp.applying': 'Sparar …', 'imp.sending': 'Skickar filerna: {p} %', 'imp.previewed': 'Förhandsgranskning: inget är sparat än. Verkställ för att spara precis detta.',
-    'imp.applied': 'Importen är sparad.', 'imp.problems': '{n} fel – inget har sparats. Rätta filerna och försök igen.',
-    'imp.kind': 'Slag', 'imp.created': 'Nya', 'imp.changed': 'Ändrade', 'imp.unchanged': 'Oförändrade',
-    'imp.cancelled': 'Inställda', 'imp.id': 'Id', 'imp.what': 'Vad', 'imp.changes': 'Ändring',
-    'imp.file': 'Fil', 'imp.line': 'Rad', 'imp.column': 'Kolumn', 'imp.message': 'Fel', 'imp.more': '… och {n} till',
-    'kind.units': 'Enheter', 'kind.staff': 'Personal', 'kind.clients': 'Brukare', 'kind.care_plans': 'Insatser',
-    'kind.medications': 'Läkemedelslistor', 'kind.visits': 'Besök',
-    'action.created': 'ny', 'action.changed': 'ändrad', 'action.cancelled': 'inställd',
-    'imp.tokens': 'Integrationsnycklar', 'imp.tokenName': 'Namn (t.ex. planeringssystemet)',
-    'imp.tokensLead': 'Ett planeringssystem skickar samma rader som JSON till POST /api/integration/import med en integrationsnyckel för din enhet. Nyckeln visas bara en gång; återkalla den om den kommit bort.',
-    'imp.tokenCreate': 'Skapa nyckel', 'imp.tokenShown': 'Kopiera nyckeln nu – den visas inte igen:',
-    'imp.revoke': 'Återkalla', 'imp.revoked': 'återkallad', 'imp.active': 'aktiv', 'imp.noTokens': 'Inga nycklar.',
-    'imp.cancelledTitle': 'Inställda besök med registreringar',
-    'imp.cancelledLead': 'Besök som ställts in men som personal ändå registrerat något för (t.ex. offline innan ändringen nådde mobilen). Registreringarna finns kvar; bedöm dem här.',
-    'imp.noCancelled': 'Inga.', 'imp.visit': 'Besök', 'imp.client': 'Brukare', 'imp.records': 'Registreringar',
-    'imp.auditTitle': 'Senaste ändringar', 'imp.auditLead': 'Vem som ändrade vad och när, med värdena före och efter (importer och integrationsnycklar).',
-    'imp.when': 'När', 'imp.who': 'Vem', 'imp.noAudit': 'Inga ändringar än.', 'action.revoked': 'återkallad',
-    'entity.unit': 'enhet', 'entity.staff': 'personal', 'entity.client': 'brukare', 'entity.care_plan': 'insats',
-    'entity.medications': 'läkemedelslista', 'entity.visit': 'besök', 'entity.token': 'integrationsnyckel',
-    'imp.lastUsed': 'Senast använd', 'imp.state': 'Status', 'imp.name': 'Namn', 'imp.confirmRevoke': 'Återkalla nyckeln {name}? Den slutar fungera direkt.',
-  },
-  en: {
-    'imp.title': 'Import', 'imp.files': 'Files', 'imp.choose': 'Choose files (.csv or .xlsx)',
-    'imp.lead': 'Load staff, clients, care plans, medication lists and visits of your unit from CSV or Excel files. You first see exactly what changes; nothing is saved until you apply, and if anything is wrong nothing is saved.',
-    'imp.names': 'The file name says what the rows are: staff.csv, clients.csv, care_plans.csv, medications.csv, visits.csv (in Excel: one sheet per kind with that name).',
-    'imp.preview': 'Preview', 'imp.apply': 'Apply', 'imp.result': 'Changes',
-    'imp.nothingYet': 'Choose files and preview.', 'imp.checking': 'Checking the files …',
-    'imp.applying': 'Saving …', 'imp.sending': 'Sending the files: {p} %', 'imp.previewed': 'Preview: nothing is saved yet. Apply to save exactly this.',
-    'imp.applied': 'The import is saved.', 'imp.problems': '{n} errors – nothing was saved. Correct the files and try again.',
-    'imp.kind': 'Kind', 'imp.created': 'New', 'imp.changed': 'Changed', 'imp.unchanged': 'Unchanged',
-    'imp.cancelled': 'Cancelled', 'imp.id': 'Id', 'imp.what': 'What', 'imp.changes': 'Change',
-    'imp.file': 'File', 'imp.line': 'Line', 'imp.column': 'Column', 'imp.message': 'Error', 'imp.more': '… and {n} more',
-    'kind.units': 'Units', 'kind.staff': 'Staff', 'kind.clients': 'Clients', 'kind.care_plans': 'Interventions',
-    'kind.medications': 'Medication lists', 'kind.visits': 'Visits',
-    'action.created': 'new', 'action.changed': 'changed', 'action.cancelled': 'cancelled',
-    'imp.tokens': 'Integration tokens', 'imp.tokenName': 'Name (e.g. the planning system)',
-    'imp.tokensLead': 'A planning system sends the same rows as JSON to POST /api/integration/import with an integration token for your unit. The token is shown once; revoke it if it is lost.',
-    'imp.tokenCreate': 'Create token', 'imp.tokenShown': 'Copy the token now – it is not shown again:',
-    'imp.revoke': 'Revoke', 'imp.revoked': 'revoked', 'imp.active': 'active', 'imp.noTokens': 'No tokens.',
-    'imp.cancelledTitle': 'Cancelled visits with records',
-    'imp.cancelledLead': 'Visits that were cancelled but that staff still recorded something for (e.g. offline before the change reached the phone). The records are kept; review them here.',
-    'imp.noCancelled': 'None.', 'imp.visit': 'Visit', 'imp.client': 'Client', 'imp.records': 'Records',
-    'imp.auditTitle': 'Recent changes', 'imp.auditLead': 'Who changed what and when, with the values before and after (imports and integration tokens).',
-    'imp.when': 'When', 'imp.who': 'Who', 'imp.noAudit': 'No changes yet.', 'action.revoked': 'revoked',
-    'entity.unit': 'unit', 'entity.staff': 'staff', 'entity.client': 'client', 'entity.care_plan': 'intervention',
-    'entity.medications': 'medication list', 'entity.visit': 'visit', 'entity.token': 'integration token',
-    'imp.lastUsed': 'Last used', 'imp.state': 'Status', 'imp.name': 'Name', 'imp.confirmRevoke': 'Revoke the token {name}? It stops working at once.',
-  },
-});
 
 const ACTIONS = ['created', 'changed', 'unchanged', 'cancelled'];
 const TONE = { created: 'ok', changed: 'warn', cancelled: 'alert' };

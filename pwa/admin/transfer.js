@@ -1,34 +1,8 @@
 // Transfer back to the journal system (återföring) after an outage: everything recorded in its window, by
 // client and visit, each item ticked "överförd" (who, when); what is left is counted; the list prints.
 import { api, el, fmtDateTime, showError, startPage } from './shell.js';
-import { addMessages, t } from './i18n.js';
+import { t } from './i18n.js';
 
-addMessages({
-  sv: {
-    'tr.title': 'Återföring till journalsystemet', 'tr.outages': 'Driftstopp', 'tr.print': 'Skriv ut',
-    'tr.lead': 'Allt som registrerades i appen under driftstoppet och ska föras in i verksamhetssystemet: anteckningar, avvikelser, besökstider och insatser, per brukare och besök. Bocka av varje post när den är överförd – så missas inget.',
-    'tr.col.outage': 'Driftstopp', 'tr.col.window': 'Period', 'tr.col.left': 'Kvar', 'tr.col.state': 'Läge',
-    'tr.closed': 'Klart', 'tr.open': 'Kvar att föra över', 'tr.ongoing': 'pågår', 'tr.show': 'Visa lista', 'tr.action': 'Åtgärd',
-    'tr.noOutages': 'Inga driftstopp de senaste veckorna.', 'tr.none': 'Inget registrerades under driftstoppet.',
-    'tr.counts': '{left} av {total} poster kvar att föra över.', 'tr.allDone': 'Alla {total} poster är överförda.',
-    'tr.changed': 'ändrad efter överföring', 'tr.noClient': 'Utan brukare',
-    'tr.col.visit': 'Besök', 'tr.col.type': 'Typ', 'tr.col.worker': 'Medarbetare', 'tr.col.content': 'Innehåll',
-    'tr.col.done': 'Överförd', 'tr.tick': 'Markera överförd', 'tr.untick': 'Ångra', 'tr.tickAll': 'Markera alla för {name}',
-    'tr.by': '{who}, {at}', 'tr.done': 'utförd', 'tr.notDone': 'inte utförd', 'tr.start': 'Start', 'tr.end': 'slut',
-  },
-  en: {
-    'tr.title': 'Transfer back to the journal system', 'tr.outages': 'Outages', 'tr.print': 'Print',
-    'tr.lead': 'Everything recorded in the app during the outage that must be entered into the system of record: notes, deviations, visit times and interventions, by client and visit. Tick each item when it has been transferred – so nothing is missed.',
-    'tr.col.outage': 'Outage', 'tr.col.window': 'Period', 'tr.col.left': 'Left', 'tr.col.state': 'State',
-    'tr.closed': 'Done', 'tr.open': 'Left to transfer', 'tr.ongoing': 'ongoing', 'tr.show': 'Show list', 'tr.action': 'Action',
-    'tr.noOutages': 'No outages in recent weeks.', 'tr.none': 'Nothing was recorded during the outage.',
-    'tr.counts': '{left} of {total} items left to transfer.', 'tr.allDone': 'All {total} items are transferred.',
-    'tr.changed': 'changed after transfer', 'tr.noClient': 'No client',
-    'tr.col.visit': 'Visit', 'tr.col.type': 'Type', 'tr.col.worker': 'Worker', 'tr.col.content': 'Content',
-    'tr.col.done': 'Transferred', 'tr.tick': 'Mark transferred', 'tr.untick': 'Undo', 'tr.tickAll': 'Mark all for {name}',
-    'tr.by': '{who}, {at}', 'tr.done': 'done', 'tr.notDone': 'not done', 'tr.start': 'Start', 'tr.end': 'end',
-  },
-});
 
 const $ = (id) => document.getElementById(id);
 const clock = (iso) => (iso ? fmtDateTime(iso).slice(-5) : '–');

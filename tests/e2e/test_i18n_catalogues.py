@@ -1,5 +1,5 @@
 """The texts live in pwa/i18n/ for the worker app and the admin pages alike (issue 28): Swedish and English name
-the same keys, and no admin page carries its own dictionary any more (outages.js is moving separately)."""
+the same keys, and no admin page carries its own dictionary."""
 import json
 import re
 from pathlib import Path
@@ -19,7 +19,7 @@ def test_swedish_and_english_have_the_same_keys(name):
 
 def test_admin_pages_carry_no_inline_dictionaries():
     carrying = [p.name for p in sorted((PWA / "admin").glob("*.js"))
-                if p.name != "outages.js" and re.search(r"\baddMessages\(\{\s*sv:\s*\{", p.read_text())]
+                if p.name != "i18n.js" and re.search(r"\baddMessages\(|\bsv:\s*\{", p.read_text())]
     assert carrying == []
 
 
@@ -27,9 +27,8 @@ def test_every_text_an_admin_page_asks_for_exists():
     sv = json.loads((PWA / "i18n" / "admin.sv.json").read_text())
     asked = set()
     for page in (PWA / "admin").glob("*.js"):
-        if page.name not in ("outages.js", "i18n.js"):  # outages' own texts; i18n.js's example in a comment
+        if page.name != "i18n.js":  # its example in a comment
             asked |= set(re.findall(r"\bt\('([a-zA-Z0-9_.]+)'", page.read_text()))
     for html in (PWA / "admin").glob("*.html"):
-        if html.name != "outages.html":
-            asked |= set(re.findall(r'data-i18n(?:-label)?="([^"]+)"', html.read_text()))
+        asked |= set(re.findall(r'data-i18n(?:-label)?="([^"]+)"', html.read_text()))
     assert sorted(asked - set(sv)) == []
