@@ -92,7 +92,7 @@ def ensure_partitions(now):
 
 def export_month(month, out):
     """Write one month of the whole log (every unit) as CSV to the binary file `out`, streamed; returns rows."""
-    from .dashboard import csvexport, queries
+    from .dashboard import access_review, csvexport, queries
     count = [0]
 
     def counted(rows):
@@ -100,7 +100,7 @@ def export_month(month, out):
             count[0] += 1
             yield row
 
-    rows = queries.access_log_rows(None, and_(AccessLog.at >= month, AccessLog.at < next_month(month)))
+    rows = access_review.access_log_rows(None, and_(AccessLog.at >= month, AccessLog.at < next_month(month)))
     for chunk in csvexport.access_log_csv(counted(rows), queries.zone()):
         out.write(chunk.encode())
     return count[0]

@@ -71,7 +71,7 @@ OTHER_UNIT = "annan enhet (id {id})"
 
 
 def _person(entry, name_key):
-    """A name from our own unit; another unit's person or client by id alone (queries.access_log_rows)."""
+    """A name from our own unit; another unit's person or client by id alone (access_review.access_log_rows)."""
     if not entry:
         return ""
     return OTHER_UNIT.format(id=entry["id"]) if entry["other_unit"] else entry[name_key]

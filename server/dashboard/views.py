@@ -12,7 +12,7 @@ from ..errors import ApiError
 from ..extensions import db, transactional
 from ..models import Client, Device, Unit, User, utcnow
 from ..schemas import ID, Day, QueryInt, SafeString
-from . import charts, csvexport, outage_figures, queries
+from . import access_review, charts, csvexport, outage_figures, queries
 from .models import AccessCheck
 
 bp = Blueprint("dashboard", __name__, url_prefix="/api/dashboard")
@@ -206,7 +206,7 @@ def _access_log_args(action):
     unit = _unit(args, action)
     _check_client_and_user(args, unit, action)
     first, last, start, end = _period(args, 7)
-    parts = queries.access_log_parts(unit.id, start, end, args["client_id"], args["user_id"], args["outcome"])
+    parts = access_review.access_log_parts(unit.id, start, end, args["client_id"], args["user_id"], args["outcome"])
     return args, unit, first, last, parts
 
 
@@ -217,8 +217,8 @@ def access_log():
     """Who opened which client's record, when, from which device, online or offline (HSLF-FS 2016:40)."""
     args, unit, first, last, parts = _access_log_args("access_log_review")
     cfg = current_app.config
-    body = {"unit": _unit_json(unit), "from": first, "to": last, "counts": queries.access_log_counts(parts),
-            "rows": list(queries.access_log_rows(unit.id, or_(*parts), args["limit"], args["offset"])),
+    body = {"unit": _unit_json(unit), "from": first, "to": last, "counts": access_review.access_log_counts(parts),
+            "rows": list(access_review.access_log_rows(unit.id, or_(*parts), args["limit"], args["offset"])),
             "limit": args["limit"], "offset": args["offset"],
             "settings": {"retention_days": cfg["ACCESS_LOG_RETENTION_DAYS"],
                          "check_interval_days": cfg["ACCESS_CHECK_INTERVAL_DAYS"]}}
@@ -235,7 +235,7 @@ def access_log_csv():
     args, unit, first, last, parts = _access_log_args("access_log_export")
     log_access(g.user, args["client_id"], "access_log_export", device_id=g.device.id, detail=f"{first}..{last}")
     name = f"atkomstlogg-{csvexport.slug(unit.name)}-{first}-{last}.csv"
-    return _csv_response(csvexport.access_log_csv(queries.access_log_rows(unit.id, or_(*parts)), queries.zone()), name)
+    return _csv_response(csvexport.access_log_csv(access_review.access_log_rows(unit.id, or_(*parts)), queries.zone()), name)
 
 
 @bp.get("/access-checks")
@@ -244,7 +244,7 @@ def access_checks():
     """Documented checks of the access log, newest first, and whether the next one is due."""
     args = UnitQuery().load(request.args)
     unit, now = _unit(args, "access_checks"), utcnow()
-    checks = queries.access_checks(unit.id)
+    checks = access_review.access_checks(unit.id)
     interval = current_app.config["ACCESS_CHECK_INTERVAL_DAYS"]
     last = checks[0]["checked_at"] if checks else None
     due_at = None if last is None else last + timedelta(days=interval)
@@ -262,14 +262,14 @@ def record_access_check():
     data = AccessCheckIn().load(json_body())
     _check_client_and_user(data, unit, "access_check")
     _, _, start, end = _period(data, 7)
-    counts = queries.access_log_counts(queries.access_log_parts(unit.id, start, end, data["client_id"],
+    counts = access_review.access_log_counts(access_review.access_log_parts(unit.id, start, end, data["client_id"],
                                                                 data["user_id"]))
     check = AccessCheck(unit_id=unit.id, checked_by=g.user.id, checked_at=utcnow(), period_from=start,
                         period_to=end, client_id=data["client_id"], user_id=data["user_id"],
                         rows_reviewed=counts["total"], denied_reviewed=counts["denied"], note=data["note"])
     db.session.add(check)
     db.session.flush()
-    return jsonable(queries.access_checks(unit.id, limit=1)[0]), 201
+    return jsonable(access_review.access_checks(unit.id, limit=1)[0]), 201
 
 
 @bp.get("/registrations.csv")
