@@ -12,14 +12,14 @@ EXTRA_PATHS = {}
 EXTRA_SCHEMAS = {}
 
 
-def _responses(ok_schema, *errors, ok="200"):
+def responses(ok_schema, *errors, ok="200"):
     out = {ok: {"description": "OK", "content": {"application/json": {"schema": ok_schema}}}}
     for code in errors:
         out[str(code)] = {"description": "Error", "content": {"application/json": {"schema": "Error"}}}
     return out
 
 
-def _json_body(schema):
+def json_request(schema):
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
@@ -38,39 +38,39 @@ def build_spec():
     auth = [{"bearer": []}]
     spec.path("/api/auth/token", operations={"post": {
         "summary": "Log in on a device; returns a full token and a push-only token",
-        "requestBody": _json_body("TokenRequest"),
-        "responses": _responses("TokenResponse", 400, 401, 409, 422, 429)}})
+        "requestBody": json_request("TokenRequest"),
+        "responses": responses("TokenResponse", 400, 401, 409, 422, 429)}})
     spec.path("/api/sync/outbox-key", operations={"get": {
         "summary": "The server's P-256 public key that devices seal events to",
-        "responses": _responses("OutboxKey")}})
+        "responses": responses("OutboxKey")}})
     spec.path("/api/sync/pull", operations={"get": {
         "summary": "The worker's shift package (full, or changes since `cursor`)", "security": auth,
         "parameters": [{"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}],
-        "responses": _responses("PullResponse", 401, 403, 422)}})
+        "responses": responses("PullResponse", 401, 403, 422)}})
     spec.path("/api/sync/push", operations={"post": {
         "summary": "Deliver recorded events; exactly-once by event id", "security": auth,
-        "requestBody": _json_body("PushRequest"),
-        "responses": _responses("PushResponse", 400, 401, 403, 413, 422)}})
+        "requestBody": json_request("PushRequest"),
+        "responses": responses("PushResponse", 400, 401, 403, 413, 422)}})
     spec.path("/api/devices/{device_id}/revoke", operations={"post": {
         "summary": "Block a lost phone of your unit: reads stop, its records still arrive (to quarantine)",
         "security": auth,
         "parameters": [{"name": "device_id", "in": "path", "required": True,
                         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}],
-        "responses": _responses({"type": "object", "properties": {
+        "responses": responses({"type": "object", "properties": {
             "id": {"type": "string"}, "revoked_at": {"type": "string", "format": "date-time"}}}, 401, 403, 404)}})
     spec.path("/api/devices/{device_id}/name", operations={"put": {
         "summary": "Rename a phone: a worker their own, administrators and managers their unit's",
         "security": auth,
         "parameters": [{"name": "device_id", "in": "path", "required": True,
                         "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{8,64}$"}}],
-        "requestBody": _json_body({"type": "object", "required": ["name"], "additionalProperties": False,
+        "requestBody": json_request({"type": "object", "required": ["name"], "additionalProperties": False,
                                    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 120}}}),
-        "responses": _responses({"type": "object", "properties": {
+        "responses": responses({"type": "object", "properties": {
             "id": {"type": "string"}, "name": {"type": "string"}}}, 400, 401, 403, 404, 422)}})
     spec.path("/api/clients/{client_id}", operations={"get": {
         "summary": "One client's record, unit-scoped and access-logged", "security": auth,
         "parameters": [{"name": "client_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-        "responses": _responses("Client", 401, 403, 404)}})
+        "responses": responses("Client", 401, 403, 404)}})
     spec.path("/healthz", operations={"get": {"summary": "Database reachable", "responses": {
         "200": {"description": "Healthy"}, "503": {"description": "Database unreachable"}}}})
     for path, operations in EXTRA_PATHS.items():

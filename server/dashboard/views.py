@@ -318,7 +318,7 @@ def register_openapi():
         if query is not None:
             operation["parameters"] = [{"in": "query", "schema": query}]
         if body:
-            operation["requestBody"] = openapi._json_body(body)
+            operation["requestBody"] = openapi.json_request(body)
         return operation
 
     openapi.EXTRA_PATHS.update({

@@ -135,16 +135,16 @@ openapi.EXTRA_SCHEMAS.update({"PushPublicKey": PublicKeySchema, "PushSubscriptio
 openapi.EXTRA_PATHS.update({
     "/api/push/public-key": {"get": {
         "summary": "The VAPID public key (applicationServerKey) for PushManager.subscribe",
-        "responses": openapi._responses("PushPublicKey")}},
+        "responses": openapi.responses("PushPublicKey")}},
     "/api/push/subscriptions": {
         "get": {"summary": "Whether this device receives Web Push", "security": [{"bearer": []}],
-                "responses": openapi._responses("PushSubscriptionState", 401)},
+                "responses": openapi.responses("PushSubscriptionState", 401)},
         "post": {"summary": "Subscribe this device (the browser's PushSubscription.toJSON())",
-                 "security": [{"bearer": []}], "requestBody": openapi._json_body("PushSubscription"),
-                 "responses": {**openapi._responses("PushSubscriptionState", 400, 401, 422, ok="201"),
+                 "security": [{"bearer": []}], "requestBody": openapi.json_request("PushSubscription"),
+                 "responses": {**openapi.responses("PushSubscriptionState", 400, 401, 422, ok="201"),
                                "200": {"description": "Already subscribed; keys refreshed"}}},
         "delete": {"summary": "Unsubscribe this device (one endpoint, or all of the device's)",
                    "security": [{"bearer": []}], "requestBody": {"required": False, "content": {
                        "application/json": {"schema": "PushUnsubscribe"}}},
-                   "responses": openapi._responses("PushSubscriptionState", 400, 401, 422)}},
+                   "responses": openapi.responses("PushSubscriptionState", 400, 401, 422)}},
 })

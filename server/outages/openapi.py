@@ -7,10 +7,10 @@ from .schemas import (AbsenceIn, AbsenceOut, BackfillIn, DecisionOut, EndIn, Gap
 def _op(summary, ok=None, *errors, body=None, ok_code="200", params=()):
     from .. import openapi
     operation = {"summary": summary, "security": [{"bearer": []}],
-                 "responses": openapi._responses(ok, 401, 403, *errors, ok=ok_code) if ok else
+                 "responses": openapi.responses(ok, 401, 403, *errors, ok=ok_code) if ok else
                  {ok_code: {"description": "OK"}, **{str(c): {"description": "Error"} for c in (401, 403, *errors)}}}
     if body:
-        operation["requestBody"] = openapi._json_body(body)
+        operation["requestBody"] = openapi.json_request(body)
     if params:
         operation["parameters"] = [{"name": n, "in": where, "required": where == "path", "schema": {"type": t}}
                                    for n, where, t in params]
