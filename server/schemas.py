@@ -119,7 +119,7 @@ class NotePayload(StrictSchema):
 
 
 class HandoverAcknowledgedPayload(StrictSchema):
-    """"Läst": the worker read a handover note; the client names whose note it is (and the log row's client)."""
+    """The worker read ("Läst") a handover note; client_id says whose note it is, and is the log row's client."""
 
     note_id = fields.UUID(required=True)
     client_id = fields.Integer(required=True, strict=True, validate=ID)
