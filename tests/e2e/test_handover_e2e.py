@@ -1,6 +1,7 @@
 """Till nästa besök in real Chromium against a real server: worker A writes a handover note with no network, it
 syncs; worker B's phone gets it at its next sync and shows it on the visit (and marks the visit on Today), offline
 too after a reload, until B taps "Läst" — after which the server sends it to nobody. axe-clean, 44 px targets."""
+import json
 from datetime import datetime, timezone
 
 from playwright.sync_api import expect
@@ -45,7 +46,8 @@ def test_a_handover_written_offline_reaches_the_next_visit_and_stays_readable_of
     pwa.sync_now()
     pwa.wait_pending(0)
     [stored] = live_server.query("SELECT id, payload FROM events WHERE type = 'note_added'")
-    assert '"handover": true' in stored["payload"].replace('":true', '": true')
+    assert json.loads(stored["payload"]) == {"client_id": client["client_id"], "visit_id": a_visit, "text": TEXT,
+                                             "handover": True}
 
     # worker B's phone syncs: the note is on B's later visit of that client, and Today marks the visit
     phone_b = browser.new_context(viewport=PHONE, locale="sv-SE", timezone_id="Europe/Stockholm",
@@ -82,7 +84,7 @@ def test_a_handover_written_offline_reaches_the_next_visit_and_stays_readable_of
     finally:
         phone_b.close()
     [ack] = live_server.query("SELECT payload FROM events WHERE type = 'handover_acknowledged'")
-    assert stored["id"] in ack["payload"]
+    assert json.loads(ack["payload"]) == {"note_id": stored["id"], "client_id": client["client_id"]}
     for username in ("worker2", "worker1"):
         status, package = live_server.request(
             "/api/sync/pull", token=live_server.login(username, f"after-{username}")["token"])
