@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from playwright.sync_api import expect
 from tests.support.axe import axe_violations
+from tests.support.idb import readable_text
 
 from tests.e2e.conftest import PHONE, PwaDriver
 
@@ -80,6 +81,8 @@ def test_a_handover_written_offline_reaches_the_next_visit_and_stays_readable_of
         page_b.reload()
         b.unlock(PIN)  # back on the visit it showed
         expect(page_b.locator("#handover")).to_contain_text(TEXT)
+        raw = b.dump_indexeddb()
+        assert raw["hemvard"]["vault"]["values"] and TEXT[:20] not in readable_text(raw)  # stored encrypted only
         page_b.click(".handover-read")  # "Läst", still offline
         expect(page_b.locator("#handover")).to_have_count(0)
         b.go("#/today")
