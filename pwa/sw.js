@@ -3,7 +3,7 @@
  * Web Push handlers live in sw-push.js (issue 6). VERSION must equal APP_VERSION in js/config.js. */
 importScripts('/js/core/idb.js', '/js/core/sender.js', '/sw-push.js');
 
-const VERSION = '1.3.0';
+const VERSION = '1.4.0';
 const CACHE = `app-static-${VERSION}`;
 const SHELL = [
   '/',

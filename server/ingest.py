@@ -207,7 +207,8 @@ def remember_status(device, status, skew, now, delivered):
 
 # Everything the checks and the outage evaluation need about a batch, in one query: which ids are stored (with
 # their fingerprints) or quarantined, the batch's visits with their workers and planned interventions, the
-# clients it names, the worker's unit's lock date, and the outage gaps of those visits. One row shape for all.
+# clients it names, the worker's unit's lock date, the outage gaps of those visits, and the clients of the
+# notes its handover acknowledgements name. One row shape for all.
 _FACTS = text("""
     SELECT 'e' AS kind, id AS key, fingerprint AS t1, CAST(NULL AS TEXT) AS t2, CAST(NULL AS INTEGER) AS n1,
            CAST(NULL AS INTEGER) AS n2, CAST(NULL AS INTEGER) AS n3, CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS ts,
@@ -224,7 +225,10 @@ _FACTS = text("""
     UNION ALL SELECT 'u', NULL, NULL, NULL, id, NULL, NULL, NULL, lock_date FROM units WHERE id = :unit_id
     UNION ALL SELECT 'g', NULL, NULL, NULL, outage_id, visit_id, worker_id, NULL, NULL FROM outage_gaps
            WHERE visit_id IN :visit_ids
-""").bindparams(bindparam("event_ids", expanding=True, type_=String),  # typed: an empty list is still a list
+    UNION ALL SELECT 'n', id, NULL, NULL, client_id, NULL, NULL, NULL, NULL FROM events
+           WHERE id IN :note_ids AND type = 'note_added'
+""").bindparams(*(bindparam(name, expanding=True, type_=String)  # typed: an empty list is still a list
+                  for name in ("event_ids", "note_ids")),
                 *(bindparam(name, expanding=True, type_=Integer) for name in ("visit_ids", "client_ids"))).columns(
     kind=String, key=String, t1=String, t2=Text, n1=Integer, n2=Integer, n3=Integer, ts=UTCDateTime, d=Date)
 _LOCK_DATE = text("SELECT lock_date FROM units WHERE id = :id").columns(lock_date=Date)
@@ -237,6 +241,7 @@ class DbFacts:
 
     def __init__(self, rows):
         self.existing, self.quarantined, self.gaps, self._clients, self._lock_dates = {}, {}, [], {}, {}
+        self._note_clients = {}
         visits, workers, interventions = [], {}, {}
         for kind, key, t1, t2, n1, n2, n3, ts, d in rows:
             if kind == "e":
@@ -253,6 +258,8 @@ class DbFacts:
                 self._clients[n1] = n2
             elif kind == "u":
                 self._lock_dates[n1] = d
+            elif kind == "n":
+                self._note_clients[key] = n1
             else:
                 self.gaps.append((n1, n2, n3))
         self._visits = {vid: ev.VisitFacts(vid, unit_id, client_id, frozenset(workers.get(vid, ())),
@@ -265,13 +272,17 @@ class DbFacts:
         return cls(db.session.execute(_FACTS, {
             "event_ids": sorted({e.id for e in events}), "unit_id": unit_id,
             "visit_ids": sorted({e.payload["visit_id"] for e in events if "visit_id" in e.payload}),
-            "client_ids": sorted({e.payload["client_id"] for e in events if "client_id" in e.payload})}).all())
+            "client_ids": sorted({e.payload["client_id"] for e in events if "client_id" in e.payload}),
+            "note_ids": sorted({str(e.payload["note_id"]) for e in events if "note_id" in e.payload})}).all())
 
     def visit(self, visit_id):
         return self._visits.get(visit_id)
 
     def client_unit(self, client_id):
         return self._clients.get(client_id)
+
+    def note_client(self, note_id):
+        return self._note_clients.get(str(note_id))
 
     def lock_date(self, unit_id):
         if unit_id not in self._lock_dates:

@@ -115,6 +115,14 @@ class NotePayload(StrictSchema):
     client_id = fields.Integer(required=True, strict=True, validate=ID)
     visit_id = fields.Integer(strict=True, validate=ID)
     text = SafeString(required=True, validate=validate.Length(min=1, max=4000))
+    handover = fields.Boolean(truthy={True}, falsy={False})  # "Till nästa besök": shown to the next visits' workers until read
+
+
+class HandoverAcknowledgedPayload(StrictSchema):
+    """The worker read ("Läst") a handover note; client_id says whose note it is, and is the log row's client."""
+
+    note_id = fields.UUID(required=True)
+    client_id = fields.Integer(required=True, strict=True, validate=ID)
 
 
 class DeviationPayload(StrictSchema):
@@ -138,7 +146,7 @@ PAYLOADS = {
     ev.VISIT_STARTED: VisitTimePayload, ev.VISIT_ENDED: VisitTimePayload,
     ev.INTERVENTION_RECORDED: InterventionPayload, ev.NOTE_ADDED: NotePayload,
     ev.DEVIATION_REPORTED: DeviationPayload, ev.CLIENT_RECORD_OPENED: RecordOpenedPayload,
-    ev.GAP_HANDED_OVER: GapHandedOverPayload,
+    ev.GAP_HANDED_OVER: GapHandedOverPayload, ev.HANDOVER_ACKNOWLEDGED: HandoverAcknowledgedPayload,
 }
 _PAYLOAD_SCHEMAS = {name: schema() for name, schema in PAYLOADS.items()}  # stateless: one each
 
@@ -317,6 +325,19 @@ class OwnRegistrationOut(Schema):
     interventions = fields.List(fields.Nested(InterventionOutcomeOut))
 
 
+class HandoverOut(Schema):
+    """An open handover note (Till nästa besök) for a client of the package, written by someone else."""
+
+    id = fields.String()  # the note's event id: what handover_acknowledged names
+    client_id = fields.Integer()
+    text = fields.String()
+    author = fields.String()
+    written_at = fields.AwareDateTime()  # the phone's time, corrected by its clock skew
+    visit_id = fields.Integer(allow_none=True)  # the visit it was written at
+    visit_start = fields.AwareDateTime(allow_none=True)
+    for_visits = fields.List(fields.Integer())  # the worker's visits of the client it is for
+
+
 class PullResponseSchema(Schema):
     as_of = fields.AwareDateTime()
     cursor = fields.String()
@@ -326,6 +347,7 @@ class PullResponseSchema(Schema):
     registrations = fields.List(fields.Nested(OwnRegistrationOut))  # always complete, like visit_ids
     visits = fields.List(fields.Nested(VisitOut))
     clients = fields.List(fields.Nested(ClientOut))
+    handovers = fields.List(fields.Nested(HandoverOut))  # always complete: a note read by anyone drops out
 
 
 class PullQuerySchema(StrictSchema):

@@ -11,6 +11,7 @@ from sync.errors import NotFound, OutOfScope
 
 from .access_log import log_access, log_denied, log_reads
 from .extensions import db
+from .loop.handover import open_notes
 from .models import Client, InterventionRecord, Registration, Visit, utcnow, visit_workers
 
 
@@ -112,7 +113,9 @@ def shift_package(user, device, cursor):
         select(Client).where(Client.id.in_(wanted), Client.unit_id == user.unit_id)
         .options(selectinload(Client.interventions)).order_by(Client.id)
     ).scalars().all() if wanted else []
-    log_reads(user, [c.id for c in clients], "sync_pull", device_id=device.id)
+    handovers = open_notes(user, visits, now)  # sent whole every time: a note read by anyone drops out
+    log_reads(user, sorted({c.id for c in clients} | {n["client_id"] for n in handovers}), "sync_pull",
+              device_id=device.id)
     device.last_seen_at = device.last_pull_at = now
     device.copy_covers_until = end
     db.session.commit()
@@ -124,6 +127,7 @@ def shift_package(user, device, cursor):
         "registrations": own_registrations(user, [v.id for v in visits]),
         "visits": [visit_out(v) for v in sent_visits],
         "clients": [client_out(c) for c in clients],
+        "handovers": handovers,
     }
 
 

@@ -15,9 +15,10 @@ NOTE_ADDED = "note_added"
 DEVIATION_REPORTED = "deviation_reported"
 CLIENT_RECORD_OPENED = "client_record_opened"
 GAP_HANDED_OVER = "gap_handed_over"
+HANDOVER_ACKNOWLEDGED = "handover_acknowledged"  # "Läst": a handover note (note_added, handover) was read
 
 EVENT_TYPES = (VISIT_STARTED, VISIT_ENDED, INTERVENTION_RECORDED, NOTE_ADDED, DEVIATION_REPORTED,
-               CLIENT_RECORD_OPENED, GAP_HANDED_OVER)
+               CLIENT_RECORD_OPENED, GAP_HANDED_OVER, HANDOVER_ACKNOWLEDGED)
 VISIT_EVENTS = (VISIT_STARTED, VISIT_ENDED, INTERVENTION_RECORDED, GAP_HANDED_OVER)
 
 NOT_DONE_REASONS = ("declined", "client_absent", "other")
@@ -64,6 +65,9 @@ class Facts(Protocol):
 
     def client_unit(self, client_id: int) -> Optional[int]: ...
 
+    def note_client(self, note_id: str) -> Optional[int]:
+        """The client of the stored note (note_added) with this event id, None if there is none."""
+
     def lock_date(self, unit_id: int): ...
 
 
@@ -97,6 +101,8 @@ def check(event: Event, worker_id: int, unit_id: int, facts: Facts, tz) -> Optio
                 return Rejection("unknown_client", f"Brukaren {client_id} finns inte.")
             if client_unit != unit_id:
                 return Rejection("client_out_of_scope", "Brukaren hör till en annan enhet.")
+        if event.type == HANDOVER_ACKNOWLEDGED and facts.note_client(p["note_id"]) != client_id:
+            return Rejection("unknown_note", "Anteckningen finns inte för brukaren.")
         if p.get("visit_id") is not None:
             visit = facts.visit(p["visit_id"])
             if visit is None or visit.unit_id != unit_id:

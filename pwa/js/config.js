@@ -1,5 +1,5 @@
 /* Constants of the front end; thresholds come from the server's `settings` (login answer) when it sends them. */
-export const APP_VERSION = '1.3.0';
+export const APP_VERSION = '1.4.0';
 
 // Used until the first login delivers the server's settings (the same defaults as server/config.py).
 export const DEFAULT_SETTINGS = {

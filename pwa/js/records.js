@@ -4,9 +4,10 @@
  * Exports: visitState(visitId) → {startedAt, endedAt, interventions: Map(id → record), unsynced, rejected,
  * phase: 'not_started' | 'ongoing' | 'done'}; an intervention's record carries `at` (when it was recorded) when
  * this phone recorded it. Later records (by device_seq) win, as in the server projection.
+ * handoversFor(visitId) → the handover notes (Till nästa besök) for the visit not yet read ("Läst") on this phone.
  */
 import { journal } from './outbox.js';
-import { registration } from './shift.js';
+import { handovers, registration } from './shift.js';
 
 export function visitState(visitId) {
   const id = Number(visitId);
@@ -28,4 +29,12 @@ export function visitState(visitId) {
   }
   state.phase = state.endedAt ? 'done' : state.startedAt ? 'ongoing' : 'not_started';
   return state;
+}
+
+export function handoversFor(visitId) {
+  const id = Number(visitId);
+  // read here, even offline: hidden at once; shown again only if the server rejected the acknowledgement
+  const read = new Set(journal().filter((e) => e.type === 'handover_acknowledged' && e.status !== 'rejected')
+    .map((e) => e.payload.note_id));
+  return handovers().filter((n) => n.for_visits.includes(id) && !read.has(n.id));
 }

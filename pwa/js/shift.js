@@ -32,6 +32,8 @@ export function visits() {
 export const visit = (id) => (pkg ? pkg.visits.find((v) => v.id === Number(id)) : undefined);
 export const client = (id) => (pkg ? pkg.clients.find((c) => c.id === Number(id)) : undefined);
 export const clients = () => (pkg ? pkg.clients : []);
+/** Open handover notes (Till nästa besök) of other workers, with the visits they are for; complete every pull. */
+export const handovers = () => (pkg && pkg.handovers) || [];
 export const hasCopy = () => Boolean(pkg);
 export const asOf = () => (pkg ? pkg.as_of : null);
 /** What the server already holds of my registration of a visit (from the last pull), or undefined. */

@@ -1,5 +1,5 @@
 """Closing the loop (issue 30): what workers record reaches the people and systems that need it — deviations,
-missed care, the transfer back to the journal after an outage (återföring), approval and export of a period.
+missed care, handover notes to the next visit, the transfer back to the journal after an outage (återföring), approval and export of a period.
 
 `on_events_stored` is called by `server.ingest.store_events` for every newly stored record; `init_app(app)`
 reads the settings and registers the blueprint.
@@ -13,6 +13,8 @@ SETTINGS = {  # name: (default, parser); each may be set in the environment
     "LOOP_MEDICATION_CODES": ("LM", lambda v: tuple(c.strip() for c in v.split(",") if c.strip())),
     # Outages that started this many days ago or less have a transfer list (older ones are long transferred).
     "LOOP_TRANSFER_DAYS": ("60", int),
+    # A handover note (Till nästa besök) not acknowledged this many days after it was written is no longer sent.
+    "LOOP_HANDOVER_DAYS": ("7", int),
 }
 
 

@@ -13,10 +13,11 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
 
 class FakeFacts:
-    def __init__(self, visits=(), clients=None, locks=None):
+    def __init__(self, visits=(), clients=None, locks=None, notes=None):
         self.visits = {v.id: v for v in visits}
         self.clients = clients or {}
         self.locks = locks or {}
+        self.notes = notes or {}
 
     def visit(self, visit_id):
         return self.visits.get(visit_id)
@@ -24,13 +25,16 @@ class FakeFacts:
     def client_unit(self, client_id):
         return self.clients.get(client_id)
 
+    def note_client(self, note_id):
+        return self.notes.get(note_id)
+
     def lock_date(self, unit_id):
         return self.locks.get(unit_id)
 
 
 VISIT = ev.VisitFacts(id=10, unit_id=1, client_id=5, worker_ids=frozenset({7, 8}),
                       intervention_ids=frozenset({3}), planned_start=NOW)
-FACTS = FakeFacts([VISIT], clients={5: 1, 6: 2})
+FACTS = FakeFacts([VISIT], clients={5: 1, 6: 2}, notes={"n5": 5, "n6": 6})
 
 
 def event(type_, **payload):
@@ -48,6 +52,10 @@ def event(type_, **payload):
     (event(ev.NOTE_ADDED, client_id=6, text="x"), 7, 1, "client_out_of_scope"),
     (event(ev.CLIENT_RECORD_OPENED, client_id=404, view="overview"), 7, 1, "unknown_client"),
     (event(ev.DEVIATION_REPORTED, category="outage", description="TES nere"), 7, 1, None),
+    (event(ev.HANDOVER_ACKNOWLEDGED, note_id="n5", client_id=5), 7, 1, None),  # "Läst" on a note of the unit
+    (event(ev.HANDOVER_ACKNOWLEDGED, note_id="n6", client_id=5), 7, 1, "unknown_note"),  # another client's
+    (event(ev.HANDOVER_ACKNOWLEDGED, note_id="nx", client_id=5), 7, 1, "unknown_note"),
+    (event(ev.HANDOVER_ACKNOWLEDGED, note_id="n6", client_id=6), 7, 1, "client_out_of_scope"),
 ])
 def test_check(e, worker, unit, code):
     rejection = ev.check(e, worker, unit, FACTS, TZ)

@@ -4,7 +4,7 @@
 import { ageText, fmtDayYear, fmtTime, h, localDayKey } from '../dom.js';
 import { t } from '../i18n.js';
 import * as outbox from '../outbox.js';
-import { visitState } from '../records.js';
+import { handoversFor, visitState } from '../records.js';
 import * as session from '../session.js';
 import * as shift from '../shift.js';
 import { carePlan } from './client.js';
@@ -78,14 +78,16 @@ function form(v, c) {
     h('h2', {}, v ? t('print.form_title') : t('print.unplanned_title')),
     v ? [h('p', {}, h('strong', {}, who(c)), ` · ${c.address || ''}`),
       h('p', {}, `${fmtDayYear(v.planned_start)} · ${t('print.planned')} ${fmtTime(v.planned_start)}–${fmtTime(v.planned_end)}`),
-      partners.length ? h('p', {}, `${t('visit.partner')}: ${partners.map((p) => p.display_name).join(', ')}`) : null]
+      partners.length ? h('p', {}, `${t('visit.partner')}: ${partners.map((p) => p.display_name).join(', ')}`) : null,
+      handoversFor(v.id).map((n) => h('p', { class: 'warning handover-print' }, h('strong', {}, `${t('handover.title')}: `), n.text,
+        ` (${t('handover.by', { author: n.author, time: `${fmtDayYear(n.written_at)} ${fmtTime(n.written_at)}` })})`))]
       : h('div', { class: 'fill-row' }, line(t('print.col.client')), line(t('client.personal_number')), line(t('client.address')), line(t('print.date'))),
     h('div', { class: 'fill-row' }, line(t('print.started')), line(t('print.ended')), line(t('visit.partner'))),
     h('p', { class: 'checks' }, box(t('print.not_happened')), ' – ', NOT_DONE_REASONS.map((r) => box(t(`reason.${r}`)))),
     scroller(t('visit.interventions'), table(['print.col.intervention', 'print.col.done', 'print.col.not_done', 'print.col.reason'],
       interventions.map((i) => h('tr', {}, h('td', {}, i.title), h('td', { class: 'box' }, '☐'), h('td', { class: 'box' }, '☐'),
         h('td', {}, NOT_DONE_REASONS.map((r) => box(t(`reason.${r}`)))))))),
-    h('p', {}, t('print.note')), lines(3),
+    h('p', {}, t('print.note'), ' ', box(t('note.handover'))), lines(3),
     h('p', { class: 'checks' }, t('print.deviation'), ' ', DEVIATIONS.map((k) => box(t(`deviation.category.${k}`)))),
     lines(2),
     h('div', { class: 'fill-row' }, line(t('print.signature')), line(t('print.name_clarification'))));

@@ -2,7 +2,7 @@
  * a registration), current and next look different, and the screen opens at the current or next one. */
 import { fmtDay, fmtTime, h, localDayKey } from '../dom.js';
 import { t } from '../i18n.js';
-import { visitState } from '../records.js';
+import { handoversFor, visitState } from '../records.js';
 import * as shift from '../shift.js';
 
 /** 'past' | 'current' | 'next' | 'later', and the phase the badge shows ('missing' for a past visit never ended). */
@@ -24,6 +24,7 @@ function badges(v, state, when) {
   if (when === 'next') out.unshift(h('span', { class: 'badge next' }, t('visit.next')));
   if (state.unsynced) out.push(h('span', { class: 'badge unsynced' }, t('visit.unsynced')));
   if (state.rejected) out.push(h('span', { class: 'badge rejected' }, t('visit.rejected')));
+  if (handoversFor(v.id).length) out.push(h('span', { class: 'badge handover' }, t('visit.handover')));
   return out;
 }
 

@@ -1,10 +1,11 @@
-/* One visit: start/end, interventions done / not done, note, deviation — each an outbox event, online or not.
+/* One visit: start/end, interventions done / not done, note, deviation — each an outbox event, online or not;
+ * first the handover notes left for it (Till nästa besök) until "Läst".
  * A tapped button becomes what it recorded; a second tap asks; ending lists what is unrecorded (issue 31). */
 import { announce, dayAndTimeToDate, fmtDay, fmtTime, h } from '../dom.js';
 import { reachable } from '../api.js';
 import { t } from '../i18n.js';
 import * as outbox from '../outbox.js';
-import { visitState } from '../records.js';
+import { handoversFor, visitState } from '../records.js';
 import * as shift from '../shift.js';
 
 const DEVIATION_CATEGORIES = ['fall', 'medication', 'missed_visit', 'outage', 'injury', 'other'];
@@ -136,19 +137,39 @@ function interventionRow(v, intervention, state, ctx) {
 const savedMark = (v, type) => (saved.visit === v.id && saved.kind === type
   ? h('p', { class: 'done-time' }, `✓ ${t('saved.at', { time: fmtTime(saved.at) })}`) : null);
 
+function handoverCard(v, ctx) {
+  const notes = handoversFor(v.id);
+  if (!notes.length) return null;
+  return h('section', { class: 'card handover', id: 'handover', 'aria-labelledby': 'handover-title' },
+    h('h2', { id: 'handover-title' }, t('handover.title')),
+    h('ul', {}, notes.map((n) => h('li', { class: 'handover-note' },
+      h('p', { class: 'handover-text', id: `handover-${n.id}` }, n.text),
+      h('p', {}, t('handover.by', { author: n.author, time: `${fmtDay(n.written_at)} ${fmtTime(n.written_at)}` }),
+        n.visit_start ? ` – ${t('handover.at_visit', { time: fmtTime(n.visit_start) })}` : ''),
+      h('button', {
+        type: 'button', class: 'ok handover-read', 'aria-describedby': `handover-${n.id}`,
+        onclick: () => record('handover_acknowledged', { note_id: n.id, client_id: n.client_id }, ctx),
+      }, t('handover.read'))))));
+}
+
 function noteForm(v, ctx) {
   const text = h('textarea', { id: 'note-text', rows: 3, maxlength: 4000, required: true });
+  const handover = h('input', { id: 'note-handover', type: 'checkbox', 'aria-describedby': 'note-handover-help' });
   return h('form', {
     class: 'form card',
     onsubmit: (e) => {
       e.preventDefault();
       if (!text.value.trim()) return;
-      record('note_added', { client_id: v.client_id, visit_id: v.id, text: text.value.trim() }, ctx);
+      const payload = { client_id: v.client_id, visit_id: v.id, text: text.value.trim() };
+      if (handover.checked) payload.handover = true;
+      record('note_added', payload, ctx);
     },
   },
   h('h2', {}, t('note.title')),
   savedMark(v, 'note_added'),
   h('label', { for: 'note-text' }, t('note.text')), text,
+  h('label', { class: 'check', for: 'note-handover' }, handover, t('note.handover')),
+  h('p', { class: 'muted', id: 'note-handover-help' }, t('note.handover_help')),
   h('button', { type: 'submit', id: 'note-save' }, t('note.save')));
 }
 
@@ -186,6 +207,7 @@ export function render(ctx) {
     h('h1', {}, client.name || t('visit.unknown_client')),
     h('p', { class: 'visit-when' }, `${fmtDay(v.planned_start)} ${fmtTime(v.planned_start)}–${fmtTime(v.planned_end)}`,
       client.address ? h('br') : null, client.address || ''),
+    handoverCard(v, ctx),
     mainAction(v, state, ctx),
     h('div', { class: 'card', id: 'interventions' }, h('h2', {}, t('visit.interventions')),
       h('ul', { class: 'interventions' }, (v.interventions || []).map((i) => interventionRow(v, i, state, ctx)))),
