@@ -14,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import Date, Integer, String, Text, bindparam, select, text
+from sqlalchemy import ARRAY, Date, Integer, String, Text, bindparam, select, text
 
 from sync import events as ev
 from sync.projection import rank_key
 from sync.protocol import clock_skew, corrected, plausible
 
+from . import dbutil
 from .access_log import log_access
 from .dbutil import insert, lock_worker
 from .errors import ApiError
@@ -209,28 +210,37 @@ def remember_status(device, status, skew, now, delivered):
 # their fingerprints) or quarantined, the batch's visits with their workers and planned interventions, the
 # clients it names, the worker's unit's lock date, the outage gaps of those visits, and the clients of the
 # notes its handover acknowledgements name. One row shape for all.
-_FACTS = text("""
+def _facts_query(postgresql):
+    """The facts query on one engine (`dbutil.among`: each id list one parameter)."""
+    def among(name):
+        return dbutil.among(name, postgresql)
+
+    return text(f"""
     SELECT 'e' AS kind, id AS key, fingerprint AS t1, CAST(NULL AS TEXT) AS t2, CAST(NULL AS INTEGER) AS n1,
            CAST(NULL AS INTEGER) AS n2, CAST(NULL AS INTEGER) AS n3, CAST(NULL AS TIMESTAMP WITH TIME ZONE) AS ts,
-           CAST(NULL AS DATE) AS d FROM events WHERE id IN :event_ids
+           CAST(NULL AS DATE) AS d FROM events WHERE id {among("event_ids")}
     UNION ALL SELECT 'q', id, code, message, NULL, NULL, NULL, NULL, NULL FROM quarantined_events
-           WHERE id IN :event_ids
+           WHERE id {among("event_ids")}
     UNION ALL SELECT 'v', NULL, NULL, NULL, id, unit_id, client_id, planned_start, NULL FROM visits
-           WHERE id IN :visit_ids
+           WHERE id {among("visit_ids")}
     UNION ALL SELECT 'w', NULL, NULL, NULL, visit_id, worker_id, NULL, NULL, NULL FROM visit_workers
-           WHERE visit_id IN :visit_ids
+           WHERE visit_id {among("visit_ids")}
     UNION ALL SELECT 'i', NULL, NULL, NULL, visit_id, intervention_id, NULL, NULL, NULL FROM visit_interventions
-           WHERE visit_id IN :visit_ids
-    UNION ALL SELECT 'c', NULL, NULL, NULL, id, unit_id, NULL, NULL, NULL FROM clients WHERE id IN :client_ids
+           WHERE visit_id {among("visit_ids")}
+    UNION ALL SELECT 'c', NULL, NULL, NULL, id, unit_id, NULL, NULL, NULL FROM clients WHERE id {among("client_ids")}
     UNION ALL SELECT 'u', NULL, NULL, NULL, id, NULL, NULL, NULL, lock_date FROM units WHERE id = :unit_id
     UNION ALL SELECT 'g', NULL, NULL, NULL, outage_id, visit_id, worker_id, NULL, NULL FROM outage_gaps
-           WHERE visit_id IN :visit_ids
+           WHERE visit_id {among("visit_ids")}
     UNION ALL SELECT 'n', id, NULL, NULL, client_id, NULL, NULL, NULL, NULL FROM events
-           WHERE id IN :note_ids AND type = 'note_added'
-""").bindparams(*(bindparam(name, expanding=True, type_=String)  # typed: an empty list is still a list
-                  for name in ("event_ids", "note_ids")),
-                *(bindparam(name, expanding=True, type_=Integer) for name in ("visit_ids", "client_ids"))).columns(
-    kind=String, key=String, t1=String, t2=Text, n1=Integer, n2=Integer, n3=Integer, ts=UTCDateTime, d=Date)
+           WHERE id {among("note_ids")} AND type = 'note_added'
+    """).bindparams(*(bindparam(name, type_=ARRAY(String) if postgresql else String)
+                      for name in ("event_ids", "note_ids")),
+                    *(bindparam(name, type_=ARRAY(Integer) if postgresql else String)
+                      for name in ("visit_ids", "client_ids"))).columns(
+        kind=String, key=String, t1=String, t2=Text, n1=Integer, n2=Integer, n3=Integer, ts=UTCDateTime, d=Date)
+
+
+_FACTS = {postgresql: _facts_query(postgresql) for postgresql in (True, False)}
 _LOCK_DATE = text("SELECT lock_date FROM units WHERE id = :id").columns(lock_date=Date)
 
 
@@ -269,11 +279,14 @@ class DbFacts:
     @classmethod
     def read(cls, events, unit_id):
         """The facts of a batch of records (sync.events.Event) for a worker of `unit_id`, in one query."""
-        return cls(db.session.execute(_FACTS, {
-            "event_ids": sorted({e.id for e in events}), "unit_id": unit_id,
-            "visit_ids": sorted({e.payload["visit_id"] for e in events if "visit_id" in e.payload}),
-            "client_ids": sorted({e.payload["client_id"] for e in events if "client_id" in e.payload}),
-            "note_ids": sorted({str(e.payload["note_id"]) for e in events if "note_id" in e.payload})}).all())
+        postgresql = db.session.get_bind().dialect.name == "postgresql"
+        return cls(db.session.execute(_FACTS[postgresql], {
+            "event_ids": dbutil.ids({e.id for e in events}, postgresql), "unit_id": unit_id,
+            "visit_ids": dbutil.ids({e.payload["visit_id"] for e in events if "visit_id" in e.payload}, postgresql),
+            "client_ids": dbutil.ids({e.payload["client_id"] for e in events if "client_id" in e.payload},
+                                     postgresql),
+            "note_ids": dbutil.ids({str(e.payload["note_id"]) for e in events if "note_id" in e.payload},
+                                   postgresql)}).all())
 
     def visit(self, visit_id):
         return self._visits.get(visit_id)
@@ -320,9 +333,7 @@ def store_events(items, facts=None):
         if item.event.id not in first:  # one statement must not name an id twice
             first[item.event.id] = item
             rows.append(_log_row(item, now))
-    table = Event.__table__
-    seqs = dict(db.session.execute(insert(table).on_conflict_do_nothing(index_elements=["id"])
-                                   .returning(table.c.id, table.c.seq), rows).all())
+    seqs = dict(dbutil.insert_new(Event.__table__, rows, returning=("id", "seq")))
     stored = [(seqs[row["id"]], first[row["id"]], row) for row in rows if row["id"] in seqs]
     _project([_applied(row, item) for _, item, row in stored])
     for _, item, row in stored:
