@@ -142,6 +142,11 @@ ROWS = [
     ("Rule engine: 3,000 workers / 45,000 visits, slowest of short, long and ongoing outage",
      "after an outage everyone sees at once who registers what, and by when",
      [Check("rules", ("rules_short", "rules_long", "rules_ongoing"), "≤", 1, "s")]),
+    ("Import of a municipality (3,000 staff, 15,000 clients, 630,000 visits) into PostgreSQL: dry run · apply · "
+     "the same import again",
+     "a planning system's day reaches the phones before the next outage, not after it",
+     [Check("import", ("import_dry",), "≤", 60, "s"), Check("import", ("import_apply",), "≤", 60, "s"),
+      Check("import", ("import_again",), "≤", 30, "s")]),
     ("Dashboard views p95 (500,000 records, 2,000 phones), slowest view",
      "a manager's backlog and readiness pages open without waiting",
      [Check("dashboard", tuple(f"{v}_p95" for v in ("backlog", "trends", "readiness", "access_log",
