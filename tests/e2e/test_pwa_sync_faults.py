@@ -63,15 +63,24 @@ def test_server_errors_make_the_phone_back_off_and_lose_nothing(pwa, live_server
     pwa.go(f"#/visit/{visit}")
     pwa.page.click("#start-visit")
     pwa.page.wait_for_selector("text=osynkad")
+    pwa.page.wait_for_selector("#end-visit:not([disabled])")  # recorded, in the outbox
+    for _ in range(600):  # the first try fails at once; wait for it before waiting for the outbox to drain
+        if failures:
+            break
+        pwa.page.wait_for_timeout(100)
     pwa.wait_pending(0, timeout=60)
 
     assert len(failures) == 3
     ids = {e["id"] for body in failures for e in body["events"]}
     assert len(ids) == 1
     assert count_events(live_server, ids.pop()) == 1
-    sync = pwa.page.evaluate("""() => new Promise((res) => { const r = indexedDB.open('hemvard');
-      r.onsuccess = () => { const q = r.result.transaction('meta').objectStore('meta').get('sync');
-        q.onsuccess = () => { r.result.close(); res(q.result); }; }; })""")
+    for _ in range(100):  # the sender clears its failure count just after the outbox drains
+        sync = pwa.page.evaluate("""() => new Promise((res) => { const r = indexedDB.open('hemvard');
+          r.onsuccess = () => { const q = r.result.transaction('meta').objectStore('meta').get('sync');
+            q.onsuccess = () => { r.result.close(); res(q.result); }; }; })""")
+        if sync["failures"] == 0:
+            break
+        pwa.page.wait_for_timeout(100)
     delays = sync["recent_delays_ms"][-3:]
     assert delays == sorted(delays) and len(delays) == 3  # exponential: each wait at least as long as the last
     assert sync["failures"] == 0 and sync["next_retry_at"] is None
