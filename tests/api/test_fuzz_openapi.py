@@ -103,9 +103,10 @@ def _kind(schema):
 def documented(app, auth):
     """The document, sessions per role, and real ids of Norr for the path parameters (so that an answer is
     about the parameter or body tried, not a missing outage)."""
-    from datetime import date, timedelta
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
     sessions = {role: auth.login(name) for role, name in ROLE_USERS.items()}
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = datetime.now(ZoneInfo(app.config["TIMEZONE"])).date() - timedelta(days=1)  # the demo's days
     outage = sessions["admin"].post("/api/outages", json={
         "kind": "unplanned", "title": "Nere", "reporter_name": "Testare", "unit_ids": [sessions["admin"].user["unit"]["id"]],
         "started_at": f"{yesterday}T05:00:00+00:00"})

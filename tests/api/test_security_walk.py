@@ -256,10 +256,12 @@ def _yesterdays_outage(admin, unit_id, yesterday):
 def two_units(app, auth):
     """Both units busy with everything the answers join: registrations, notes, quarantine, outages, gaps,
     backfills, absences, denied reads in both directions — Söder's people under recognisable names."""
-    from datetime import date, timedelta
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
     secrets = _mark_south(app)
     s = {name: auth.login(name) for name in ("worker1", "admin1", "manager1", "worker7", "admin2", "manager2")}
-    yesterday, tomorrow = date.today() - timedelta(days=1), date.today() + timedelta(days=1)
+    today = datetime.now(ZoneInfo(app.config["TIMEZONE"])).date()  # the demo's days are Stockholm's, not UTC's
+    yesterday, tomorrow = today - timedelta(days=1), today + timedelta(days=1)
     with app.app_context():
         north = db.session.query(Unit).filter_by(code="NORR").one().id
         south = db.session.query(Unit).filter_by(code="SODER").one().id
