@@ -209,4 +209,6 @@ def test_the_audit_trail_shows_the_own_units_changes_and_logs_the_client_reads(a
         assert db.session.scalar(select(func.count()).select_from(AccessLog).where(
             AccessLog.action == "audit_trail", AccessLog.client_id == client_id,
             AccessLog.user_id == manager.user["id"])) == 1
-    assert admin2.get("/api/admin/audit-trail").json["entries"] == []
+    theirs = admin2.get("/api/admin/audit-trail").json["entries"]  # Söder's own: the demo's import
+    assert theirs and not [e for e in theirs if e["external_id"] in ("P-1", "B-1", "B-1/TILLSYN", "V-1")
+                           or e["external_id"].startswith("NORR") or e["entity"] == "token"]

@@ -19,14 +19,14 @@ def evening(hour, minute=0):
     return datetime.combine(day, time(hour, minute), TZ).isoformat()
 
 
-def rows(first_start=20, second_staff=("W1",), cancelled=False):
+def rows(first_start=20, second_staff=("worker1",), cancelled=False):
     return {
-        "staff": [{"external_id": "W1", "unit": "NORR", "username": "worker1", "name": "Wera Ett", "role": "worker"},
-                  {"external_id": "W2", "unit": "NORR", "username": "worker2", "name": "Wilma Två", "role": "worker"}],
+        "staff": [{"external_id": "worker1", "unit": "NORR", "username": "worker1", "name": "Wera Ett", "role": "worker"},
+                  {"external_id": "worker2", "unit": "NORR", "username": "worker2", "name": "Wilma Två", "role": "worker"}],
         "clients": [{"external_id": "B-1", "unit": "NORR", "personal_number": "18500314-1230", "name": "Fiktiv Ett",
                      "address": "Norrgatan 1", "key_ref": "N-99"}],
         "visits": [{"external_id": "V-1", "client": "B-1", "start": evening(first_start),
-                    "end": evening(first_start, 30), "staff": ["W1"], "cancelled": cancelled},
+                    "end": evening(first_start, 30), "staff": ["worker1"], "cancelled": cancelled},
                    {"external_id": "V-2", "client": "B-1", "start": evening(22), "end": evening(22, 30),
                     "staff": list(second_staff)}],
     }
@@ -78,7 +78,7 @@ def test_a_visit_restaffed_away_leaves_one_phone_and_reaches_the_other(app, auth
     first_phone, second_phone = auth.login("worker1"), auth.login("worker2")
     before1, before2 = first_phone.pull(), second_phone.pull()
     assert v2 in before1["visit_ids"] and v2 not in before2["visit_ids"]
-    send(rows(second_staff=("W2",)))
+    send(rows(second_staff=("worker2",)))
     assert v2 not in first_phone.pull(before1["cursor"])["visit_ids"]
     after2 = second_phone.pull(before2["cursor"])
     assert [(v["id"], v["revision"]) for v in after2["visits"]] == [(v2, 1)]

@@ -220,6 +220,8 @@ def test_an_administrator_cannot_import_into_another_unit(app, tmp_path):
 
 def test_units_and_staff_stored_before_imports_are_adopted_by_code_and_username(app, tmp_path):
     with app.app_context():
+        db.session.scalar(select(User).where(User.username == "worker1")).external_id = None  # as before imports
+        db.session.commit()
         folder = tmp_path / "adopt"
         folder.mkdir()
         (folder / "staff.csv").write_text("external_id;unit;username;name;role\nP-1;NORR;worker1;Ny Namn;worker\n")

@@ -42,11 +42,18 @@ def test_a_scrape_counts_the_requests_of_every_gunicorn_worker(tmp_path):
     base, sent = f"http://127.0.0.1:{port}", 0
     try:
         deadline = time.monotonic() + 60
+        while True:  # ready: a worker has booted (a request sent before waits in the backlog and may time out)
+            assert time.monotonic() < deadline, "gunicorn should have started"
+            try:
+                if http.get(base + "/metrics", headers={"Authorization": "Bearer scrape"}, timeout=30).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
         # Until both worker processes have counted something (each keeps its own file), bounded.
         while len(list(counters.glob("counter_*.db"))) < 2 or sent < 20:
             assert time.monotonic() < deadline, "both gunicorn workers should have served a request"
             try:
-                answer = http.get(base + "/healthz", headers={"Connection": "close"}, timeout=5)  # each anew
+                answer = http.get(base + "/healthz", headers={"Connection": "close"}, timeout=30)  # each anew
             except requests.ConnectionError:
                 time.sleep(0.2)
                 continue
