@@ -10,9 +10,10 @@ export FLASK_APP := server
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+# The versions pinned in requirements.lock (`make lock`), so a fresh clone tests what CI tested.
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -118,7 +118,7 @@ def pull():
 
 
 @bp.post("/sync/push")
-@require_auth(roles=("worker",), scope="push", allow_revoked=True)  # a revoked phone's records go to quarantine
+@require_auth(roles=("worker",), scope="push", delivery=True)  # also a revoked phone, a deactivated worker
 @transactional
 def push_events():
     """Deliver recorded events (docs/protocol.md): one transaction, each record's verdict in the answer."""

@@ -63,32 +63,33 @@ def verify_token(token):
     return Claims(data.get("u"), data["d"], data.get("g"), data["s"])
 
 
-def _check(claims, device, user, scope_needed):
+def _check(claims, device, user, scope_needed, delivery=False):
     if device is None or device.user_id != claims.user_id or device.token_generation != claims.generation:
         raise _unauthorized("token_invalid", "Ogiltig inloggning.")
-    if not user.active:
+    if not user.active and not delivery:
         raise _unauthorized("token_invalid", "Kontot är inaktiverat.")
     if scope_needed == "full" and claims.scope != "full":
         raise _unauthorized("scope", "Den här inloggningen får bara lämna in registreringar.")
     return user, device, claims.scope
 
 
-def authenticate(token, scope_needed):
-    """Return (user, device, scope) for a valid token, else raise a 401 that says exactly why."""
+def authenticate(token, scope_needed, delivery=False):
+    """Return (user, device, scope) for a valid token, else raise a 401 that says exactly why. `delivery`:
+    the push, which takes in what a phone holds even when its worker has been deactivated since."""
     claims = verify_token(token)
     device, user = _load(claims.device_id)
-    return _check(claims, device, user, scope_needed)
+    return _check(claims, device, user, scope_needed, delivery)
 
 
-def _refusal(user, device, roles, allow_revoked):
+def _refusal(user, device, roles, delivery):
     """Why a valid token's user and device may not pass: "revoked", "role", or None (they may)."""
-    if device.revoked_at is not None and not allow_revoked:
+    if device.revoked_at is not None and not delivery:
         return "revoked"
     return "role" if user.role not in roles else None
 
 
-def _admit(user, device, token_scope, roles, allow_revoked):
-    refusal = _refusal(user, device, roles, allow_revoked)
+def _admit(user, device, token_scope, roles, delivery):
+    refusal = _refusal(user, device, roles, delivery)
     if refusal == "revoked":
         raise _unauthorized("device_revoked", "Enheten är spärrad. Uppgifterna på den raderas.", wipe=True)
     if refusal == "role":
@@ -97,8 +98,10 @@ def _admit(user, device, token_scope, roles, allow_revoked):
     g.user, g.device, g.token_scope = user, device, token_scope
 
 
-def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revoked=False):
-    """Guard a view: valid token of the right scope, a live device, one of `roles` (else 403, logged)."""
+def require_auth(roles=("worker", "admin", "manager"), scope="full", delivery=False):
+    """Guard a view: valid token of the right scope, a live device, one of `roles` (else 403, logged).
+    `delivery` (the push only): a revoked phone and a deactivated worker may still hand in what the phone
+    holds — the revoked phone's records go to quarantine, the deactivated worker's are checked as any."""
 
     def decorator(view):
         @wraps(view)
@@ -106,7 +109,7 @@ def require_auth(roles=("worker", "admin", "manager"), scope="full", allow_revok
             header = request.headers.get("Authorization", "")
             if not header.startswith("Bearer "):
                 raise _unauthorized("token_missing", "Inloggning krävs.")
-            _admit(*authenticate(header[7:].strip(), scope), roles, allow_revoked)
+            _admit(*authenticate(header[7:].strip(), scope, delivery), roles, delivery)
             return view(*args, **kwargs)
 
         wrapped.required_roles = roles

@@ -59,8 +59,9 @@ def push(user, device, scope, body):
     for i, code, message in refused:  # kept with the reason, never dropped
         results[i] = quarantine(parsed[i], user, device, skew, code, message)
     flagged = abs(skew) > cfg["CLOCK_SKEW_FLAG_SECONDS"]
-    seqs = store_events([ToStore(p.event, p.raw, user, user.unit_id, device.id, ev.SOURCE_DEVICE, skew, flagged,
-                                 fingerprint=p.fingerprint) for _, p in accepted], facts)
+    seqs = store_events([ToStore(p.event, p.raw, user, record_unit(p.event, facts, user), device.id,
+                                 ev.SOURCE_DEVICE, skew, flagged, fingerprint=p.fingerprint)
+                         for _, p in accepted], facts)
     raced = [p for (_, p), seq in zip(accepted, seqs) if seq is None]
     won_elsewhere = dict(db.session.execute(select(Event.id, Event.fingerprint).where(
         Event.id.in_([p.event.id for p in raced]))).all()) if raced else {}
@@ -170,6 +171,13 @@ def implausible_time(e, skew, now):
                                 "en administratör granskar posten.")
 
 
+def record_unit(e, facts, user):
+    """The unit a stored record belongs to: its visit's (a worker moved to another unit still delivers what
+    they did in the old one, and it is the old unit's), else the worker's."""
+    visit = facts.visit(e.payload["visit_id"]) if e.type in ev.VISIT_EVENTS else None
+    return visit.unit_id if visit is not None else user.unit_id
+
+
 def _DUPLICATE(event_id):
     return {"id": event_id, "status": "duplicate", "code": "already_applied", "message": "Redan mottagen."}
 
@@ -225,6 +233,8 @@ def _facts_query(postgresql):
            WHERE id {among("visit_ids")}
     UNION ALL SELECT 'w', NULL, NULL, NULL, visit_id, worker_id, NULL, NULL, NULL FROM visit_workers
            WHERE visit_id {among("visit_ids")}
+    UNION ALL SELECT 'f', NULL, NULL, NULL, visit_id, worker_id, NULL, NULL, NULL FROM visit_former_workers
+           WHERE visit_id {among("visit_ids")}
     UNION ALL SELECT 'i', NULL, NULL, NULL, visit_id, intervention_id, NULL, NULL, NULL FROM visit_interventions
            WHERE visit_id {among("visit_ids")}
     UNION ALL SELECT 'c', NULL, NULL, NULL, id, unit_id, NULL, NULL, NULL FROM clients WHERE id {among("client_ids")}
@@ -252,7 +262,7 @@ class DbFacts:
     def __init__(self, rows):
         self.existing, self.quarantined, self.gaps, self._clients, self._lock_dates = {}, {}, [], {}, {}
         self._note_clients = {}
-        visits, workers, interventions = [], {}, {}
+        visits, workers, former, interventions = [], {}, {}, {}
         for kind, key, t1, t2, n1, n2, n3, ts, d in rows:
             if kind == "e":
                 self.existing[key] = t1
@@ -262,6 +272,8 @@ class DbFacts:
                 visits.append((n1, n2, n3, ts))
             elif kind == "w":
                 workers.setdefault(n1, set()).add(n2)
+            elif kind == "f":
+                former.setdefault(n1, set()).add(n2)
             elif kind == "i":
                 interventions.setdefault(n1, set()).add(n2)
             elif kind == "c":
@@ -273,7 +285,8 @@ class DbFacts:
             else:
                 self.gaps.append((n1, n2, n3))
         self._visits = {vid: ev.VisitFacts(vid, unit_id, client_id, frozenset(workers.get(vid, ())),
-                                           frozenset(interventions.get(vid, ())), start)
+                                           frozenset(interventions.get(vid, ())), start,
+                                           frozenset(former.get(vid, ())))
                         for vid, unit_id, client_id, start in visits}
 
     @classmethod

@@ -129,6 +129,13 @@ visit_interventions = db.Table(
 )
 
 
+visit_former_workers = db.Table(  # taken off a visit (re-staffed, moved to another unit): what they recorded
+    "visit_former_workers",        # offline for it before they knew still delivers
+    db.Column("visit_id", db.ForeignKey("visits.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("worker_id", db.ForeignKey("users.id"), primary_key=True, index=True),
+)
+
+
 class Visit(db.Model):
     __tablename__ = "visits"
     id = db.Column(Integer, primary_key=True)
@@ -145,8 +152,17 @@ class Visit(db.Model):
     workers = db.relationship(User, secondary=visit_workers, order_by=User.id)
     interventions = db.relationship(CarePlanIntervention, secondary=visit_interventions,
                                     order_by=CarePlanIntervention.id)
+    former_workers = db.relationship(User, secondary=visit_former_workers, order_by=User.id)
 
     __table_args__ = (db.Index("ix_visits_unit_start", "unit_id", "planned_start"),)
+
+    def restaff(self, workers):
+        """Set who makes the visit; those taken off are remembered as former workers (their records made offline
+        before the change still deliver), one put back is a worker again."""
+        kept = {w.id for w in workers}
+        self.former_workers = [w for w in self.former_workers if w.id not in kept] + [
+            w for w in self.workers if w.id not in kept and w not in self.former_workers]
+        self.workers = list(workers)
 
 
 class Event(db.Model):

@@ -50,6 +50,7 @@ class VisitFacts:
     worker_ids: frozenset
     intervention_ids: frozenset
     planned_start: datetime
+    former_worker_ids: frozenset = frozenset()  # taken off it (re-staffed, moved to another unit)
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,12 @@ def check(event: Event, worker_id: int, unit_id: int, facts: Facts, tz) -> Optio
         visit = facts.visit(p["visit_id"])
         if visit is None:
             return Rejection("unknown_visit", f"Besöket {p['visit_id']} finns inte.")
-        if visit.unit_id != unit_id:
-            return Rejection("not_your_visit", "Besöket hör till en annan enhet.")
-        if worker_id not in visit.worker_ids:
-            return Rejection("not_your_visit", "Besöket är inte schemalagt för dig.")
+        if worker_id not in visit.worker_ids | visit.former_worker_ids:
+            # A worker taken off a visit, or moved to another unit, made these records before they knew:
+            # they deliver, to the visit's unit. Anyone else's are refused.
+            return Rejection("not_your_visit", "Besöket hör till en annan enhet." if visit.unit_id != unit_id
+                             else "Besöket är inte schemalagt för dig.")
+        unit_id = visit.unit_id
         if event.type == INTERVENTION_RECORDED and p["intervention_id"] not in visit.intervention_ids:
             return Rejection("unknown_intervention", "Insatsen är inte planerad för besöket.")
         # Start and end are about their own moment; an intervention or a hand-over is about the visit's period.

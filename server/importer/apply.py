@@ -132,7 +132,7 @@ class Applier:
         visit.cancelled = bool(v.get("cancelled"))
         if "instructions" in v:
             visit.instructions = v["instructions"]
-        visit.workers = [self.staff(label) for label in c.after["staff"]]
+        visit.restaff([self.staff(label) for label in c.after["staff"]])
         if "interventions" in v:
             visit.interventions = [self.codes[client.id][code] for code in c.after["interventions"]]
         visit.updated_at = self.now  # a change of staff alone does not touch the row: the pull needs it

@@ -8,6 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from server.extensions import db
+from server.importer import run_import
+from server.importer.read import json_tables
 from server.models import AccessLog, Event, Visit
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -82,6 +84,42 @@ def test_a_visit_restaffed_away_leaves_one_phone_and_reaches_the_other(app, auth
     assert v2 not in first_phone.pull(before1["cursor"])["visit_ids"]
     after2 = second_phone.pull(before2["cursor"])
     assert [(v["id"], v["revision"]) for v in after2["visits"]] == [(v2, 1)]
+
+
+def test_a_worker_taken_off_a_visit_while_offline_still_delivers_what_they_recorded_for_it(app, auth, send):
+    send(rows())
+    _, v2 = ids(app, "V-1", "V-2")
+    first_phone = auth.login("worker1")
+    first_phone.pull()
+    send(rows(second_staff=("worker2",)))  # re-staffed while worker1's phone was offline …
+    started = first_phone.event("visit_started", {"visit_id": v2})
+    r = first_phone.push([started])  # … worker1 made the visit and the record arrives afterwards
+    assert r.json["results"][0]["status"] == "applied", r.json
+    send(rows(second_staff=("worker1",)))  # put back: a worker again, not a former one
+    send(rows(second_staff=("worker2",)))
+    stranger = auth.login("worker3")  # never on the visit: still refused
+    refused = stranger.push([stranger.event("visit_started", {"visit_id": v2})])
+    assert refused.json["results"][0]["code"] == "not_your_visit"
+
+
+def test_a_worker_moved_to_another_unit_loses_the_old_units_visits_but_their_records_deliver_there(
+        app, auth, send):
+    send(rows())
+    v1, _ = ids(app, "V-1", "V-2")
+    phone = auth.login("worker1")
+    assert v1 in phone.pull()["visit_ids"]
+    ended = phone.event("visit_ended", {"visit_id": v1})
+    with app.app_context():  # moved by system administration (`flask import`: every unit)
+        moved = {"staff": [dict(rows()["staff"][0], unit="SODER")]}
+        outcome = run_import(lambda: json_tables(moved), apply=True, actor={"name": "flask import"})
+        assert outcome.diff["staff"]["changed"] == 1, outcome.problems
+        db.session.commit()
+    assert v1 not in phone.pull()["visit_ids"]  # no longer the worker's unit: gone at the next pull
+    answer = phone.push([ended])
+    assert answer.json["results"][0]["status"] == "applied", answer.json
+    with app.app_context():
+        stored = db.session.scalar(select(Event).where(Event.id == ended["id"]))
+        assert stored.unit_id == db.session.get(Visit, v1).unit_id  # Norr's record, for Norr's manager
 
 
 def test_a_record_for_a_visit_cancelled_meanwhile_is_kept_and_shown_to_the_administrator(app, auth, admin, send):

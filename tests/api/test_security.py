@@ -196,8 +196,11 @@ def test_tampered_payload_and_other_signed_strings_are_not_tokens(app, auth, cli
     assert r.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_a_deactivated_account_loses_its_tokens_at_once(app, auth, client):
+def test_a_deactivated_account_loses_its_tokens_at_once_but_its_phone_still_delivers(app, auth, client):
     s = auth.login("worker1")
+    first = s.pull()["visits"][0]
+    visit_id = first["id"]
+    recorded = s.event("visit_started", {"visit_id": visit_id})  # made offline before the deactivation
     with app.app_context():
         from server.models import User
         db.session.get(User, s.user["id"]).active = False
@@ -205,6 +208,9 @@ def test_a_deactivated_account_loses_its_tokens_at_once(app, auth, client):
     assert client.get("/api/sync/pull", headers=s.headers).status_code == 401
     r = client.post("/api/auth/token", json={"username": "worker1", "password": "demo", "device_id": "dev-new-phone"})
     assert r.status_code == 401 and r.json["code"] == "invalid_credentials"
+    delivered = s.push([recorded])  # what the phone holds still goes in, checked as any record
+    assert delivered.status_code == 200 and delivered.json["results"][0]["status"] == "applied", delivered.json
+    assert client.get(f"/api/clients/{first['client_id']}", headers=s.headers).status_code == 401  # nothing read
 
 
 def test_revoking_one_phone_leaves_the_workers_other_phone_working(app, auth, client):

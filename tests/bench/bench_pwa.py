@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from tests.bench import harness, peers
 from tests.bench.report import Report
+from tests.support.waits import wait_js
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
@@ -123,7 +124,7 @@ def browser_timings(report, base):
                       round(sorted(t[0] for t in loads)[len(loads) // 2], 2), "s", better="lower")
 
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-        page.wait_for_function("navigator.serviceWorker.controller !== null || location.reload()", timeout=30_000)
+        wait_js(page, "navigator.serviceWorker.controller !== null || location.reload()", timeout=30_000)
         context.set_offline(True)
         cdp.send("Network.emulateNetworkConditions", {**SLOW_4G, "offline": True})
         t = time.perf_counter()

@@ -54,6 +54,7 @@ import sys
 import server.web
 server.web.PWA_DIR = sys.argv[1]
 from server import create_app
+from tests.support.waits import wait_js
 create_app().run(host="127.0.0.1", port=int(sys.argv[2]), use_reloader=False, threaded=True)
 """
 
@@ -301,7 +302,7 @@ class PwaDriver:
         self.page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         if not self.page.evaluate("Boolean(navigator.serviceWorker.controller)"):
             self.page.reload()
-        self.page.wait_for_function("Boolean(navigator.serviceWorker.controller)")
+        wait_js(self.page, "Boolean(navigator.serviceWorker.controller)")
         return self
 
     def login(self, username, password="demo"):
@@ -343,7 +344,7 @@ class PwaDriver:
         if self.page.get_attribute("#status-toggle", "aria-expanded") != "true":
             self.page.click("#status-toggle")
         self.page.click(f"#lang-switch[lang={code}]")
-        self.page.wait_for_function("(code) => document.documentElement.lang === code", arg=code)
+        wait_js(self.page, "(code) => document.documentElement.lang === code", arg=code)
         self.page.click("#status-toggle")
         return self
 
@@ -377,7 +378,7 @@ class PwaDriver:
         buttons = self.page.eval_on_selector_all("button.ok", "els => els.map(e => e.id)")
         for n, button in enumerate(buttons, start=1):
             self.page.click(f"#{button}")
-            self.page.wait_for_function("(n) => document.querySelectorAll('.intervention [aria-pressed=true]').length >= n", arg=n)
+            wait_js(self.page, "(n) => document.querySelectorAll('.intervention [aria-pressed=true]').length >= n", arg=n)
         self.page.click("#end-visit")
         self.page.wait_for_selector(".done-time >> nth=1")
         return len(buttons) + 2
@@ -386,7 +387,7 @@ class PwaDriver:
         self.go(f"#/visit/{visit_id}")
         self.page.fill("#note-text", text)
         self.page.click("#note-save")
-        self.page.wait_for_function("() => document.querySelector('#note-text').value === ''")
+        wait_js(self.page, "() => document.querySelector('#note-text').value === ''")
 
     def report_deviation(self, visit_id, category, text):
         self.go(f"#/visit/{visit_id}")
@@ -394,7 +395,7 @@ class PwaDriver:
         self.page.select_option("#deviation-category", category)
         self.page.fill("#deviation-text", text)
         self.page.click("#deviation-save")
-        self.page.wait_for_function("() => document.querySelector('#deviation-text').value === ''")
+        wait_js(self.page, "() => document.querySelector('#deviation-text').value === ''")
 
     def wait_pending(self, n, timeout=30.0):
         """Poll the outbox until `n` entries wait (page.wait_for_function does not await promises)."""

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 from tests.support.axe import axe_violations
+from tests.support.waits import wait_js
 
 DESKTOP = {"width": 1280, "height": 900}
 PAGES = ["index.html", "readiness.html", "access-log.html", "exports.html"]
@@ -92,7 +93,7 @@ def test_access_log_search_check_and_csv_download(browser, unit_with_backlog, pa
         # worker1's pull logged every client of the shift package
         page.select_option("#user_id", label=page.locator("#user_id option", has_text="(worker1)").inner_text())
         page.click("#search button[type=submit]")
-        page.wait_for_function("document.querySelectorAll('#rows tbody tr').length > 0")
+        wait_js(page, "document.querySelectorAll('#rows tbody tr').length > 0")
         actions = set(page.locator("#rows tbody tr td:nth-child(4)").all_inner_texts())
         assert actions == {"Hämtade offline-kopian"}
         with page.expect_download() as info:
@@ -105,8 +106,8 @@ def test_access_log_search_check_and_csv_download(browser, unit_with_backlog, pa
         page.click("#check-form button[type=submit]")
         page.wait_for_selector("#check-message .message.ok")
         # the message shows before the list of checks has reloaded: wait for the row, do not count at once
-        page.wait_for_function("document.querySelectorAll('#checks tbody tr').length === 1")
-        page.wait_for_function("document.querySelector('#checks-status').innerText.includes('Nästa kontroll senast')")
+        wait_js(page, "document.querySelectorAll('#checks tbody tr').length === 1")
+        wait_js(page, "document.querySelector('#checks-status').innerText.includes('Nästa kontroll senast')")
     finally:
         context.close()
     assert not page_problems.items, page_problems.items
@@ -159,7 +160,7 @@ def test_english_is_one_click_away_and_stays_accessible(browser, live_server, pa
         assert page.locator("h1").inner_text() == "Osynkat och luckor"
         page.click(".admin-header button[lang=en]")
         wait_loaded(page)
-        page.wait_for_function("document.documentElement.lang === 'en'")
+        wait_js(page, "document.documentElement.lang === 'en'")
         assert page.locator("h1").inner_text() == "Unsynced records and gaps"
         assert page.locator(".admin-nav a[aria-current=page]").inner_text() == "Unsynced"
         assert axe_violations(page) == []
@@ -184,7 +185,7 @@ def test_the_log_names_devices_clients_are_told_apart_and_readiness_speaks_of_vi
         wait_loaded(page)
         page.goto(f"{live_server.url}/admin/access-log.html")
         wait_loaded(page)
-        page.wait_for_function("document.querySelectorAll('#rows tbody tr').length > 0")
+        wait_js(page, "document.querySelectorAll('#rows tbody tr').length > 0")
         devices = set(page.locator("#rows tbody tr td:nth-child(6)").all_inner_texts())
         assert any(d.startswith("Pixel 7 · Chrome · 2026-12-07 (registrerad ") for d in devices), devices
         assert not any("2f7c9a41-5be0" in d for d in devices)

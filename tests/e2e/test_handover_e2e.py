@@ -9,6 +9,7 @@ from tests.support.axe import axe_violations
 from tests.support.idb import readable_text
 
 from tests.e2e.conftest import PHONE, PwaDriver
+from tests.support.waits import wait_js
 
 PIN = "2580"
 TEXT = "Larmet är nytt – koden ligger i nyckelgömman. Fråga om hon har ätit, glömde lunchen i dag."
@@ -41,7 +42,7 @@ def test_a_handover_written_offline_reaches_the_next_visit_and_stays_readable_of
     assert page_a.is_checked("#note-handover")
     shots(page_a.locator("form:has(#note-text)"), "handover-note-form")
     page_a.click("#note-save")
-    page_a.wait_for_function("() => document.querySelector('#note-text').value === ''")
+    wait_js(page_a, "() => document.querySelector('#note-text').value === ''")
     pwa.wait_pending(1)
     context.set_offline(False)
     pwa.sync_now()

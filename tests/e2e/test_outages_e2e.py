@@ -3,6 +3,7 @@ offline and it syncs; an administrator backfills for an absent worker; a manager
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 from tests.support.axe import axe_violations
+from tests.support.waits import wait_js
 
 STHLM = ZoneInfo("Europe/Stockholm")
 PIN = "2580"
@@ -69,7 +70,7 @@ def test_after_an_outage_the_worker_self_registers_a_missed_visit_offline_hands_
     page.click(f"#g{other['id']}-handover")
     page.fill(f"#g{other['id']}-handover-reason", "Ledig i morgon")
     page.click(f"#g{other['id']}-handover-confirm")
-    page.wait_for_function("(id) => document.querySelector('#gap-' + id).textContent.includes('Lämnat till administratör')",
+    wait_js(page, "(id) => document.querySelector('#gap-' + id).textContent.includes('Lämnat till administratör')",
                            arg=other["id"])
     expected = 2 + len(gap["visit"]["interventions"]) + 1
     pwa.wait_pending(expected)
@@ -78,7 +79,7 @@ def test_after_an_outage_the_worker_self_registers_a_missed_visit_offline_hands_
     context.set_offline(False)
     pwa.sync_now()
     pwa.wait_pending(0)
-    page.wait_for_function("async () => (await new Promise((res) => { const r = indexedDB.open('hemvard'); "
+    wait_js(page, "async () => (await new Promise((res) => { const r = indexedDB.open('hemvard'); "
                            "r.onsuccess = () => { const q = r.result.transaction('outbox').objectStore('outbox')"
                            ".count(); q.onsuccess = () => { r.result.close(); res(q.result); }; }; })) === 0")
     rows = live_server.query("SELECT type, payload FROM events WHERE visit_id = :v AND user_id = :w",
@@ -122,7 +123,7 @@ def test_an_administrator_backfills_for_an_absent_worker(browser, page_problems,
         page.select_option(f"#bf-{target['id']}-source", "phone_call")
         page.fill(f"#bf-{target['id']}-note", "Ringde medarbetaren")
         page.click(f"#bf-{target['id']}-save")
-        page.wait_for_function("(id) => !document.querySelector('#queue-' + id)", arg=target["id"])
+        wait_js(page, "(id) => !document.querySelector('#queue-' + id)", arg=target["id"])
         shots(page, "backfill-queue", full_page=False)
         assert axe_violations(page) == []
     finally:
@@ -165,7 +166,7 @@ def test_an_administrator_withdraws_an_outage_registered_by_mistake(browser, pag
         page.click(f"{row}-withdraw summary")
         page.fill(f"{row}-withdraw-reason", "Fel enhet – inget driftstopp hos oss")
         page.click(f"{row}-withdraw-submit")
-        page.wait_for_function("(sel) => document.querySelector(sel)?.classList.contains('withdrawn')", arg=row)
+        wait_js(page, "(sel) => document.querySelector(sel)?.classList.contains('withdrawn')", arg=row)
         assert "återkallat" in page.inner_text(row) and "Fel enhet" in page.inner_text(row)
         assert page.query_selector(f"{row}-withdraw") is None and page.query_selector(f"{row}-end") is None
         shots(page, "outage-withdrawn", full_page=False)

@@ -1,5 +1,6 @@
 """After one cold load the whole app works offline: every screen opens, also after an offline reload, although
 most screens are import()ed lazily (pwa/js/app.js) — the service worker must have cached every module."""
+from tests.support.waits import wait_js
 
 PIN = "2580"
 FAILED = "Skärmen kunde inte laddas"
@@ -24,7 +25,7 @@ def test_after_a_cold_load_every_screen_opens_offline_also_after_a_reload(pwa, c
     pwa.open()  # no waiting for the service worker first: straight to work, as on a new phone
     pwa.login("worker2").set_pin(PIN)
     page.wait_for_selector(".visit-link", timeout=60000)
-    page.wait_for_function("Boolean(navigator.serviceWorker.controller)")  # it claims the page once installed
+    wait_js(page, "Boolean(navigator.serviceWorker.controller)")  # it claims the page once installed
     visit_id = pwa.visit_ids()[0]
     pwa.go(f"#/visit/{visit_id}")
     href = page.get_attribute("a[href^='#/client/']", "href")

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from tests.support.idb import readable_text
+from tests.support.waits import wait_js
 
 PIN = "2580"
 APP_VERSION = re.search(r"APP_VERSION = '([^']+)'",
@@ -67,7 +68,7 @@ def test_visits_recorded_while_the_server_is_down_arrive_exactly_once(pwa, live_
     assert device["status_pending"] == 0 and device["status_app_version"] == APP_VERSION
     assert device["status_oldest_pending_at"] is None
 
-    again.wait_for_function("() => document.querySelector('#pending-count').textContent.includes('Allt synkat')")
+    wait_js(again, "() => document.querySelector('#pending-count').textContent.includes('Allt synkat')")
     records = again.eval_on_selector_all("#sync-records li", "els => els.map(e => e.dataset.state)")
     assert records.count("sent") >= expected and "waiting" not in records
     shots(again, "outage-sync-done", full_page=False)

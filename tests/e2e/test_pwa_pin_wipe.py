@@ -1,6 +1,7 @@
 """Too many wrong PINs wipe what can be read on the phone — but not what the worker recorded: the sealed
 outbox survives, cannot be read, and still reaches the server after a new login."""
 import json
+from tests.support.waits import wait_js
 
 PIN = "2580"
 
@@ -50,6 +51,6 @@ def test_wrong_pins_wipe_readable_data_and_the_records_still_arrive_after_a_new_
     # the wipe shows as ongoing (end enabled), not as not started — nobody registers it twice.
     pwa.go("#/sync")
     page.click("#sync-now")
-    page.wait_for_function("() => { const b = document.querySelector('#sync-now'); return b && !b.disabled; }")
+    wait_js(page, "() => { const b = document.querySelector('#sync-now'); return b && !b.disabled; }")
     pwa.go(f"#/visit/{visit}")
     page.wait_for_selector("#end-visit:not([disabled])")

@@ -3,6 +3,7 @@ worker records offline while the phone's retries pile up, the server comes back 
 nobody pressing "Synka nu", the outbox drains within the backoff's cap, the status line stops saying "Servern nås
 inte", and the phone reports its now empty outbox so the managers' backlog shows 0 for it."""
 import time
+from tests.support.waits import wait_js
 
 PIN = "2580"
 RETRY_CAP_S = 30  # pwa/js/config.js RETRY_MAX_MS: what a phone with waiting records waits at most
@@ -53,7 +54,7 @@ def test_after_an_outage_the_outbox_drains_by_itself_and_the_backlog_says_0(pwa,
     # Nobody touches the phone: no "Synka nu", no network event, no focus. The retry already scheduled (at most
     # RETRY_CAP_S after the last failure, which was before the restart) finds the server; +5 s for the request.
     poll(page, "the outbox drained by itself", lambda: pwa.pending() == [], RETRY_CAP_S + 5)
-    page.wait_for_function("() => !document.querySelector('#statusbar').textContent.includes('Servern nås inte')")
+    wait_js(page, "() => !document.querySelector('#statusbar').textContent.includes('Servern nås inte')")
     assert "Allt synkat" in pwa.status_text()
 
     ids = {e["id"] for e in pending}

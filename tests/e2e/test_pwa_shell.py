@@ -4,6 +4,7 @@ import json
 import posixpath
 import re
 from pathlib import Path
+from tests.support.waits import wait_js
 
 PWA = Path(__file__).resolve().parents[2] / "pwa"
 LIMIT_BYTES = 200 * 1000
@@ -87,7 +88,7 @@ def test_chromium_finds_the_app_installable(playwright_driver, launch_options, l
         page.goto(live_server.url + "/")
         page.evaluate("navigator.serviceWorker.ready.then(() => true)")
         page.reload()
-        page.wait_for_function("Boolean(navigator.serviceWorker.controller)")
+        wait_js(page, "Boolean(navigator.serviceWorker.controller)")
         cdp = context.new_cdp_session(page)
         assert cdp.send("Page.getAppManifest").get("errors") == []
         assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []

@@ -33,7 +33,7 @@ class FakeFacts:
 
 
 VISIT = ev.VisitFacts(id=10, unit_id=1, client_id=5, worker_ids=frozenset({7, 8}),
-                      intervention_ids=frozenset({3}), planned_start=NOW)
+                      intervention_ids=frozenset({3}), planned_start=NOW, former_worker_ids=frozenset({6}))
 FACTS = FakeFacts([VISIT], clients={5: 1, 6: 2}, notes={"n5": 5, "n6": 6})
 
 
@@ -46,7 +46,9 @@ def event(type_, **payload):
     (event(ev.VISIT_STARTED, visit_id=10), 8, 1, None),  # the partner on a double-staffed visit
     (event(ev.VISIT_STARTED, visit_id=99), 7, 1, "unknown_visit"),
     (event(ev.VISIT_STARTED, visit_id=10), 9, 1, "not_your_visit"),
-    (event(ev.VISIT_STARTED, visit_id=10), 7, 2, "not_your_visit"),
+    (event(ev.VISIT_STARTED, visit_id=10), 7, 2, None),  # on it, since moved to unit 2: delivers to unit 1
+    (event(ev.VISIT_STARTED, visit_id=10), 6, 1, None),  # taken off it after recording offline: delivers
+    (event(ev.VISIT_STARTED, visit_id=10), 9, 2, "not_your_visit"),  # another unit's worker, never on it
     (event(ev.INTERVENTION_RECORDED, visit_id=10, intervention_id=4, status="done"), 7, 1, "unknown_intervention"),
     (event(ev.NOTE_ADDED, client_id=5, text="x"), 7, 1, None),
     (event(ev.NOTE_ADDED, client_id=6, text="x"), 7, 1, "client_out_of_scope"),
