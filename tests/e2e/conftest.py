@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.waits import wait_js
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -54,7 +56,6 @@ import sys
 import server.web
 server.web.PWA_DIR = sys.argv[1]
 from server import create_app
-from tests.support.waits import wait_js
 create_app().run(host="127.0.0.1", port=int(sys.argv[2]), use_reloader=False, threaded=True)
 """
 

@@ -83,11 +83,13 @@ def test_an_integration_token_is_shown_once_and_can_be_revoked(admin_page, live_
 def test_a_record_for_a_cancelled_visit_is_shown_to_the_administrator(browser, live_server, page_problems, tmp_path):
     import uuid
     from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
     folder = tmp_path / "set"
     folder.mkdir()
-    (folder / "staff.csv").write_text("external_id;unit;username;name;role\nW1;NORR;worker1;Wera Ett;worker\n")
+    (folder / "staff.csv").write_text("external_id;unit;username;name;role\nworker1;NORR;worker1;Wera Ett;worker\n")
     (folder / "clients.csv").write_text(CLIENTS)
-    visit = "external_id;client;start;end;staff;cancelled\nV-1;B-9;2026-12-08 21:00;2026-12-08 21:30;W1;{}\n"
+    day = datetime.now(ZoneInfo("Europe/Stockholm")).date()  # after the demo's day shift: no double booking
+    visit = f"external_id;client;start;end;staff;cancelled\nV-1;B-9;{day} 21:00;{day} 21:30;worker1;{{}}\n"
     (folder / "visits.csv").write_text(visit.format("nej"))
     live_server.flask("import", str(folder))
     [row] = live_server.query("SELECT id FROM visits WHERE external_id = 'V-1'")

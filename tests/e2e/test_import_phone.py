@@ -16,13 +16,13 @@ def at(hour, minute=0):
 
 def write_set(folder, v1=(20, 0, 20, 30), v2=(22, 0, 22, 30), cancel_v1="nej"):
     folder.mkdir(exist_ok=True)
-    (folder / "staff.csv").write_text("external_id;unit;username;name;role\nW1;NORR;worker1;Wera Ett;worker\n")
+    (folder / "staff.csv").write_text("external_id;unit;username;name;role\nworker1;NORR;worker1;Wera Ett;worker\n")
     (folder / "clients.csv").write_text("external_id;unit;personal_number;name;address;key_ref\n"
                                         "B-1;NORR;18500314-1230;Fiktiv Importerad;Norrgatan 1;N-99\n")
     (folder / "visits.csv").write_text(
         "external_id;client;start;end;staff;cancelled\n"
-        f"V-1;B-1;{at(*v1[:2])};{at(*v1[2:])};W1;{cancel_v1}\n"
-        f"V-2;B-1;{at(*v2[:2])};{at(*v2[2:])};W1;nej\n")
+        f"V-1;B-1;{at(*v1[:2])};{at(*v1[2:])};worker1;{cancel_v1}\n"
+        f"V-2;B-1;{at(*v2[:2])};{at(*v2[2:])};worker1;nej\n")
     return folder
 
 
