@@ -144,7 +144,10 @@ def check_login(username, password, remote_addr):
     if not password_ok and not (known and enrolment.redeem(user, password)):  # a one-time code, used up
         raise ApiError(401, "invalid_credentials", "Fel användarnamn eller lösenord.")
     db.session.delete(attempt)
-    db.session.commit()
+    if password_ok:
+        db.session.commit()
+    # else a code was used: that is committed with the login that used it (the route's commit), so a login
+    # refused after this (a device id taken: 409, and the app retries with a new one) leaves the code unused
     return user
 
 

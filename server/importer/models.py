@@ -40,7 +40,7 @@ class AuditEntry(db.Model):
     entity = db.Column(String(32), nullable=False)  # unit | staff | client | care_plan | medications | visit | token
     entity_id = db.Column(Integer)
     external_id = db.Column(String(64))
-    action = db.Column(String(16), nullable=False)  # created | changed | cancelled | revoked
+    action = db.Column(String(16), nullable=False)  # created | changed | cancelled | revoked; by hand: server/manage
     before = db.Column(Json)
     after = db.Column(Json)
 

@@ -63,6 +63,17 @@ def test_an_imported_person_logs_in_once_with_a_code_and_the_second_use_is_refus
     assert [d["id"] for d in trail["devices"]] == ["dev-ny-norr-1"]
 
 
+def test_a_login_refused_after_the_code_matched_leaves_the_code_for_the_retry(client, admin, imported, auth):
+    taken = auth.login("worker1").device_id  # a shared phone: its id belongs to a colleague
+    code = admin.post(f"/api/admin/staff/{imported}/enrolment-code", json={}).json["code"]
+    r = login(client, code, device_id=taken)
+    assert r.status_code == 409 and r.json["code"] == "device_id_taken"
+    assert login(client, code, device_id="dev-ny-norr-fresh").status_code == 200  # the app's retry, new id
+    assert login(client, code, device_id="dev-ny-norr-other").status_code == 401
+    used = [e["action"] for e in admin.get(f"/api/admin/staff/{imported}").json["audit"]]
+    assert used.count("code_used") == 1
+
+
 def test_an_expired_code_is_refused(app, client, admin, imported):
     code = admin.post(f"/api/admin/staff/{imported}/enrolment-code", json={}).json["code"]
     with app.app_context():
