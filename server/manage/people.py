@@ -20,9 +20,10 @@ def find_clients(unit_id, q, limit):
     contains `q`, by name. Returns (clients, more)."""
     query = select(Client).where(Client.unit_id == unit_id)
     if q:
-        digits = q.replace("-", "")
-        query = query.where(or_(_like(Client.name, q), _like(Client.key_reference, q), _like(Client.external_id, q),
-                                _like(func.replace(Client.personal_number, "-", ""), digits) if digits else False))
+        matches = [_like(Client.name, q), _like(Client.key_reference, q), _like(Client.external_id, q)]
+        if q.replace("-", ""):  # a personal number is found with or without its dash
+            matches.append(_like(func.replace(Client.personal_number, "-", ""), q.replace("-", "")))
+        query = query.where(or_(*matches))
     found = db.session.scalars(query.order_by(Client.name, Client.id).limit(limit + 1)).all()
     return found[:limit], len(found) > limit
 
