@@ -86,6 +86,7 @@ def create_app(test_config=None):
     from . import outages; outages.init_app(app)  # outages, gaps, backfill, conflicts, quarantine (issue 4)
     from . import loop; loop.init_app(app)  # deviations, missed care, transfer back, approval (issue 30)
     from .importer import views as importer; app.register_blueprint(importer.bp)  # the import's doors (issue 29)
+    from . import manage; manage.init_app(app)  # clients, staff, visits and enrolment codes by hand (issue 29)
     from . import access_log_retention; access_log_retention.init_app(app)  # the archive folder
     from . import jobs; jobs.init_app(app)  # `flask worker`: every background job, done once across workers
     from . import metrics; metrics.init_app(app)  # GET /metrics (off unless METRICS_TOKEN); counts every answer

@@ -9,6 +9,7 @@ from .auth import check_login, issue_token, require_auth, token_expiry
 from .errors import ApiError
 from .extensions import db, transactional
 from .ingest import push
+from .manage import audit
 from .metrics import count_push_results
 from .models import Device, utcnow
 from .schemas import (ClientOut, DeviceNameSchema, PullQuerySchema, PullResponseSchema, PushResponseSchema,
@@ -147,6 +148,9 @@ def revoke_device(device_id):
         raise ApiError(404, "not_found", "Enheten finns inte i din enhet.")
     if device.revoked_at is None:
         device.revoked_at = utcnow()
+        audit.record(g.user, device.unit_id, "staff", device.user_id, "device_revoked",
+                     {"device": device.name, "revoked_at": None},
+                     {"device": device.name, "revoked_at": device.revoked_at.isoformat()}, external_id=device.id)
     return {"id": device.id, "revoked_at": device.revoked_at.isoformat()}
 
 

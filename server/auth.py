@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .access_log import log_denied
 from .errors import ApiError
 from .extensions import db
+from .manage import enrolment
 from .models import Device, LoginFailure, User, utcnow
 
 SCOPES = ("full", "push")
@@ -124,7 +125,8 @@ def check_login(username, password, remote_addr):
     Every attempt takes a slot among the failures before its password is checked, and does so while it holds
     the locks of its username and address, so parallel guesses cannot all read the same count: the limit is exact. A correct
     password gives its slot back. An unknown username is checked against a dummy hash, so that it costs as
-    long as a wrong password and the answer's time does not tell which usernames exist."""
+    long as a wrong password and the answer's time does not tell which usernames exist. An administrator's
+    one-time enrolment code works once in place of the password (server/manage/enrolment.py)."""
     cfg = current_app.config
     _lock_failure_counts(username, remote_addr)
     since = utcnow() - timedelta(seconds=cfg["LOGIN_FAILURE_WINDOW"])
@@ -141,10 +143,14 @@ def check_login(username, password, remote_addr):
     db.session.commit()  # the slot is taken and the lock released before the (slow) hash is checked
     user = db.session.query(User).filter_by(username=username).one_or_none()
     known = user is not None and user.active
-    if not check_password_hash(user.password_hash if known else _dummy_hash(), password) or not known:
+    password_ok = check_password_hash(user.password_hash if known else _dummy_hash(), password) and known
+    if not password_ok and not (known and enrolment.redeem(user, password)):  # a one-time code, used up
         raise ApiError(401, "invalid_credentials", "Fel användarnamn eller lösenord.")
     db.session.delete(attempt)
-    db.session.commit()
+    if password_ok:
+        db.session.commit()
+    # else a code was used: that is committed with the login that used it (the route's commit), so a login
+    # refused after this (a device id taken: 409, and the app retries with a new one) leaves the code unused
     return user
 
 

@@ -17,6 +17,8 @@ class Config:
     TOKEN_MAX_AGE = _int("TOKEN_MAX_AGE", 3 * 24 * 3600)
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 10)  # per username and per address, per window
     LOGIN_FAILURE_WINDOW = _int("LOGIN_FAILURE_WINDOW", 15 * 60)
+    # A one-time enrolment code an administrator sets (server/manage/enrolment.py) works this long, once.
+    ENROLMENT_CODE_HOURS = _int("ENROLMENT_CODE_HOURS", 72)
 
     # Sync protocol.
     MAX_BATCH = _int("MAX_BATCH", 100)

@@ -56,6 +56,9 @@ class User(db.Model):
     password_hash = db.Column(String(256), nullable=False)
     active = db.Column(db.Boolean, nullable=False, default=True)
     external_id = db.Column(String(64), unique=True)
+    # A one-time enrolment code an administrator set (server/manage/enrolment.py): its sha256, never the code.
+    enrolment_code_hash = db.Column(String(64))
+    enrolment_code_expires_at = db.Column(UTCDateTime)
     unit = db.relationship(Unit)
 
     __table_args__ = (db.CheckConstraint("role in ('worker', 'admin', 'manager')", name="role"),)

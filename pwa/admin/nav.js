@@ -9,6 +9,7 @@ export const NAV = [
   { href: 'backfill.html', key: 'nav.backfill', roles: ['manager', 'admin'] },
   { href: 'notifications.html', key: 'nav.push', roles: ['manager', 'admin'] },
   { href: 'import.html', key: 'nav.import', roles: ['admin'] },
+  { href: 'manage.html', key: 'nav.manage', roles: ['admin'] },
   { href: 'deviations.html', key: 'nav.deviations', roles: ['manager', 'admin'] },
   { href: 'transfer.html', key: 'nav.transfer', roles: ['manager', 'admin'] },
   { href: 'approval.html', key: 'nav.approval', roles: ['manager', 'admin'] },

@@ -28,7 +28,7 @@ class IntegrationToken(db.Model):
 
 
 class AuditEntry(db.Model):
-    """Who changed what, when, with the values before and after (imports, integration tokens)."""
+    """Who changed what, when, with the values before and after (imports, integration tokens, changes by hand)."""
 
     __tablename__ = "audit_trail"
     id = db.Column(BigId, primary_key=True, autoincrement=True)
@@ -40,6 +40,8 @@ class AuditEntry(db.Model):
     entity = db.Column(String(32), nullable=False)  # unit | staff | client | care_plan | medications | visit | token
     entity_id = db.Column(Integer)
     external_id = db.Column(String(64))
-    action = db.Column(String(16), nullable=False)  # created | changed | cancelled | revoked
+    action = db.Column(String(16), nullable=False)  # created | changed | cancelled | revoked; by hand: server/manage
     before = db.Column(Json)
     after = db.Column(Json)
+
+    __table_args__ = (db.Index("ix_audit_trail_entity", "entity", "entity_id"),)  # one object's trail

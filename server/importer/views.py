@@ -12,6 +12,7 @@ from ..api import json_body
 from ..auth import require_auth
 from ..errors import ApiError
 from ..extensions import db, transactional
+from ..manage import audit
 from ..models import Client, Event, Unit, User, Visit
 from ..schemas import SafeString, StrictSchema
 from . import run_import, tokens
@@ -120,15 +121,13 @@ def cancelled_visits():
 @require_auth(roles=("admin", "manager"))
 @transactional
 def audit_trail():
-    """The own unit's most recent changes by imports and tokens: who, when, what, before and after."""
+    """The own unit's most recent changes (imports, tokens, by hand): who, when, what, before and after."""
     entries = db.session.scalars(select(AuditEntry).where(AuditEntry.unit_id == g.user.unit_id)
                                  .order_by(AuditEntry.id.desc()).limit(AUDIT_LISTED)).all()
     # client rows carry personal numbers and medication lists: showing them is a read of those clients
     log_reads(g.user, sorted({e.entity_id for e in entries if e.entity in ("client", "medications")}),
               "audit_trail")
-    return {"entries": [{"at": e.at.isoformat(), "actor": e.actor, "entity": e.entity, "entity_id": e.entity_id,
-                         "external_id": e.external_id, "action": e.action, "before": e.before, "after": e.after}
-                        for e in entries]}
+    return {"entries": [audit.entry_out(e) for e in entries]}
 
 
 def token_out(token, secret=None):

@@ -113,7 +113,8 @@ def documented(app, auth):
     assert outage.status_code == 201, outage.json
     ids = {"outage_id": outage.json["id"], "unit_id": sessions["admin"].user["unit"]["id"],
            "qid": "00000000-0000-0000-0000-000000000000", "gap_id": 1, "client_id": 1, "absence_id": 1,
-           "device_id": "dev-00000000", "token_id": 1, "approval_id": 1, "deviation_id": 1}
+           "device_id": "dev-00000000", "token_id": 1, "approval_id": 1, "deviation_id": 1,
+           "visit_id": 1, "user_id": sessions["admin"].user["id"]}
     doc = sessions["admin"].get("/api/openapi.json").json
     app.config["PROPAGATE_EXCEPTIONS"] = False  # a server error is an answer to count, as a real server gives it
     return doc, sessions, ids
