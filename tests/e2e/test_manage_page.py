@@ -61,8 +61,8 @@ def test_an_administrator_finds_a_visit_moves_it_and_sees_the_audit_row(admin_pa
 
     [stored] = live_server.query("SELECT planned_start, revision FROM visits WHERE id = :id", id=visit["id"])
     assert stored["revision"] == 1 and at(stored["planned_start"]).strftime("%H:%M") == "20:00"
-    [entry] = live_server.query("SELECT actor, action FROM audit_trail WHERE entity = 'visit' AND entity_id = :id",
-                                id=visit["id"])
+    [entry] = live_server.query("SELECT actor, action FROM audit_trail WHERE entity = 'visit' AND entity_id = :id"
+                                " AND actor <> 'flask demo'", id=visit["id"])  # past the demo's own import
     assert (entry["actor"], entry["action"]) == ("admin1", "changed")
     status, later = live_server.request(f"/api/sync/pull?cursor={first['cursor']}", token=phone["token"])
     [moved] = [v for v in later["visits"] if v["id"] == visit["id"]]
