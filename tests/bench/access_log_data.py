@@ -47,8 +47,8 @@ def seed_people(conn, password_hash):
     conn.execute("""
         INSERT INTO users (id, username, display_name, role, unit_id, password_hash, active)
         SELECT %(workers)s + 2 * u - 1 + r, CASE r WHEN 0 THEN 'chef' ELSE 'admin' END || u,
-               CASE r WHEN 0 THEN 'Bänk Chef ' ELSE 'Bänk Admin ' END || u, CASE r WHEN 0 THEN 'manager' ELSE 'admin' END,
-               u, %(hash)s, true
+               CASE r WHEN 0 THEN 'Bänk Chef ' ELSE 'Bänk Admin ' END || u,
+               CASE r WHEN 0 THEN 'manager' ELSE 'admin' END, u, %(hash)s, true
         FROM generate_series(1, %(units)s) u, generate_series(0, 1) r""",
                  {"workers": WORKERS, "units": UNITS, "hash": password_hash})
     conn.execute("""

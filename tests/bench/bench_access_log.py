@@ -42,8 +42,8 @@ import psycopg  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from tests.bench import access_log_data as data  # noqa: E402
-from tests.bench.harness import BIN, PG_ADMIN_URL, REPO, children, gunicorn, instance, migrate, percentile, pg_available, \
-    postgres_database  # noqa: E402
+from tests.bench.harness import BIN, PG_ADMIN_URL, REPO, children, gunicorn, instance, migrate, percentile, \
+    pg_available, postgres_database  # noqa: E402
 from tests.bench.report import Report, quick  # noqa: E402
 
 GOAL_P95_MS = 150
@@ -254,7 +254,8 @@ def archive_month(report, env, month):
         total = time.perf_counter() - started
         with open(out, "rb") as fh:
             rows = sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 20), b"")) - 1
-        detail = {"month": f"{month:%Y-%m}", "rows": rows, "bytes": out.stat().st_size, "peak_rss_mb": round(peak / 1024, 1)}
+        detail = {"month": f"{month:%Y-%m}", "rows": rows, "bytes": out.stat().st_size,
+                  "peak_rss_mb": round(peak / 1024, 1)}
         report.figure("archive_month_s", f"archive of the whole {month:%Y-%m} (every unit)", round(total, 1), "s",
                       better="lower", detail=detail)
         report.figure("archive_month_rows", "archive of the whole month: rows", rows, "rows", detail=detail)
