@@ -33,7 +33,7 @@ test: install chromium-check
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ## make bench: every benchmark side by side (our ingest vs pouchdb-server vs a plain INSERT, reconnect storm,
-## bytes on the wire, app shell on slow 4G, rule engine, dashboard) → figures with goals and ratios,
+## bytes on the wire, app shell on slow 4G, rule engine, dashboard, access log over five years) → figures,
 ## tests/bench/results/*.json and the table in BENCHMARKS.md. QUICK=1: smaller sizes; BENCH_ARGS="--only ingest"
 BENCH_NODE := tests/bench/node
 bench: install chromium-check $(BENCH_NODE)/node_modules/.installed

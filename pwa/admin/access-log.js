@@ -3,7 +3,7 @@ import { api, download, el, fmtDateTime, fmtNumber, showError, startPage } from 
 import { t } from './i18n.js';
 
 const form = document.getElementById('search');
-let offset = 0;
+let next = null; // the next page: after the last row shown (the answer's `next`)
 
 function actionText(action) {
   const text = t(`action.${action}`);
@@ -47,8 +47,7 @@ function rowOf(r) {
 async function search(append = false) {
   const error = document.getElementById('error');
   try {
-    offset = append ? offset : 0;
-    const body = await api('/api/dashboard/access-log', { params: { ...criteria(), offset } });
+    const body = await api('/api/dashboard/access-log', { params: { ...criteria(), ...(append ? next : {}) } });
     error.replaceChildren();
     const years = Math.round(body.settings.retention_days / 365);
     document.getElementById('summary').textContent = t('log.summary', { total: fmtNumber(body.counts.total),
@@ -62,8 +61,8 @@ async function search(append = false) {
     }
     const tbody = box.querySelector('tbody');
     if (tbody) tbody.append(...body.rows.map(rowOf));
-    offset += body.rows.length;
-    document.getElementById('more').hidden = offset >= body.counts.total;
+    next = body.next;
+    document.getElementById('more').hidden = !next;
     document.body.dataset.loaded = 'true';
   } catch (err) {
     showError(error, err);

@@ -35,13 +35,14 @@ def access_log_parts(unit_id, start, end, client_id=None, user_id=None, outcome=
     return [own] if outcome == "allowed" else [own, refused]
 
 
-def access_log_rows(unit_id, where, limit=None, offset=0):
+def access_log_rows(unit_id, where, limit=None, before=None):
     """The log joined with names: who, which client, what, when, which device, online or offline, which unit.
 
     Names and personal numbers only of the viewer's own unit (`unit_id`): a refused reach into another unit's
     client, or another unit's person refused at ours, shows that client or person by id alone, so reviewing a
     denial never reveals what was denied. `unit_id` None: every unit's names (the retention archive, written for
-    the operator, never an answer to a user)."""
+    the operator, never an answer to a user). Newest first; `before`: (at, id) of the last row of the previous
+    page — the rows after it, by a bound on `at` that the partitions and the indexes narrow to at once."""
     accessor, client_unit = User.__table__.alias("accessor"), Unit.__table__.alias("log_unit")
     stmt = (select(AccessLog.id, AccessLog.at, AccessLog.user_id, accessor.c.username, accessor.c.display_name,
                    AccessLog.client_id, Client.name, Client.personal_number, AccessLog.action, AccessLog.outcome,
@@ -52,8 +53,10 @@ def access_log_rows(unit_id, where, limit=None, offset=0):
             .outerjoin(Client, Client.id == AccessLog.client_id)
             .outerjoin(client_unit, client_unit.c.id == AccessLog.unit_id)
             .where(where).order_by(AccessLog.at.desc(), AccessLog.id.desc()))
+    if before is not None:
+        stmt = stmt.where(AccessLog.at <= before[0], or_(AccessLog.at < before[0], AccessLog.id < before[1]))
     if limit is not None:
-        stmt = stmt.limit(limit).offset(offset)
+        stmt = stmt.limit(limit)
     for r in db.session.execute(stmt.execution_options(yield_per=1000)):  # streamed: a month's export in bounded memory
         yield {"id": r[0], "at": r[1], "user": _accessor(r[2], r[3], r[4], unit_id in (None, r[14])),
                "client": _logged_client(r[5], r[6], r[7], unit_id in (None, r[15])),

@@ -11,7 +11,7 @@ from ..auth import require_auth
 from ..errors import ApiError
 from ..extensions import db, transactional
 from ..models import Client, Device, Unit, User, utcnow
-from ..schemas import ID, Day, QueryInt, SafeString
+from ..schemas import ID, Day, Moment, QueryInt, SafeString
 from . import access_review, charts, csvexport, outage_figures, queries
 from .models import AccessCheck
 
@@ -64,7 +64,15 @@ class AccessLogQuery(PeriodQuery):
     user_id = QueryInt(load_default=None)
     outcome = fields.String(validate=validate.OneOf(("allowed", "denied")), load_default=None)
     limit = QueryInt(validate=validate.Range(min=1, max=1000), load_default=200)
-    offset = QueryInt(validate=validate.Range(min=0, max=2**31 - 1), load_default=0)
+    # The next page: the rows after the last one shown (its `at` and `id`, the answer's `next`), found from the
+    # indexes wherever it is — an offset would read every row before it again.
+    before_at = Moment(load_default=None)
+    before_id = QueryInt(validate=validate.Range(min=1, max=2**63 - 1), load_default=None)
+
+    @validates_schema
+    def _cursor(self, data, **kwargs):
+        if (data.get("before_at") is None) != (data.get("before_id") is None):
+            raise ValidationError("Ange både before_at och before_id, eller ingen av dem.", "before_id")
 
 
 class AccessCheckIn(Schema):
@@ -217,9 +225,12 @@ def access_log():
     """Who opened which client's record, when, from which device, online or offline (HSLF-FS 2016:40)."""
     args, unit, first, last, parts = _access_log_args("access_log_review")
     cfg = current_app.config
+    before = (args["before_at"], args["before_id"]) if args["before_id"] else None
+    rows = list(access_review.access_log_rows(unit.id, or_(*parts), args["limit"] + 1, before))  # one more than
+    more, rows = len(rows) > args["limit"], rows[:args["limit"]]  # shown tells whether there is a next page
     body = {"unit": _unit_json(unit), "from": first, "to": last, "counts": access_review.access_log_counts(parts),
-            "rows": list(access_review.access_log_rows(unit.id, or_(*parts), args["limit"], args["offset"])),
-            "limit": args["limit"], "offset": args["offset"],
+            "rows": rows, "limit": args["limit"],
+            "next": {"before_at": rows[-1]["at"], "before_id": rows[-1]["id"]} if more else None,
             "settings": {"retention_days": cfg["ACCESS_LOG_RETENTION_DAYS"],
                          "check_interval_days": cfg["ACCESS_CHECK_INTERVAL_DAYS"]}}
     # Reading the log shows client names: the review is itself logged (after the rows were read).

@@ -248,9 +248,13 @@ def test_an_access_check_for_an_impossible_period_is_422(auth):
 # field. Each entry: who asks, method, path with query, JSON body (None: none), the field the answer must name.
 EDGE_CATALOGUE = [
     # query-string integers: Unicode digits, past the column (32 bits), past 64 bits, NUL, a sign
-    ("manager1", "GET", "/api/dashboard/access-log?offset=9223372036854775808", None, "offset"),
-    ("manager1", "GET", "/api/dashboard/access-log?offset=18446744073709551616", None, "offset"),
-    ("manager1", "GET", "/api/dashboard/access-log?offset=2147483648", None, "offset"),
+    ("manager1", "GET", "/api/dashboard/access-log?before_at=2026-01-01T00:00Z&before_id=9223372036854775808", None,
+     "before_id"),
+    ("manager1", "GET", "/api/dashboard/access-log?before_at=2026-01-01T00:00Z&before_id=18446744073709551616", None,
+     "before_id"),
+    ("manager1", "GET", "/api/dashboard/access-log?before_id=5", None, "before_id"),  # half a cursor
+    ("manager1", "GET", "/api/dashboard/access-log?before_at=0001-01-01T00:00%2B14:00&before_id=5", None,
+     "before_at"),
     ("manager1", "GET", "/api/dashboard/access-log?client_id=%C2%B2", None, "client_id"),  # '²'
     ("manager1", "GET", "/api/dashboard/access-log?user_id=%D9%A3", None, "user_id"),  # Arabic-Indic three
     ("manager1", "GET", "/api/dashboard/access-log?limit=%00", None, "limit"),

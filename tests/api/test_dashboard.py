@@ -297,6 +297,31 @@ def test_access_log_search_by_period_client_and_user(app, aby, manager):
     assert longer["settings"]["retention_days"] >= 5 * 365
 
 
+def test_access_log_pages_follow_on_from_the_last_row_shown(app, aby, manager):
+    """Each page starts after the last row of the one before (its `at`, then its id for rows of the same
+    moment): no row repeats or is skipped, also when rows are logged meanwhile (every review is), and the last
+    page has no `next`."""
+    plant_access(app, aby)
+
+    def same_moment():
+        w, c = _workers(aby), db.session.get(dd.Client, aby.ids["clients"][2])
+        for _ in range(2):
+            dd.add_access(w[1], c, at=aby.now - 3 * H, action="read_client", device_id="aby-phone-2")
+    _in_app(app, same_moment)
+    today = aby.now.astimezone(STOCKHOLM).date()
+    period = {"from": str(today - timedelta(days=10)), "to": str(today), "limit": 2}
+    page = manager.get("/api/dashboard/access-log", query_string=period).json
+    total, seen = page["counts"]["total"], list(page["rows"])
+    while page["next"]:
+        page = manager.get("/api/dashboard/access-log", query_string={**period, **page["next"]}).json
+        assert len(page["rows"]) <= 2
+        seen += page["rows"]
+    assert len({r["id"] for r in seen}) == len(seen)
+    assert [(r["at"], r["id"]) for r in seen] == sorted(((r["at"], r["id"]) for r in seen), reverse=True)
+    planted = [r for r in seen if r["action"] != "access_log_review"]  # reviews logged during the walk may show
+    assert total == 6 and len(planted) == 6 and [r["action"] for r in planted].count("read_client") == 4
+
+
 def test_reviewing_the_log_is_itself_logged(app, aby, manager):
     manager.get(f"/api/dashboard/access-log?client_id={aby.ids['clients'][2]}")
     with app.app_context():
