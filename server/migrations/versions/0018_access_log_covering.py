@@ -5,14 +5,14 @@ about 90,000 rows, each on a heap page of its own in a month partition. With `ou
 index the counts are index-only scans (tests/bench/bench_access_log.py). SQLite has no INCLUDE: unchanged.
 On a large log, run it in a maintenance window (each month's index is rebuilt).
 
-Revision ID: 0016_access_log_covering
-Revises: 0015_handover
+Revision ID: 0018_access_log_covering
+Revises: 0017_manage
 Create Date: 2026-12-08 00:30:00
 """
 from alembic import op
 
-revision = '0016_access_log_covering'
-down_revision = '0015_handover'
+revision = '0018_access_log_covering'
+down_revision = '0017_manage'
 branch_labels = None
 depends_on = None
 
