@@ -1,8 +1,9 @@
 """HTTP doors of the import: the planning system's POST /api/integration/import (integration token), the
 administrator's upload (/api/admin/import) and the administrator's integration tokens. Thin: read, run, answer."""
+import json
 import os
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request, stream_with_context
 from marshmallow import validate
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -10,18 +11,19 @@ from sqlalchemy.exc import IntegrityError
 from ..access_log import log_denied, log_reads
 from ..api import json_body
 from ..auth import require_auth
-from ..errors import ApiError
+from ..errors import ApiError, error_body
 from ..extensions import db, transactional
 from ..models import Client, Event, Unit, User, Visit
 from ..schemas import SafeString, StrictSchema
-from . import run_import, tokens
+from . import Outcome, import_steps, tokens
 from .models import AuditEntry, IntegrationToken
-from .read import file_tables, json_tables
+from .read import json_tables, upload_tables
 
 bp = Blueprint("importer", __name__, url_prefix="/api")
 
 MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 64 * 1024 * 1024))  # one upload: a unit's files, uncompressed
 ADMIN = ("admin",)
+NDJSON = "application/x-ndjson"
 CANCELLED_LISTED = 200  # the most recent cancelled visits with records, on the Import page
 AUDIT_LISTED = 200  # the most recent audit-trail entries on the Import page
 
@@ -31,16 +33,25 @@ class TokenIn(StrictSchema):
 
 
 def run(read, **kwargs):
-    """run_import, with a concurrent import that wrote the same rows first answered as 409 (nothing written)."""
+    """The import's steps (server.importer.import_steps): progress, then the outcome. What an apply wrote before
+    a problem is rolled back; a concurrent import that wrote the same rows first is a 409 (nothing written)."""
     try:
-        return run_import(read, **kwargs)
+        for step in import_steps(read, **kwargs):
+            if isinstance(step, Outcome) and not step.ok:
+                db.session.rollback()
+            yield step
     except IntegrityError:
         db.session.rollback()
         raise ApiError(409, "import_conflict", "En annan import ändrade samma uppgifter samtidigt. Försök igen.")
 
 
+def outcome_of(steps):
+    return next(step for step in steps if isinstance(step, Outcome))
+
+
+@transactional
 def answer(outcome, reader=None):
-    """200 with the diff, or 422 naming every problem (file, line, column) — nothing was written then."""
+    """200 with the diff (committed), or 422 naming every problem (file, line, column) — nothing was written."""
     if not outcome.ok:
         errors = {f"{p.source}:{p.line}:{p.column}": [p.message] for p in outcome.problems}
         raise ApiError(422, "import_invalid", f"{len(outcome.problems)} fel; inget har ändrats.", errors,
@@ -48,6 +59,24 @@ def answer(outcome, reader=None):
     if reader is not None:  # the diff shows these clients' data: a read, in the access log
         log_reads(reader, outcome.client_ids, "import")
     return outcome.as_dict()
+
+
+def streamed(steps, reader):
+    """The admin page's answer as it comes (NDJSON): a line per progress step, then {"status", "body"} — the
+    body the JSON answer would have had. A long import shows how far it has come; a proxy must not buffer."""
+    def lines():
+        try:
+            for step in steps:
+                if isinstance(step, Outcome):
+                    yield json.dumps({"status": 200, "body": answer(step, reader)}) + "\n"
+                else:
+                    yield json.dumps({"progress": step.as_dict(), "text": str(step)}) + "\n"
+        except ApiError as err:
+            yield json.dumps({"status": err.status, "body": error_body(err.status, err.code, err.message,
+                                                                       err.errors, **err.extra)}) + "\n"
+
+    return Response(stream_with_context(lines()), mimetype=NDJSON,
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 def dry_run_flag(value):
@@ -59,7 +88,6 @@ def dry_run_flag(value):
 
 @bp.post("/integration/import")
 @tokens.require_integration_token
-@transactional
 def integration_import():
     """The planning system's import: {"dry_run": bool, "units": [{…}], "staff": […], …} for the token's units."""
     request.max_content_length = current_app.config.get("IMPORT_MAX_BYTES", MAX_BYTES)
@@ -67,17 +95,16 @@ def integration_import():
     if not isinstance(body, dict):
         raise ApiError(422, "validation_error", "Ogiltiga uppgifter i begäran.", {"_body": ["Ska vara ett objekt."]})
     token = g.integration_token
-    outcome = run(lambda: json_tables(body), apply=not dry_run_flag(body.get("dry_run")),
-                         scope={u.id for u in token.units},
-                         actor={"name": f"integration: {token.name}"[:120], "token_id": token.id})
-    return answer(outcome)
+    return answer(outcome_of(run(lambda: json_tables(body), apply=not dry_run_flag(body.get("dry_run")),
+                                 scope={u.id for u in token.units},
+                                 actor={"name": f"integration: {token.name}"[:120], "token_id": token.id})))
 
 
 @bp.post("/admin/import")
 @require_auth(roles=ADMIN)
-@transactional
 def admin_import():
-    """An administrator's upload (multipart `files`, .csv or .xlsx; `dry_run`=1 to only see the diff), own unit."""
+    """An administrator's upload (multipart `files`, .csv or .xlsx; `dry_run`=1 to only see the diff), own unit.
+    With `Accept: application/x-ndjson` (the admin page) the answer streams its progress first."""
     request.max_content_length = current_app.config.get("IMPORT_MAX_BYTES", MAX_BYTES)
     files = request.files.getlist("files")
     if not files:
@@ -85,11 +112,12 @@ def admin_import():
     dry_run = dry_run_flag(request.form.get("dry_run"))
 
     def read():
-        return [table for f in files for table in file_tables(os.path.basename(f.filename or "fil"), f.read())]
+        return [table for f in files for table in upload_tables(os.path.basename(f.filename or "fil"), f.stream)]
 
-    outcome = run(read, apply=not dry_run, scope={g.user.unit_id},
-                         actor={"name": g.user.username, "user_id": g.user.id})
-    return answer(outcome, reader=g.user)
+    steps = run(read, apply=not dry_run, scope={g.user.unit_id}, actor={"name": g.user.username, "user_id": g.user.id})
+    if request.accept_mimetypes.best == NDJSON:
+        return streamed(steps, g.user)
+    return answer(outcome_of(steps), reader=g.user)
 
 
 @bp.get("/admin/cancelled-visits")
