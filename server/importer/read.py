@@ -4,7 +4,7 @@ import codecs
 import csv
 import io
 import os
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -197,11 +197,6 @@ def file_tables(name, opener):
         raise ReadError(name, f"Filnamnet säger inte vilket slag raderna är; det ska sluta på "
                               f"{', '.join(k + '.csv' for k in KINDS)}.")
     return [csv_table(name, opener)]
-
-
-def upload_tables(name, stream):
-    """The tables of an uploaded file (werkzeug keeps a big one in a temporary file): read from it, not copied."""
-    return file_tables(name, lambda: nullcontext(stream))
 
 
 def path_tables(paths):

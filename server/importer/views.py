@@ -1,5 +1,6 @@
 """HTTP doors of the import: the planning system's POST /api/integration/import (integration token), the
 administrator's upload (/api/admin/import) and the administrator's integration tokens. Thin: read, run, answer."""
+import io
 import json
 import os
 
@@ -17,7 +18,7 @@ from ..models import Client, Event, Unit, User, Visit
 from ..schemas import SafeString, StrictSchema
 from . import Outcome, import_steps, tokens
 from .models import AuditEntry, IntegrationToken
-from .read import json_tables, upload_tables
+from .read import file_tables, json_tables
 
 bp = Blueprint("importer", __name__, url_prefix="/api")
 
@@ -111,8 +112,12 @@ def admin_import():
         raise ApiError(422, "validation_error", "Välj minst en fil.", {"files": ["Välj minst en fil."]})
     dry_run = dry_run_flag(request.form.get("dry_run"))
 
+    # read now: the request's files are closed once this view returns, before a streamed answer is made; an
+    # upload is bounded (IMPORT_MAX_BYTES) and one unit's share of a municipality
+    uploads = [(os.path.basename(f.filename or "fil"), f.read()) for f in files]
+
     def read():
-        return [table for f in files for table in upload_tables(os.path.basename(f.filename or "fil"), f.stream)]
+        return [table for name, data in uploads for table in file_tables(name, lambda data=data: io.BytesIO(data))]
 
     steps = run(read, apply=not dry_run, scope={g.user.unit_id}, actor={"name": g.user.username, "user_id": g.user.id})
     if request.accept_mimetypes.best == NDJSON:
