@@ -130,9 +130,11 @@ def csv_table(source, opener):
             try:
                 next(reader, None)  # the header
                 line = reader.line_num + 1
+                width = len(columns)
                 for cells in reader:
-                    if any(c.strip() for c in cells):
-                        yield line, _csv_row(columns, cells)
+                    stripped = [c.strip() for c in cells]  # a CSV row's cells are text already
+                    if any(stripped):
+                        yield line, dict(zip(columns, stripped)) if len(cells) == width else _row(columns, cells)
                     line = reader.line_num + 1
             except csv.Error as exc:
                 raise ReadError(source, f"Rad {line} kan inte läsas: {exc}.")
@@ -140,13 +142,6 @@ def csv_table(source, opener):
                 raise ReadError(source, "Filen är inte UTF-8. Spara som \"CSV UTF-8\".")
 
     return Table(kind, source, columns, rows())
-
-
-def _csv_row(columns, cells):
-    """A CSV row's cells are text already: only stripped (the hot path of a big schedule)."""
-    if len(cells) == len(columns):
-        return dict(zip(columns, [c.strip() for c in cells]))
-    return _row(columns, cells)
 
 
 def _row(columns, cells):
