@@ -239,6 +239,18 @@ TOKEN = {"type": "object", "properties": {
     "units": {"type": "array", "items": {"type": "string"}}, "token": {"type": "string"}}}
 
 
+def admin_import_operation():
+    operation = _operation(
+        "An administrator's upload of .csv/.xlsx files into the own unit; dry_run=1 shows the diff only. With "
+        "Accept: application/x-ndjson the answer is 200 and streams a line per step ({progress, text}), then "
+        "{status, body}: the status and body of the JSON answer", IMPORT_RESULT, 400, 409, 413, 422,
+        body={"multipart/form-data": {"schema": {"type": "object", "properties": {
+            "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "dry_run": {"type": "string", "enum": ["0", "1"]}}}}})
+    operation["responses"]["200"]["content"][NDJSON] = {"schema": {"type": "string"}}
+    return operation
+
+
 def register_openapi():
     from .. import openapi
     openapi.EXTRA_PATHS.update({
@@ -248,12 +260,7 @@ def register_openapi():
             body={"application/json": {"schema": {"type": "object", "properties": dict(
                 {k: ROW_LIST for k in ("units", "staff", "clients", "care_plans", "medications", "visits")},
                 dry_run={"type": "boolean"})}}})},
-        "/api/admin/import": {"post": _operation(
-            "An administrator's upload of .csv/.xlsx files into the own unit; dry_run=1 shows the diff only",
-            IMPORT_RESULT, 400, 409, 413, 422, body={"multipart/form-data": {"schema": {
-                "type": "object", "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                    "dry_run": {"type": "string", "enum": ["0", "1"]}}}}})},
+        "/api/admin/import": {"post": admin_import_operation()},
         "/api/admin/audit-trail": {"get": _operation(
             "The own unit's most recent changes by imports and integration tokens (before and after)", {
                 "type": "object", "properties": {"entries": {"type": "array", "items": {"type": "object"}}}})},
