@@ -6,10 +6,12 @@ from werkzeug.exceptions import HTTPException
 from sync.errors import DomainError, NotFound, OutOfScope, Conflict, InvalidInput
 
 
+def error_body(status, code, message, errors=None, **extra):
+    return {"code": code, "status": status, "message": message, "errors": errors or {}, **extra}
+
+
 def error_response(status, code, message, errors=None, **extra):
-    body = {"code": code, "status": status, "message": message, "errors": errors or {}}
-    body.update(extra)
-    response = jsonify(body)
+    response = jsonify(error_body(status, code, message, errors, **extra))
     response.status_code = status
     return response
 

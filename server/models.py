@@ -155,17 +155,8 @@ class Visit(db.Model):
     workers = db.relationship(User, secondary=visit_workers, order_by=User.id)
     interventions = db.relationship(CarePlanIntervention, secondary=visit_interventions,
                                     order_by=CarePlanIntervention.id)
-    former_workers = db.relationship(User, secondary=visit_former_workers, order_by=User.id)
 
     __table_args__ = (db.Index("ix_visits_unit_start", "unit_id", "planned_start"),)
-
-    def restaff(self, workers):
-        """Set who makes the visit; those taken off are remembered as former workers (their records made offline
-        before the change still deliver), one put back is a worker again."""
-        kept = {w.id for w in workers}
-        self.former_workers = [w for w in self.former_workers if w.id not in kept] + [
-            w for w in self.workers if w.id not in kept and w not in self.former_workers]
-        self.workers = list(workers)
 
 
 class Event(db.Model):

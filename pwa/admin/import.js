@@ -14,29 +14,56 @@ const status = document.getElementById('status');
 const result = document.getElementById('result');
 
 // The upload is multipart (files), so it is sent here rather than through the shell's JSON api(); by
-// XMLHttpRequest, whose upload events let a big file show how far it has come.
+// XMLHttpRequest, whose upload events let a big file show how far it has come. The server answers NDJSON
+// (Accept): a line per step of the import as it gets there, shown here, then {status, body} — the answer.
+const NDJSON = 'application/x-ndjson';
+
+function stepText({ step, count, applying }) {
+  if (step === 'visits') return t(applying ? 'imp.step.visitsSaved' : 'imp.step.visits', { n: count.toLocaleString('sv-SE') });
+  return t(`imp.step.${step}`);
+}
+
 function upload(dryRun) {
   const body = new FormData();
   for (const file of form.files.files) body.append('files', file, file.name);
   if (dryRun) body.append('dry_run', '1');
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
+    let seen = 0; // how much of the streamed answer has been shown
+    let last = null; // the answer's closing line: {status, body}
+    const readLines = () => {
+      if (!(xhr.getResponseHeader('Content-Type') || '').startsWith(NDJSON)) return;
+      const text = xhr.responseText;
+      const end = text.lastIndexOf('\n') + 1;
+      for (const line of text.slice(seen, end).split('\n').filter(Boolean)) {
+        const item = JSON.parse(line);
+        if (item.progress) status.replaceChildren(el('span', { 'data-step': item.progress.step }, stepText(item.progress)));
+        else last = item;
+      }
+      seen = end;
+    };
     xhr.open('POST', '/api/admin/import');
     xhr.setRequestHeader('Authorization', `Bearer ${session().token}`);
-    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Accept', NDJSON);
     xhr.upload.onprogress = (event) => {
       if (event.lengthComputable && event.total > 256 * 1024) {
         status.replaceChildren(el('span', {}, t('imp.sending', { p: Math.round((100 * event.loaded) / event.total) })));
       }
     };
     xhr.upload.onload = () => status.replaceChildren(el('span', {}, t(dryRun ? 'imp.checking' : 'imp.applying')));
+    xhr.onprogress = readLines;
     xhr.onerror = () => reject(new ApiError(0, { message: t('error.network') }));
     xhr.onload = () => {
       if (xhr.status === 401) logout();
+      let code = xhr.status;
       let payload = null;
-      try { payload = JSON.parse(xhr.responseText); } catch { /* not JSON: the generic message */ }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(payload);
-      else reject(Object.assign(new ApiError(xhr.status, payload), { body: payload }));
+      try {
+        readLines();
+        if (last) ({ status: code, body: payload } = last);
+        else payload = JSON.parse(xhr.responseText);
+      } catch { /* not JSON, or the stream broke off: the generic message */ }
+      if (code >= 200 && code < 300 && payload) resolve(payload);
+      else reject(Object.assign(new ApiError(code >= 200 && code < 300 ? 500 : code, payload), { body: payload }));
     };
     xhr.send(body);
   });

@@ -1,198 +1,242 @@
-"""Applying a checked plan: create and update units, staff, clients, care plans, medication lists and visits
-in the caller's transaction, each change written to the audit trail. Visits are cancelled, never deleted.
-Unchanged rows are not written; the rest is flushed in batches (one statement per table and batch)."""
-from sqlalchemy import insert, select
+"""Applying a checked plan in the caller's transaction: units, staff, clients, care plans and medication lists
+(bounded by the municipality), then visits a chunk at a time, each change written to the audit trail. New rows
+go in one statement per kind or chunk; stored people are changed through their ORM objects, stored visits by
+one UPDATE per chunk. Visits are cancelled, never deleted. Unchanged rows are not written."""
+import json
 
+from sqlalchemy import bindparam, delete, insert, select, text, update
+from sqlalchemy.dialects import postgresql
+
+from ..assignments import restaff
 from ..extensions import db
 from ..models import CarePlanIntervention, Client, Unit, User, Visit, utcnow, visit_interventions, visit_workers
 from .models import AuditEntry
-from .plan import chunked
+from .plan import chunked, member
 
 NO_PASSWORD = "!"  # not a hash werkzeug accepts: an imported person cannot log in until a password is set
 ENTITY = {"units": "unit", "staff": "staff", "clients": "client", "care_plans": "care_plan",
           "medications": "medications", "visits": "visit"}
 BATCH = 2000  # objects per flush: bounded memory in the session's unit of work, few round trips
+VISITS = Visit.__table__
+CARD = ("relatives", "responsible_nurse", "notes")  # columns kept in a client's person card
+
+
+def insert_rows(table, rows, ids=False):
+    """New rows of one table (dicts with the same keys) in one statement, and with `ids` their new ids in row
+    order. PostgreSQL: the rows travel as one JSON parameter that jsonb_to_recordset unpacks, as
+    server.dbutil.insert_new does (a multi-row VALUES is parsed anew each time, an executemany goes row by row;
+    an import writes millions of rows), the ids drawn from the table's sequence first; SQLite: executemany."""
+    if not rows:
+        return []
+    if db.session.get_bind().dialect.name != "postgresql":
+        if ids:
+            return db.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                      rows).scalars().all()
+        db.session.execute(insert(table), rows)
+        return []
+    new = []
+    if ids:
+        new = db.session.execute(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM "
+                                      "generate_series(1, :n)"), {"table": table.name, "n": len(rows)}).scalars().all()
+        rows = [dict(row, id=id_) for row, id_ in zip(rows, new)]
+    defaults = {c.name: c.default.arg if c.default.is_scalar else c.default.arg(None) for c in table.columns
+                if c.name not in rows[0] and c.default is not None and not c.default.is_sequence}
+    if defaults:
+        rows = [dict(row, **defaults) for row in rows]
+    columns = list(rows[0])
+    typed = ", ".join(f"{c} {table.c[c].type.compile(dialect=postgresql.dialect())}" for c in columns)
+    db.session.execute(text(f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} "
+                            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({typed})"),
+                       {"rows": json.dumps(rows, default=iso, separators=(",", ":"))})
+    return new
+
+
+def iso(value):
+    return value.isoformat()  # the times (aware, so PostgreSQL reads the instant)
+
+
+class New:
+    """A client this import inserted: what visits and the audit trail need of it."""
+
+    __slots__ = ("id", "unit_id")
+
+    def __init__(self, id_, unit_id):
+        self.id, self.unit_id = id_, unit_id
+
+
+def untouched(change):
+    """An unchanged stored object that already carries its external id: nothing to write."""
+    return change.action == "unchanged" and getattr(change.stored, "external_id", change.key) == change.key
+
+
+def external_key(change):
+    return str("/".join(change.key) if isinstance(change.key, tuple) else change.key)[:64]
 
 
 class Applier:
     def __init__(self, changes, actor):
-        self.changes, self.actor = changes, actor
+        self.changes, self.actor = changes, actor  # the people kinds' changes (plan.Planner)
         self.units, self.users, self.clients = {}, {}, {}  # external id → object, as created or matched
+        self.codes = {}  # client id → {intervention code: id}, for the visits' interventions
         self.now = utcnow()
 
-    def unit(self, ref):
-        return ref[1] if ref[0] == "stored" else self.units[ref[1]]
+    def unit_id(self, ref):
+        return ref[1].id if ref[0] == "stored" else self.units[ref[1]]
 
-    def write(self, done):
-        """Flush a batch of (change, object, unit_id) and add their audit rows in one statement."""
+    def audit(self, entries):
+        """The audit trail's rows of (change, entity id, unit id), in one statement."""
+        insert_rows(AuditEntry.__table__, [
+            {"at": self.now, "actor": self.actor["name"], "actor_user_id": self.actor.get("user_id"),
+             "actor_token_id": self.actor.get("token_id"), "unit_id": unit_id, "entity": ENTITY[c.kind],
+             "entity_id": entity_id, "action": c.action, "before": c.before, "after": c.after,
+             "external_id": external_key(c)} for c, entity_id, unit_id in entries])
+
+    def write(self, kind, table, new_row, update):
+        """A kind's changes: created rows in one bulk insert, stored objects changed by `update(change)` (their
+        ORM objects, flushed), then the audit rows. Returns [(change, id)] of every change but the unchanged
+        objects that already carry their external id (nothing to write for those)."""
+        created = [c for c in self.changes[kind] if c.action == "created"]
+        done = list(zip(created, insert_rows(table, [new_row(c) for c in created], ids=True)))
+        for c in self.changes[kind]:
+            if c.action != "created" and not untouched(c):
+                update(c)
+                done.append((c, c.stored.id))
         db.session.flush()
-        rows = [{"at": self.now, "actor": self.actor["name"], "actor_user_id": self.actor.get("user_id"),
-                 "actor_token_id": self.actor.get("token_id"), "unit_id": unit_id(), "entity": ENTITY[c.kind],
-                 "entity_id": obj.id, "action": c.action, "before": c.before, "after": c.after,
-                 "external_id": str("/".join(c.key) if isinstance(c.key, tuple) else c.key)[:64]}
-                for c, obj, unit_id in done if c.action != "unchanged"]
-        if rows:
-            db.session.execute(insert(AuditEntry.__table__), rows)  # Core: the ORM's bulk path cost 3× more
-        done.clear()
+        return done
 
-    def each(self, kind, make):
-        """`make(change)` → (object, unit_id callable) for every change not skipped (None); batched writes."""
-        done = []
-        for change in self.changes[kind]:
-            made = make(change)
-            if made is None:
-                continue
-            db.session.add(made[0])
-            done.append((change, *made))
-            if len(done) >= BATCH:
-                self.write(done)
-        self.write(done)
+    def people(self):
+        """Units, staff, clients, care plans and medication lists, in that order (each refers to the ones before)."""
+        done = self.write("units", Unit.__table__, self.new_unit, self.update_unit)
+        self.units.update({c.key: c.stored.id for c in self.changes["units"] if c.stored is not None})
+        self.units.update({c.key: id_ for c, id_ in done})
+        self.audit([(c, id_, id_) for c, id_ in done if c.action != "unchanged"])
 
-    def kept(self, change, by_key):
-        """An unchanged object already carrying its external id needs no write; it is only remembered."""
-        if change.action == "unchanged" and change.stored.external_id == change.key:
-            by_key[change.key] = change.stored
-            return True
-        return False
+        done = self.write("staff", User.__table__, self.new_user, self.update_user)
+        self.users.update({c.key: c.stored.id for c in self.changes["staff"] if c.stored is not None})
+        self.users.update({c.key: id_ for c, id_ in done})
+        self.audit([(c, id_, self.unit_id(c.record.extra["unit_ref"])) for c, id_ in done if c.action != "unchanged"])
 
-    def make_unit(self, c):
-        if self.kept(c, self.units):
-            return None
-        unit = c.stored or Unit(code=c.key)
-        unit.external_id, unit.name = c.key, c.after["name"]
-        self.units[c.key] = unit
-        return unit, lambda: unit.id
+        lists = {c.key: c.after["list"] for c in self.changes["medications"] if c.stored is None}
+        done = self.write("clients", Client.__table__, lambda c: self.new_client(c, lists.get(c.key)),
+                          self.update_client)
+        self.clients.update({c.key: c.stored for c in self.changes["clients"] if c.stored is not None})
+        self.clients.update({c.key: New(id_, self.unit_id(c.record.extra["unit_ref"])) for c, id_ in done
+                             if c.stored is None})
+        self.audit([(c, id_, self.clients[c.key].unit_id) for c, id_ in done if c.action != "unchanged"])
 
-    def make_user(self, c):
-        if self.kept(c, self.users):
-            return None
+        done = self.write("care_plans", CarePlanIntervention.__table__, self.new_intervention,
+                          self.update_intervention)
+        for c, _ in done:
+            if isinstance(self.client(c), Client):  # new clients are stamped already
+                self.client(c).updated_at = self.now  # the phones' next pull sends the plan
+        self.audit([(c, id_, self.client(c).unit_id) for c, id_ in done])
+
+        changed = [c for c in self.changes["medications"] if c.action != "unchanged"]
+        for c in changed:
+            if c.stored is not None:  # a new client got its list when it was inserted
+                c.stored.medication_list = c.after["list"]
+                c.stored.updated_at = self.now
+        db.session.flush()
+        self.audit([(c, self.client(c).id, self.client(c).unit_id) for c in changed])
+
+    def new_unit(self, c):
+        return {"code": c.key, "external_id": c.key, "name": c.after["name"]}
+
+    def update_unit(self, c):
+        c.stored.external_id, c.stored.name = c.key, c.after["name"]
+
+    def new_user(self, c):
         v = c.record.values
-        user = c.stored or User(password_hash=NO_PASSWORD)
-        unit = self.unit(c.record.extra["unit_ref"])
-        user.external_id, user.unit, user.username = c.key, unit, v["username"]
+        return {"external_id": c.key, "unit_id": self.unit_id(c.record.extra["unit_ref"]), "username": v["username"],
+                "display_name": v["name"], "role": v["role"], "password_hash": NO_PASSWORD,
+                "active": v.get("active", True)}
+
+    def update_user(self, c):
+        v, user = c.record.values, c.stored
+        user.external_id, user.unit_id, user.username = c.key, self.unit_id(c.record.extra["unit_ref"]), v["username"]
         user.display_name, user.role = v["name"], v["role"]
         if "active" in v:
             user.active = v["active"]
-        self.users[c.key] = user
-        return user, lambda: unit.id
 
-    def make_client(self, c):
-        if self.kept(c, self.clients):
-            return None
+    def new_client(self, c, medication_list):
         v = c.record.values
-        client = c.stored or Client(person_card={})
-        unit = self.unit(c.record.extra["unit_ref"])
-        client.unit_id = unit.id
+        return {"unit_id": self.unit_id(c.record.extra["unit_ref"]), "external_id": c.key,
+                "personal_number": v["personal_number"], "name": v["name"], "address": v["address"],
+                "key_reference": v["key_ref"], "key_note": v.get("key_note"), "phone": v.get("phone"),
+                "care_plan_summary": v.get("care_plan_summary"), "medication_list": medication_list,
+                "person_card": {k: v[k] for k in CARD if k in v}, "updated_at": self.now}
+
+    def update_client(self, c):
+        v, client = c.record.values, c.stored
+        client.unit_id = self.unit_id(c.record.extra["unit_ref"])
         client.external_id, client.personal_number, client.name = c.key, v["personal_number"], v["name"]
         client.address, client.key_reference = v["address"], v["key_ref"]
         for column in ("key_note", "phone", "care_plan_summary"):
             if column in v:
                 setattr(client, column, v[column])
-        card = dict(client.person_card or {})
-        for column in ("relatives", "responsible_nurse", "notes"):
-            if column in v:
-                card[column] = v[column]
-        client.person_card = card
+        client.person_card = dict(client.person_card or {}, **{k: v[k] for k in CARD if k in v})
         if c.action != "unchanged":
             client.updated_at = self.now  # the phones' next pull sends it
-        self.clients[c.key] = client
-        return client, lambda: client.unit_id
 
     def client(self, change):
+        """The client a row refers to: its stored ORM object, or the New one this import inserted."""
         return change.record.extra.get("client") or self.clients[change.record.values["client"]]
 
-    def make_intervention(self, c):
-        if c.action == "unchanged":
-            return None
-        client = self.client(c)
-        item = c.stored or CarePlanIntervention(client_id=client.id, code=c.record.values["intervention"])
-        item.planned_minutes, item.title = c.after["planned_minutes"], c.after["title"]
+    def new_intervention(self, c):
+        return {"client_id": self.client(c).id, "code": c.record.values["intervention"], "title": c.after["title"],
+                "planned_minutes": c.after["planned_minutes"], "description": c.after.get("description")}
+
+    def update_intervention(self, c):
+        c.stored.planned_minutes, c.stored.title = c.after["planned_minutes"], c.after["title"]
         if "description" in c.after:
-            item.description = c.after["description"]
-        client.updated_at = self.now
-        return item, lambda: client.unit_id
+            c.stored.description = c.after["description"]
 
-    def make_medications(self, c):
-        if c.action == "unchanged":
-            return None
-        client = self.client(c)
-        client.medication_list = c.after["list"]
-        client.updated_at = self.now
-        return client, lambda: client.unit_id
+    # ------------------------------------------------------------------------------------------------ visits
 
-    def make_visit(self, c):
-        if c.action == "unchanged" or c.stored is None:  # new visits: insert_visits
-            return None
-        v = c.record.values
-        client = self.client(c)
-        visit = db.session.get(Visit, c.stored.id)  # new visits go by insert_visits
-        visit.revision = (visit.revision or 0) + 1  # the phone shows "ändrad" / "inställd"
-        visit.external_id, visit.client_id, visit.unit_id = c.key, client.id, client.unit_id
-        visit.planned_start, visit.planned_end = v["start"], v["end"]
-        visit.cancelled = bool(v.get("cancelled"))
-        if "instructions" in v:
-            visit.instructions = v["instructions"]
-        visit.restaff([self.staff(label) for label in c.after["staff"]])
-        if "interventions" in v:
-            visit.interventions = [self.codes[client.id][code] for code in c.after["interventions"]]
-        visit.updated_at = self.now  # a change of staff alone does not touch the row: the pull needs it
-        return visit, lambda: visit.unit_id
+    def visits(self, changes, worker_ids):
+        """Write a chunk of planned visits (visits.VisitPlanner): new ones by bulk load, moved, re-staffed or
+        cancelled ones by one UPDATE each; `worker_ids`: staff label → id of staff stored before this import."""
+        created = [c for c in changes if c.action == "created"]
+        updated = [c for c in changes if c.action in ("changed", "cancelled")]
+        if not (created or updated):
+            return
+        self.load_codes({self.client(c).id for c in created + updated if "interventions" in c.after})
+        staff = {label: (self.users[label] if label in self.users else worker_ids[label])
+                 for c in created + updated for label in c.after["staff"]}
+        ids = {c.key: c.stored.id for c in updated}
+        ids.update(zip([c.key for c in created], insert_rows(VISITS, [self.visit_row(c) for c in created], ids=True)))
+        if updated:
+            db.session.execute(update(VISITS).where(VISITS.c.id == bindparam("b_id")).values(
+                revision=VISITS.c.revision + 1, **{k: bindparam(f"b_{k}") for k in self.visit_row(updated[0])}),
+                [{"b_id": c.stored.id, **{f"b_{k}": v for k, v in self.visit_row(c).items()}} for c in updated])
+            restaff({c.stored.id: [staff[label] for label in c.after["staff"]] for c in updated})
+            db.session.execute(delete(visit_interventions).where(member(
+                visit_interventions.c.visit_id, [c.stored.id for c in updated if "interventions" in c.after])))
+        insert_rows(visit_workers, [{"visit_id": ids[c.key], "worker_id": staff[label]}
+                                    for c in created for label in c.after["staff"]])
+        insert_rows(visit_interventions, [
+            {"visit_id": ids[c.key], "intervention_id": self.codes[self.client(c).id][code]}
+            for c in created + updated for code in c.after.get("interventions", ())])
+        self.audit([(c, ids[c.key], self.client(c).unit_id) for c in created + updated])
 
-    def insert_visits(self):
-        """New visits in Core statements, a batch at a time: a schedule is most of an import, and ORM objects
-        for hundreds of thousands of new visits cost minutes."""
-        new = [c for c in self.changes["visits"] if c.action == "created"]
-        for start in range(0, len(new), BATCH):
-            batch = new[start:start + BATCH]
-            rows = []
-            for c in batch:
-                v, client = c.record.values, self.client(c)
-                rows.append({"external_id": c.key, "client_id": client.id, "unit_id": client.unit_id,
-                             "planned_start": v["start"], "planned_end": v["end"],
-                             "cancelled": bool(v.get("cancelled")), "instructions": v.get("instructions"),
-                             "revision": 0, "updated_at": self.now})
-            table = Visit.__table__
-            ids = dict(db.session.execute(insert(table).returning(table.c.external_id, table.c.id), rows).all())
-            workers = [{"visit_id": ids[c.key], "worker_id": self.staff(label).id}
-                       for c in batch for label in c.after["staff"]]
-            db.session.execute(insert(visit_workers), workers)
-            planned = [{"visit_id": ids[c.key], "intervention_id": self.codes[self.client(c).id][code].id}
-                       for c in batch for code in c.after.get("interventions", ())]
-            if planned:
-                db.session.execute(insert(visit_interventions), planned)
-            self.write([(c, Ref(ids[c.key]), lambda c=c: self.client(c).unit_id) for c in batch])
+    def visit_row(self, c):
+        """The visits row a planned visit writes (over a stored one: its instructions stay if the file has none)."""
+        v, client = c.record.values, self.client(c)
+        row = {"external_id": c.key, "client_id": client.id, "unit_id": client.unit_id,
+               "planned_start": v["start"], "planned_end": v["end"], "cancelled": c.after["cancelled"],
+               "instructions": v["instructions"] if "instructions" in v else c.stored and c.stored.instructions,
+               "updated_at": self.now}  # also when only the staff changed: the phones' next pull sends it
+        if c.stored is None:
+            row["revision"] = 0
+        return row
 
-    def load_codes(self):
-        """The care plan interventions of every client a new or changed visit names (the first of a code wins)."""
-        ids = {self.client(c).id for c in self.changes["visits"] if c.action != "unchanged"}
-        self.codes = {}
-        for part in chunked(ids):
-            for item in db.session.scalars(select(CarePlanIntervention).where(
-                    CarePlanIntervention.client_id.in_(part)).order_by(CarePlanIntervention.id)):
-                self.codes.setdefault(item.client_id, {}).setdefault(item.code, item)
-
-    def staff(self, label):
-        """A staff member by the label the plan used: external id, or username for one stored before imports."""
-        if label not in self.users:
-            self.users[label] = (
-                db.session.scalar(select(User).where(User.external_id == label))
-                or db.session.scalar(select(User).where(User.username == label, User.external_id.is_(None))))
-        return self.users[label]
-
-    def run(self):
-        self.each("units", self.make_unit)
-        self.each("staff", self.make_user)
-        self.each("clients", self.make_client)
-        self.each("care_plans", self.make_intervention)
-        self.each("medications", self.make_medications)
-        self.load_codes()
-        self.each("visits", self.make_visit)
-        self.insert_visits()
-        db.session.flush()
-
-
-class Ref:
-    """The id of a row written without an ORM object (new visits), where the audit trail asks for `.id`."""
-
-    def __init__(self, id_):
-        self.id = id_
+    def load_codes(self, client_ids):
+        """The care plan interventions of clients the visits name (the first of a code wins), once per client."""
+        missing = client_ids - self.codes.keys()
+        for i in missing:
+            self.codes[i] = {}
+        for part in chunked(missing):
+            for client_id, code, item_id in db.session.execute(
+                    select(CarePlanIntervention.client_id, CarePlanIntervention.code, CarePlanIntervention.id)
+                    .where(member(CarePlanIntervention.client_id, part)).order_by(CarePlanIntervention.id)):
+                self.codes[client_id].setdefault(code, item_id)

@@ -1,6 +1,7 @@
 """Cell parsers of the import: each turns one cell's text into a value or says in Swedish what is wrong with it."""
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sync import personnummer
@@ -46,6 +47,10 @@ def identifier(value):
     return value
 
 
+REPEATED = 1 << 14  # distinct cells remembered per parser: a schedule repeats its times and its staff lists
+
+
+@lru_cache(maxsize=REPEATED)
 def id_list(value):
     return tuple(identifier(v.strip()) for v in value.split("|")) if value else ()
 
@@ -97,6 +102,7 @@ def personal_number(value):
     return number
 
 
+@lru_cache(maxsize=REPEATED)
 def moment(value):
     """An ISO time with offset (`2026-12-07T08:00+01:00`, `Z`) or Europe/Stockholm local (`2026-12-07 08:00`).
     A local time that does not exist (spring forward) or exists twice (fall back) is refused, not guessed."""

@@ -1,13 +1,13 @@
-"""The plan of an import: every record matched with what is stored (by external_id), its references resolved,
-the cross-row checks made (unknown references, other units, a worker double-booked), and the diff
-(created / changed / unchanged / cancelled) — the same for a dry run and an apply."""
+"""The plan of an import's people kinds (units, staff, clients, care plans, medications — bounded by the
+municipality, kept in memory): every record matched with what is stored (by external_id), its references
+resolved, the cross-row checks made, and the changes (created / changed / unchanged / cancelled) — the same for
+a dry run and an apply. Visits are planned a chunk at a time against this plan (visits.py)."""
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, any_, bindparam, select
 
 from ..extensions import db
-from ..models import CarePlanIntervention, Client, Unit, User, Visit, visit_interventions, visit_workers
-from .fields import LOCAL
+from ..models import CarePlanIntervention, Client, Unit, User
 from .rows import KIND_LABEL
 
 CHUNK = 2000  # ids per IN (…): SQLite's and psycopg's parameter limits stay far away
@@ -30,10 +30,18 @@ def chunked(ids):
         yield ids[i:i + CHUNK]
 
 
+def member(column, values):
+    """`column IN (values)`: on PostgreSQL one array parameter (psycopg parsed a statement of 2,000 placeholders
+    anew each time, a fifth of a re-import), on SQLite the plain IN."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
+
+
 def load_by(model, column, values, *options):
     out = {}
     for part in chunked(set(values)):
-        for obj in db.session.scalars(select(model).where(column.in_(part)).options(*options)):
+        for obj in db.session.scalars(select(model).where(member(column, part)).options(*options)):
             out.setdefault(getattr(obj, column.key), obj)
     return out
 
@@ -46,11 +54,6 @@ def staff_label(user):
     return user.external_id or user.username
 
 
-def when(moment):
-    """A visit's time in the diff and the audit trail: Swedish local time with its offset (exact, and as read)."""
-    return moment.astimezone(LOCAL).isoformat()
-
-
 class Planner:
     """Builds the plan for the records of one import, within `scope` (unit ids; None: every unit)."""
 
@@ -61,21 +64,46 @@ class Planner:
         self.units_by_ext = {u.external_id: u for u in units if u.external_id}
         self.units_by_code = {u.code: u for u in units if not u.external_id}
         self.unit_codes = {u.code for u in units}
-        staff_refs = set(records["staff"]) | {s for r in records["visits"].values() for s in r.values["staff"]}
-        usernames = {r.values["username"] for r in records["staff"].values()} | staff_refs
-        self.users_by_ext = load_by(User, User.external_id, staff_refs)
+        usernames = {r.values["username"] for r in records["staff"].values()}
+        self.users_by_ext = load_by(User, User.external_id, records["staff"])
         self.users_by_name = load_by(User, User.username, usernames)
-        client_refs = set(records["clients"]) | {r.values["client"] for kind in ("care_plans", "medications",
-                                                                                  "visits")
+        client_refs = set(records["clients"]) | {r.values["client"] for kind in ("care_plans", "medications")
                                                  for r in records[kind].values()}
         self.clients_by_ext = load_by(Client, Client.external_id, client_refs)
+        self.looked_up = {"staff": set(records["staff"]) | usernames, "clients": client_refs}
         pnrs = {r.values["personal_number"] for r in records["clients"].values()}
         self.clients_by_pnr = {}
         for part in chunked(pnrs):
-            for c in db.session.scalars(select(Client).where(Client.personal_number.in_(part),
+            for c in db.session.scalars(select(Client).where(member(Client.personal_number, part),
                                                              Client.external_id.is_(None))):
                 self.clients_by_pnr.setdefault((c.unit_id, c.personal_number), c)
-        self.visits_by_ext = stored_visits(records["visits"])
+        self.codes = {}  # stored client id → {code: its first CarePlanIntervention}, loaded as clients come up
+        self.new_codes = {}  # client external id → the intervention codes this import adds to its plan
+        for client_ext, code in records["care_plans"]:
+            self.new_codes.setdefault(client_ext, set()).add(code)
+
+    def look_up(self, client_exts, staff_labels):
+        """Load the stored clients and staff that rows (a chunk of visits) name and that are not known yet."""
+        clients = set(client_exts) - self.looked_up["clients"]
+        if clients:
+            self.clients_by_ext.update(load_by(Client, Client.external_id, clients))
+            self.looked_up["clients"] |= clients
+        staff = set(staff_labels) - self.looked_up["staff"]
+        if staff:
+            self.users_by_ext.update(load_by(User, User.external_id, staff))
+            self.users_by_name.update(load_by(User, User.username, staff))
+            self.looked_up["staff"] |= staff
+
+    def codes_of(self, client_ids):
+        """{code: CarePlanIntervention} of stored clients (the first of a code wins), loaded once per client."""
+        missing = {i for i in client_ids if i not in self.codes}
+        for part in chunked(missing):
+            for i in db.session.scalars(select(CarePlanIntervention).where(member(CarePlanIntervention.client_id, part))
+                                        .order_by(CarePlanIntervention.id)):
+                self.codes.setdefault(i.client_id, {}).setdefault(i.code, i)
+        for i in missing:
+            self.codes.setdefault(i, {})
+        return self.codes
 
     # ---------------------------------------------------------------------------------------- references
 
@@ -101,35 +129,42 @@ class Planner:
     def ref_label(self, ref, ext):
         return unit_label(ref[1]) if ref[0] == "stored" else ext
 
-    def client_ref(self, record):
-        """(unit ref, Client or None, label) of the row's client, or None (a problem is recorded)."""
-        ext = record.values["client"]
+    def client_of(self, ext):
+        """((unit ref, Client or None, label), None) of a client a row names, or (None, why not) — why is None when
+        the client's own row is wrong (its problem is recorded already)."""
         imported = self.records["clients"].get(ext)
         if imported is not None:
             if "unit_ref" not in imported.extra:
-                return None  # the client row itself is wrong; its problem is already recorded
-            return imported.extra["unit_ref"], imported.extra.get("stored"), ext
+                return None, None
+            return (imported.extra["unit_ref"], imported.extra.get("stored"), ext), None
         client = self.clients_by_ext.get(ext)
         if client is None or not self.in_scope(client.unit_id):
-            self.problems.append(record.problem("client", f"Okänd brukare {ext!r}: finns varken i importen "
-                                                          "eller bland dina enheters brukare."))
-            return None
-        return ("stored", db.session.get(Unit, client.unit_id)), client, ext
+            return None, f"Okänd brukare {ext!r}: finns varken i importen eller bland dina enheters brukare."
+        return (("stored", db.session.get(Unit, client.unit_id)), client, ext), None
 
-    def staff_ref(self, record, ext):
-        """(unit ref, role, active, label) of a staff member named in a visit, or None (problem recorded)."""
+    def client_ref(self, record):
+        """(unit ref, Client or None, label) of the row's client, or None (a problem is recorded)."""
+        found, why = self.client_of(record.values["client"])
+        if why:
+            self.problems.append(record.problem("client", why))
+        return found
+
+    def staff_of(self, ext):
+        """((unit ref, role, active, label, stored user's id or None), None) of a staff member a visit names, or
+        (None, why not) as client_of."""
         imported = self.records["staff"].get(ext)
         if imported is not None:
             if "unit_ref" not in imported.extra:
-                return None
-            return (imported.extra["unit_ref"], imported.values["role"], imported.values.get("active", True), ext)
+                return None, None
+            stored = imported.extra["stored"]
+            return (imported.extra["unit_ref"], imported.values["role"], imported.values.get("active", True), ext,
+                    stored and stored.id), None
         user = self.users_by_ext.get(ext) or (self.users_by_name.get(ext) if ext in self.users_by_name
                                               and self.users_by_name[ext].external_id is None else None)
         if user is None or not self.in_scope(user.unit_id):
-            self.problems.append(record.problem("staff", f"Okänd personal {ext!r}: finns varken i importen "
-                                                         "eller bland dina enheters personal."))
-            return None
-        return ("stored", db.session.get(Unit, user.unit_id)), user.role, user.active, staff_label(user)
+            return None, f"Okänd personal {ext!r}: finns varken i importen eller bland dina enheters personal."
+        return (("stored", db.session.get(Unit, user.unit_id)), user.role, user.active, staff_label(user),
+                user.id), None
 
     def same_unit(self, a, b):
         return a[0] == b[0] and (a[1].id == b[1].id if a[0] == "stored" else a[1] == b[1])
@@ -246,12 +281,7 @@ class Planner:
     def stored_interventions(self):
         client_ids = {c.id for c in self.clients_by_ext.values()} | {
             r.extra["stored"].id for r in self.records["clients"].values() if r.extra.get("stored")}
-        out = {}
-        for part in chunked(client_ids):
-            for i in db.session.scalars(select(CarePlanIntervention).where(CarePlanIntervention.client_id.in_(part))
-                                        .order_by(CarePlanIntervention.id)):
-                out.setdefault(i.client_id, {}).setdefault(i.code, i)
-        return out
+        return self.codes_of(client_ids)
 
     def medications(self):
         for key, record in self.records["medications"].items():
@@ -263,85 +293,12 @@ class Planner:
             after = {"list": record.values["list"]}
             self.add(record, client, {"list": client.medication_list} if client else None, after)
 
-    def visits(self):
-        known_codes = self.stored_interventions()
-        for client_ext, code in self.records["care_plans"]:
-            known_codes.setdefault(("new", client_ext), {})[code] = None
-        for key, record in self.records["visits"].items():
-            v = record.values
-            found = self.client_ref(record)
-            stored = self.visits_by_ext.get(key)
-            if found is None or not self.claim(record, stored, stored and stored.unit_id):
-                continue
-            unit, client, client_label = found
-            staff = [(ext, self.staff_ref(record, ext)) for ext in v["staff"]]
-            if any(ref is None for _, ref in staff):
-                continue
-            wrong = [ext for ext, (s_unit, role, active, _) in staff if not self.same_unit(s_unit, unit)]
-            if wrong:
-                self.problems.append(record.problem("staff", f"{', '.join(wrong)} hör inte till brukarens enhet."))
-                continue
-            not_workers = [ext for ext, (_, role, active, _) in staff if role != "worker" or not active]
-            if not_workers:
-                self.problems.append(record.problem("staff", f"{', '.join(not_workers)} är inte aktiv "
-                                                             "vårdpersonal (roll worker)."))
-                continue
-            codes = known_codes.get(client.id if client else ("new", client_label), {})
-            unknown = [c for c in v.get("interventions", ()) if c not in codes]
-            if unknown:
-                self.problems.append(record.problem("interventions", f"{', '.join(unknown)} finns inte i "
-                                                                     "brukarens genomförandeplan."))
-                continue
-            record.extra.update(unit_ref=unit, client=client)
-            after = {"client": client_label, "start": when(v["start"]), "end": when(v["end"]),
-                     "staff": sorted(ref[3] for _, ref in staff), "cancelled": bool(v.get("cancelled"))}
-            if "interventions" in v:
-                after["interventions"] = sorted(v["interventions"])
-            if "instructions" in v:
-                after["instructions"] = v["instructions"]
-            self.add(record, stored, stored and {k: visit_value(stored, k) for k in after}, after,
-                     cancelled=after["cancelled"])
-
-    def double_bookings(self):
-        """A worker in two visits at once — among the imported visits and the stored ones they do not replace."""
-        imported = {c.key for c in self.changes["visits"]}
-        spans = {}
-        for c in self.changes["visits"]:
-            if not c.after["cancelled"]:
-                for label in c.after["staff"]:
-                    spans.setdefault(label, []).append((c.record.values["start"], c.record.values["end"], c.record))
-        if not spans:
-            return
-        lo = min(s for items in spans.values() for s, _, _ in items)
-        hi = max(e for items in spans.values() for _, e, _ in items)
-        users = [u for u in list(self.users_by_ext.values()) + list(self.users_by_name.values())
-                 if staff_label(u) in spans]
-        for part in chunked({u.id for u in users}):
-            rows = db.session.execute(
-                select(Visit.id, Visit.external_id, Visit.planned_start, Visit.planned_end, visit_workers.c.worker_id)
-                .join(visit_workers, visit_workers.c.visit_id == Visit.id)
-                .where(visit_workers.c.worker_id.in_(part), Visit.cancelled.is_(False),
-                       Visit.planned_end > lo, Visit.planned_start < hi))
-            labels = {u.id: staff_label(u) for u in users}
-            for vid, ext, start, end, worker_id in rows:
-                if ext not in imported:
-                    spans[labels[worker_id]].append((start, end, f"besök {ext or '#' + str(vid)}"))
-        for label, items in spans.items():
-            items.sort(key=lambda item: (item[0], item[1]))
-            for (s1, e1, first), (s2, e2, second) in zip(items, items[1:]):
-                if s2 < e1 and not (isinstance(first, str) and isinstance(second, str)):
-                    record, other = (second, first) if not isinstance(second, str) else (first, second)
-                    where = other if isinstance(other, str) else f"{other.source} rad {other.line}"
-                    self.problems.append(record.problem("staff", f"{label} är dubbelbokad: krockar med {where}."))
-
     def build(self):
         self.units()
         self.staff()
         self.clients()
         self.care_plans()
         self.medications()
-        self.visits()
-        self.double_bookings()
         return self.changes
 
 
@@ -352,48 +309,3 @@ def client_value(client, column):
             "key_ref": client.key_reference, "key_note": client.key_note, "phone": client.phone,
             "relatives": card.get("relatives"), "responsible_nurse": card.get("responsible_nurse"),
             "notes": card.get("notes"), "care_plan_summary": client.care_plan_summary}[column]
-
-
-@dataclass
-class StoredVisit:
-    """A stored visit as the plan compares it: plain values, not an ORM object (a schedule is hundreds of
-    thousands of them; the apply loads the ORM object of a changed one only)."""
-
-    id: int
-    unit_id: int
-    client_id: int
-    values: dict  # the columns of a visits row, as `when`/labels make them
-
-
-def stored_visits(external_ids):
-    """The stored visits with these external ids, in three plain queries per chunk."""
-    out = {}
-    for part in chunked(external_ids):
-        rows = db.session.execute(
-            select(Visit.id, Visit.external_id, Visit.unit_id, Visit.client_id, Client.external_id, Visit.planned_start,
-                   Visit.planned_end, Visit.cancelled, Visit.instructions)
-            .join(Client, Client.id == Visit.client_id).where(Visit.external_id.in_(part))).all()
-        by_id = {}
-        for vid, ext, unit_id, client_id, client_ext, start, end, cancelled, instructions in rows:
-            by_id[vid] = out[ext] = StoredVisit(vid, unit_id, client_id, {
-                "client": client_ext or f"#{client_id}", "start": when(start), "end": when(end), "staff": [],
-                "interventions": [], "cancelled": cancelled, "instructions": instructions})
-        if not by_id:
-            continue
-        for vid, ext, username in db.session.execute(
-                select(visit_workers.c.visit_id, User.external_id, User.username)
-                .join(User, User.id == visit_workers.c.worker_id).where(visit_workers.c.visit_id.in_(by_id))):
-            by_id[vid].values["staff"].append(ext or username)  # staff_label
-        for vid, code in db.session.execute(
-                select(visit_interventions.c.visit_id, CarePlanIntervention.code)
-                .join(CarePlanIntervention, CarePlanIntervention.id == visit_interventions.c.intervention_id)
-                .where(visit_interventions.c.visit_id.in_(by_id))):
-            by_id[vid].values["interventions"].append(code)
-        for visit in by_id.values():
-            visit.values["staff"].sort()
-            visit.values["interventions"].sort()
-    return out
-
-
-def visit_value(visit, column):
-    return visit.values[column]

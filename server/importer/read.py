@@ -1,8 +1,10 @@
 """Reading an import: CSV files (UTF-8 with or without BOM, `;` or `,`), .xlsx workbooks (one sheet per kind)
 and JSON bodies (rows per kind), all turned into the same tables of text cells with their file and line."""
+import codecs
 import csv
 import io
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -69,34 +71,75 @@ def _header(source, cells):
     return columns
 
 
-def _csv_text(source, data):
-    try:
-        return data.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a BOM; others do not
-    except UnicodeDecodeError as exc:
-        raise ReadError(source, f"Filen är inte UTF-8 (byte {exc.start + 1}). Spara som \"CSV UTF-8\".")
+BOM = b"\xef\xbb\xbf"  # Excel's "CSV UTF-8" starts with one; others do not
+BLOCK = 1 << 16  # bytes read at a time: a big file is never all in memory
 
 
-def csv_table(source, data):
-    """A CSV file's table; the delimiter is the one of `;` and `,` the header line has more of."""
+def _check_utf8(source, fh):
+    """Refuse a file that is not UTF-8 before any of its rows is used, naming the first bad byte (the BOM not
+    counted); read a block at a time."""
+    pending, offset = fh.read(BLOCK), 0
+    if pending.startswith(BOM):
+        pending = pending[len(BOM):]
+    while True:
+        block = fh.read(BLOCK)
+        data = pending + block
+        try:
+            _, used = codecs.utf_8_decode(data, "strict", not block)
+        except UnicodeDecodeError as exc:
+            raise ReadError(source, f"Filen är inte UTF-8 (byte {offset + exc.start + 1}). Spara som \"CSV UTF-8\".")
+        if not block:
+            return
+        pending, offset = data[used:], offset + used
+
+
+@contextmanager
+def _text(opener):
+    """The file as text from its start (BOM skipped), lines as CSV wants them; a file we were given stays open."""
+    with opener() as fh:
+        fh.seek(0)
+        text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+        try:
+            yield text
+        finally:
+            text.detach()
+
+
+def csv_table(source, opener):
+    """A CSV file's table, read as its rows are used; `opener()` gives the file (binary, seekable) in a with
+    block — or `opener` is the file's bytes. The delimiter is the one of `;` and `,` the header line has more of."""
+    if isinstance(opener, bytes):
+        data = opener
+        opener = lambda: io.BytesIO(data)  # noqa: E731
     kind = kind_of(source)
-    text = _csv_text(source, data)
-    first = text.split("\n", 1)[0]
+    with opener() as fh:
+        fh.seek(0)
+        _check_utf8(source, fh)
+    with _text(opener) as text:
+        first = text.readline().rstrip("\r\n")
     delimiter = ";" if first.count(";") >= first.count(",") and ";" in first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        columns = _header(source, next(reader, []))
+        columns = _header(source, next(csv.reader([first], delimiter=delimiter), []))
     except csv.Error as exc:
         raise ReadError(source, f"Rad 1 kan inte läsas: {exc}.")
 
     def rows():
-        line = reader.line_num + 1
-        try:
-            for cells in reader:
-                if any(c.strip() for c in cells):
-                    yield line, _row(columns, cells)
+        with _text(opener) as text:
+            reader = csv.reader(text, delimiter=delimiter)
+            line = 1
+            try:
+                next(reader, None)  # the header
                 line = reader.line_num + 1
-        except csv.Error as exc:
-            raise ReadError(source, f"Rad {line} kan inte läsas: {exc}.")
+                width = len(columns)
+                for cells in reader:
+                    stripped = [c.strip() for c in cells]  # a CSV row's cells are text already
+                    if any(stripped):
+                        yield line, dict(zip(columns, stripped)) if len(cells) == width else _row(columns, cells)
+                    line = reader.line_num + 1
+            except csv.Error as exc:
+                raise ReadError(source, f"Rad {line} kan inte läsas: {exc}.")
+            except UnicodeDecodeError:  # the file changed since it was checked
+                raise ReadError(source, "Filen är inte UTF-8. Spara som \"CSV UTF-8\".")
 
     return Table(kind, source, columns, rows())
 
@@ -135,33 +178,39 @@ def xlsx_tables(source, data):
     return tables
 
 
-def file_tables(name, data):
-    """The tables of one uploaded or read file, by its suffix and name."""
+def file_tables(name, opener):
+    """The tables of one uploaded or read file, by its suffix and name; `opener()` gives the file (binary,
+    seekable) in a with block, each time from its start, so the rows can be read again."""
     lower = name.lower()
     if lower.endswith(".xlsx"):
-        return xlsx_tables(name, data)
+        with opener() as fh:
+            fh.seek(0)
+            return xlsx_tables(name, fh.read())  # compressed: a workbook's bytes are small beside its rows
     if not lower.endswith(".csv"):
         raise ReadError(name, "Bara .csv och .xlsx kan importeras.")
     if kind_of(name) is None:
         raise ReadError(name, f"Filnamnet säger inte vilket slag raderna är; det ska sluta på "
                               f"{', '.join(k + '.csv' for k in KINDS)}.")
-    return [csv_table(name, data)]
+    return [csv_table(name, opener)]
 
 
 def path_tables(paths):
-    """Files and folders (their .csv and .xlsx files, sorted) from the command line."""
+    """Files and folders (their .csv and .xlsx files, sorted) from the command line; a file is opened when its
+    rows are read."""
     tables = []
     for path in paths:
         names = ([os.path.join(path, n) for n in sorted(os.listdir(path)) if n.lower().endswith(SUFFIXES)]
                  if os.path.isdir(path) else [path])
         for name in names:
-            try:
-                with open(name, "rb") as fh:
-                    data = fh.read()
-            except OSError as exc:
-                raise ReadError(name, f"Filen kan inte läsas ({exc.strerror}).")
-            tables.extend(file_tables(name, data))
+            tables.extend(file_tables(name, lambda name=name: _open(name)))
     return tables
+
+
+def _open(name):
+    try:
+        return open(name, "rb")
+    except OSError as exc:
+        raise ReadError(name, f"Filen kan inte läsas ({exc.strerror}).")
 
 
 def json_tables(body):

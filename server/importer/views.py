@@ -1,8 +1,10 @@
 """HTTP doors of the import: the planning system's POST /api/integration/import (integration token), the
 administrator's upload (/api/admin/import) and the administrator's integration tokens. Thin: read, run, answer."""
+import io
+import json
 import os
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request, stream_with_context
 from marshmallow import validate
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -10,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from ..access_log import log_denied, log_reads
 from ..api import json_body
 from ..auth import require_auth
-from ..errors import ApiError
+from ..errors import ApiError, error_body
 from ..extensions import db, transactional
 from ..manage import audit
 from ..models import Client, Event, Unit, User, Visit
 from ..schemas import SafeString, StrictSchema
-from . import run_import, tokens
+from . import Outcome, import_steps, tokens
 from .models import AuditEntry, IntegrationToken
 from .read import file_tables, json_tables
 
@@ -23,6 +25,7 @@ bp = Blueprint("importer", __name__, url_prefix="/api")
 
 MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 64 * 1024 * 1024))  # one upload: a unit's files, uncompressed
 ADMIN = ("admin",)
+NDJSON = "application/x-ndjson"
 CANCELLED_LISTED = 200  # the most recent cancelled visits with records, on the Import page
 AUDIT_LISTED = 200  # the most recent audit-trail entries on the Import page
 
@@ -32,16 +35,25 @@ class TokenIn(StrictSchema):
 
 
 def run(read, **kwargs):
-    """run_import, with a concurrent import that wrote the same rows first answered as 409 (nothing written)."""
+    """The import's steps (server.importer.import_steps): progress, then the outcome. What an apply wrote before
+    a problem is rolled back; a concurrent import that wrote the same rows first is a 409 (nothing written)."""
     try:
-        return run_import(read, **kwargs)
+        for step in import_steps(read, **kwargs):
+            if isinstance(step, Outcome) and not step.ok:
+                db.session.rollback()
+            yield step
     except IntegrityError:
         db.session.rollback()
         raise ApiError(409, "import_conflict", "En annan import ändrade samma uppgifter samtidigt. Försök igen.")
 
 
+def outcome_of(steps):
+    return next(step for step in steps if isinstance(step, Outcome))
+
+
+@transactional
 def answer(outcome, reader=None):
-    """200 with the diff, or 422 naming every problem (file, line, column) — nothing was written then."""
+    """200 with the diff (committed), or 422 naming every problem (file, line, column) — nothing was written."""
     if not outcome.ok:
         errors = {f"{p.source}:{p.line}:{p.column}": [p.message] for p in outcome.problems}
         raise ApiError(422, "import_invalid", f"{len(outcome.problems)} fel; inget har ändrats.", errors,
@@ -49,6 +61,24 @@ def answer(outcome, reader=None):
     if reader is not None:  # the diff shows these clients' data: a read, in the access log
         log_reads(reader, outcome.client_ids, "import")
     return outcome.as_dict()
+
+
+def streamed(steps, reader):
+    """The admin page's answer as it comes (NDJSON): a line per progress step, then {"status", "body"} — the
+    body the JSON answer would have had. A long import shows how far it has come; a proxy must not buffer."""
+    def lines():
+        try:
+            for step in steps:
+                if isinstance(step, Outcome):
+                    yield json.dumps({"status": 200, "body": answer(step, reader)}) + "\n"
+                else:
+                    yield json.dumps({"progress": step.as_dict(), "text": str(step)}) + "\n"
+        except ApiError as err:
+            yield json.dumps({"status": err.status, "body": error_body(err.status, err.code, err.message,
+                                                                       err.errors, **err.extra)}) + "\n"
+
+    return Response(stream_with_context(lines()), mimetype=NDJSON,
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 def dry_run_flag(value):
@@ -60,7 +90,6 @@ def dry_run_flag(value):
 
 @bp.post("/integration/import")
 @tokens.require_integration_token
-@transactional
 def integration_import():
     """The planning system's import: {"dry_run": bool, "units": [{…}], "staff": […], …} for the token's units."""
     request.max_content_length = current_app.config.get("IMPORT_MAX_BYTES", MAX_BYTES)
@@ -68,29 +97,33 @@ def integration_import():
     if not isinstance(body, dict):
         raise ApiError(422, "validation_error", "Ogiltiga uppgifter i begäran.", {"_body": ["Ska vara ett objekt."]})
     token = g.integration_token
-    outcome = run(lambda: json_tables(body), apply=not dry_run_flag(body.get("dry_run")),
-                         scope={u.id for u in token.units},
-                         actor={"name": f"integration: {token.name}"[:120], "token_id": token.id})
-    return answer(outcome)
+    return answer(outcome_of(run(lambda: json_tables(body), apply=not dry_run_flag(body.get("dry_run")),
+                                 scope={u.id for u in token.units},
+                                 actor={"name": f"integration: {token.name}"[:120], "token_id": token.id})))
 
 
 @bp.post("/admin/import")
 @require_auth(roles=ADMIN)
-@transactional
 def admin_import():
-    """An administrator's upload (multipart `files`, .csv or .xlsx; `dry_run`=1 to only see the diff), own unit."""
+    """An administrator's upload (multipart `files`, .csv or .xlsx; `dry_run`=1 to only see the diff), own unit.
+    With `Accept: application/x-ndjson` (the admin page) the answer streams its progress first."""
     request.max_content_length = current_app.config.get("IMPORT_MAX_BYTES", MAX_BYTES)
     files = request.files.getlist("files")
     if not files:
         raise ApiError(422, "validation_error", "Välj minst en fil.", {"files": ["Välj minst en fil."]})
     dry_run = dry_run_flag(request.form.get("dry_run"))
 
-    def read():
-        return [table for f in files for table in file_tables(os.path.basename(f.filename or "fil"), f.read())]
+    # read now: the request's files are closed once this view returns, before a streamed answer is made; an
+    # upload is bounded (IMPORT_MAX_BYTES) and one unit's share of a municipality
+    uploads = [(os.path.basename(f.filename or "fil"), f.read()) for f in files]
 
-    outcome = run(read, apply=not dry_run, scope={g.user.unit_id},
-                         actor={"name": g.user.username, "user_id": g.user.id})
-    return answer(outcome, reader=g.user)
+    def read():
+        return [table for name, data in uploads for table in file_tables(name, lambda data=data: io.BytesIO(data))]
+
+    steps = run(read, apply=not dry_run, scope={g.user.unit_id}, actor={"name": g.user.username, "user_id": g.user.id})
+    if request.accept_mimetypes.best == NDJSON:
+        return streamed(steps, g.user)
+    return answer(outcome_of(steps), reader=g.user)
 
 
 @bp.get("/admin/cancelled-visits")
@@ -205,6 +238,18 @@ TOKEN = {"type": "object", "properties": {
     "units": {"type": "array", "items": {"type": "string"}}, "token": {"type": "string"}}}
 
 
+def admin_import_operation():
+    operation = _operation(
+        "An administrator's upload of .csv/.xlsx files into the own unit; dry_run=1 shows the diff only. With "
+        "Accept: application/x-ndjson the answer is 200 and streams a line per step ({progress, text}), then "
+        "{status, body}: the status and body of the JSON answer", IMPORT_RESULT, 400, 409, 413, 422,
+        body={"multipart/form-data": {"schema": {"type": "object", "properties": {
+            "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+            "dry_run": {"type": "string", "enum": ["0", "1"]}}}}})
+    operation["responses"]["200"]["content"][NDJSON] = {"schema": {"type": "string"}}
+    return operation
+
+
 def register_openapi():
     from .. import openapi
     openapi.EXTRA_PATHS.update({
@@ -214,12 +259,7 @@ def register_openapi():
             body={"application/json": {"schema": {"type": "object", "properties": dict(
                 {k: ROW_LIST for k in ("units", "staff", "clients", "care_plans", "medications", "visits")},
                 dry_run={"type": "boolean"})}}})},
-        "/api/admin/import": {"post": _operation(
-            "An administrator's upload of .csv/.xlsx files into the own unit; dry_run=1 shows the diff only",
-            IMPORT_RESULT, 400, 409, 413, 422, body={"multipart/form-data": {"schema": {
-                "type": "object", "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-                    "dry_run": {"type": "string", "enum": ["0", "1"]}}}}})},
+        "/api/admin/import": {"post": admin_import_operation()},
         "/api/admin/audit-trail": {"get": _operation(
             "The own unit's most recent changes by imports and integration tokens (before and after)", {
                 "type": "object", "properties": {"entries": {"type": "array", "items": {"type": "object"}}}})},

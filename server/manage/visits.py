@@ -9,8 +9,9 @@ from sqlalchemy.orm import selectinload
 from sync.errors import Conflict, InvalidInput
 
 from ..dashboard.queries import day_start_utc, zone
+from ..assignments import restaff
 from ..extensions import db
-from ..importer.plan import when
+from ..importer.visits import when
 from ..models import Client, User, Visit, utcnow, visit_workers
 from . import audit
 from .schemas import LONGEST_VISIT
@@ -99,7 +100,8 @@ def change(actor, visit, data):
         if clash:
             raise Conflict(clash, "double_booked", {"staff": [clash]})
     visit.planned_start, visit.planned_end, visit.cancelled = start, end, cancelled
-    visit.restaff(workers)  # those taken off still deliver what they recorded offline
+    restaff({visit.id: [w.id for w in workers]})  # those taken off still deliver what they recorded offline
+    db.session.expire(visit, ["workers"])
     visit.revision = (visit.revision or 0) + 1  # the phone shows "ändrad" / "inställd"
     visit.updated_at = utcnow()  # a change of staff alone does not touch the row: the pull needs it
     action = ("cancelled" if cancelled else "restored") if "cancelled" in before else "changed"

@@ -212,3 +212,50 @@ def test_the_audit_trail_shows_the_own_units_changes_and_logs_the_client_reads(a
     theirs = admin2.get("/api/admin/audit-trail").json["entries"]  # Söder's own: the demo's import
     assert theirs and not [e for e in theirs if e["external_id"] in ("P-1", "B-1", "B-1/TILLSYN", "V-1")
                            or e["external_id"].startswith("NORR") or e["entity"] == "token"]
+
+
+def ndjson(response):
+    import json
+    assert response.status_code == 200 and response.mimetype == "application/x-ndjson"
+    return [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+
+
+def test_the_admin_page_gets_the_steps_as_they_come_then_the_answer_the_json_door_gives(app, admin):
+    def upload(accept):
+        files = [(io.BytesIO(b"external_id;unit;username;name;role\nP-9;NORR;p9.norr;Nils Nio;worker\n"), "staff.csv"),
+                 (io.BytesIO(b"external_id;client;start;end;staff\n"
+                             b"V-9;C-NORR-1;2026-12-08 21:00;2026-12-08 21:30;P-9\n"), "visits.csv")]
+        return admin.client.post("/api/admin/import", headers=dict(admin.headers, Accept=accept),
+                                 data={"files": files, "dry_run": "1"}, content_type="multipart/form-data")
+    with app.app_context():  # a client of Norr stored before imports, referred to by its id
+        db.session.scalar(select(Client).where(Client.unit_id == db.session.scalar(
+            select(Unit.id).where(Unit.code == "NORR"))).order_by(Client.id)).external_id = "C-NORR-1"
+        db.session.commit()
+    lines = ndjson(upload("application/x-ndjson"))
+    assert [line["progress"]["step"] for line in lines[:-1]] == ["read", "plan", "bookings"]
+    assert lines[0]["text"] == "Läst: 1 staff." and lines[-1]["status"] == 200
+    assert lines[-1]["body"] == upload("application/json").json
+    assert lines[-1]["body"]["diff"]["visits"]["created"] == 1
+
+
+def test_a_problem_found_after_the_apply_began_writing_leaves_nothing_at_any_door(app, client, admin, token, runner,
+                                                                                  tmp_path):
+    clash = dict(ROWS["visits"][0], external_id="V-2", interventions=[])  # P-1 twice at 08:00: found last
+    body = dict(ROWS, visits=ROWS["visits"] + [clash])
+    r = integration(client, token["token"], body)
+    assert r.status_code == 422 and "dubbelbokad" in r.json["problems"][0]["message"]
+    csv = {"staff": "external_id;unit;username;name;role\nP-1;NORR;p1.norr;Pia Ett;worker\n",
+           "clients": f"external_id;unit;personal_number;name;address;key_ref\nB-1;NORR;{PNR};Fiktiv Ett;Gata 1;K\n",
+           "visits": "external_id;client;start;end;staff\nV-1;B-1;2026-12-08 08:00;2026-12-08 08:30;P-1\n"
+                     "V-2;B-1;2026-12-08 08:10;2026-12-08 08:40;P-1\n"}
+    files = [(io.BytesIO(text.encode()), f"{kind}.csv") for kind, text in csv.items()]
+    lines = ndjson(admin.client.post("/api/admin/import", headers=dict(admin.headers, Accept="application/x-ndjson"),
+                                     data={"files": files}, content_type="multipart/form-data"))
+    assert lines[-1]["status"] == 422 and lines[-1]["body"]["code"] == "import_invalid"
+    for kind, text in csv.items():
+        (tmp_path / f"{kind}.csv").write_text(text)
+    result = runner.invoke(args=["import", str(tmp_path)])
+    assert result.exit_code == 1 and "dubbelbokad" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Client).where(Client.personal_number == PNR)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Visit).where(Visit.external_id.in_(["V-1", "V-2"]))) == 0

@@ -52,6 +52,28 @@ def test_upload_preview_then_apply_exactly_that(admin_page, live_server):
     assert "admin1" in page.locator("#audit-trail").inner_text()
 
 
+def test_the_page_shows_the_imports_steps_as_the_server_streams_them(admin_page, live_server):
+    page = admin_page
+    page.evaluate("""() => { window.steps = [];
+        new MutationObserver(() => document.querySelectorAll('#status [data-step]').forEach((s) => {
+          if (window.steps.at(-1) !== s.textContent) window.steps.push(s.textContent); }))
+          .observe(document.getElementById('status'), { childList: true, subtree: true }); }""")
+    visits = "external_id;client;start;end;staff\nV-99;B-9;2026-12-08 21:00;2026-12-08 21:30;P-9\n"
+    page.set_input_files("#files", files(**{"staff.csv": STAFF, "clients.csv": CLIENTS, "visits.csv": visits}))
+    page.click("#preview")
+    page.wait_for_selector("#status .message.ok")
+    order = ["Filerna är lästa …", "Jämför med det som finns sparat …", "Kontrollerar dubbelbokningar …"]
+    steps = page.evaluate("window.steps")  # lines that arrive together show only the last of them
+    assert steps[-1] == order[-1] and steps == [s for s in order if s in steps], steps
+    assert page.locator("tr[data-kind=visits] td[data-action=created]").text_content() == "1"
+    page.evaluate("window.steps = []")
+    page.click("#apply")
+    expect(page.locator("#status")).to_contain_text("Importen är sparad")
+    steps = page.evaluate("window.steps")
+    assert steps[-1] == order[-1] and set(steps) <= {*order, "Sparar personal och brukare …"}, steps
+    assert live_server.query("SELECT count(*) AS n FROM visits WHERE external_id = 'V-99'")[0]["n"] == 1
+
+
 def test_errors_are_listed_by_file_line_and_column_and_nothing_is_saved(admin_page, live_server):
     page = admin_page
     bad = CLIENTS.replace("18500314-1230", "18500314-1231")

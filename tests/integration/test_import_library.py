@@ -40,7 +40,10 @@ def example(tmp_path, **files):
 
 def run(folder, apply=True, scope=None):
     outcome = run_import(lambda: path_tables([str(folder)]), apply=apply, scope=scope, actor={"name": "test"})
-    db.session.commit()
+    if outcome.ok:
+        db.session.commit()
+    else:
+        db.session.rollback()  # as every door does: an apply writes as it goes and stops at the first problem
     return outcome
 
 
