@@ -19,8 +19,25 @@ def responses(ok_schema, *errors, ok="200"):
     return out
 
 
-def json_request(schema):
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+def json_request(schema, required=True):
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+def operation(summary, query=None, body=None, path_id=None, csv=False, ok="200", errors=(401, 403, 404, 422),
+              body_required=True):
+    """One route as the areas document theirs: bearer security, an OK answer (a JSON object, or CSV), the error
+    codes, query parameters straight from a marshmallow schema, an integer path id, a JSON body."""
+    out = {"summary": summary, "security": [{"bearer": []}], "responses": responses({"type": "object"}, *errors, ok=ok)}
+    if csv:
+        out["responses"][ok]["content"] = {"text/csv": {"schema": {"type": "string"}}}
+    params = [{"in": "query", "schema": query}] if query is not None else []
+    if path_id:
+        params.append({"name": path_id, "in": "path", "required": True, "schema": {"type": "integer"}})
+    if params:
+        out["parameters"] = params
+    if body:
+        out["requestBody"] = json_request(body, body_required)
+    return out
 
 
 def build_spec():

@@ -320,17 +320,7 @@ def register_openapi():
     openapi.EXTRA_SCHEMAS.update({"AccessCheckIn": AccessCheckIn})
 
     def op(summary, query=None, csv=False, body=None, ok="200"):
-        content = {"text/csv": {"schema": {"type": "string"}}} if csv else \
-            {"application/json": {"schema": {"type": "object"}}}
-        operation = {"summary": summary, "security": [{"bearer": []}],
-                     "responses": {ok: {"description": "OK", "content": content},
-                                   **{str(c): {"description": "Error", "content": {
-                                       "application/json": {"schema": "Error"}}} for c in (400, 401, 403, 422)}}}
-        if query is not None:
-            operation["parameters"] = [{"in": "query", "schema": query}]
-        if body:
-            operation["requestBody"] = openapi.json_request(body)
-        return operation
+        return openapi.operation(summary, query, body, csv=csv, ok=ok, errors=(400, 401, 403, 422))
 
     openapi.EXTRA_PATHS.update({
         "/api/dashboard/backlog": {"get": op("Unsynced records on the unit's phones, silent phones, gaps", ListQuery)},

@@ -311,20 +311,7 @@ def register_openapi():
                                   "ApprovalIn": ApprovalIn})
 
     def op(summary, query=None, body=None, csv=False, ok="200", path_id=None, errors=(400, 401, 403, 404, 422)):
-        content = {"text/csv": {"schema": {"type": "string"}}} if csv else \
-            {"application/json": {"schema": {"type": "object"}}}
-        operation = {"summary": summary, "security": [{"bearer": []}],
-                     "responses": {ok: {"description": "OK", "content": content},
-                                   **{str(c): {"description": "Error", "content": {
-                                       "application/json": {"schema": "Error"}}} for c in errors}}}
-        params = [{"in": "query", "schema": query}] if query is not None else []
-        if path_id:
-            params.append({"name": path_id, "in": "path", "required": True, "schema": {"type": "integer"}})
-        if params:
-            operation["parameters"] = params
-        if body:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
-        return operation
+        return openapi.operation(summary, query, body, path_id, csv=csv, ok=ok, errors=errors)
 
     conflict = (400, 401, 403, 404, 409, 422)
     openapi.EXTRA_PATHS.update({

@@ -22,19 +22,8 @@ def register_openapi():
                                   "EnrolmentCodeIn": EnrolmentIn})
 
     def op(summary, query=None, body=None, path_id=None, ok="200", errors=(401, 403, 404, 422)):
-        operation = {"summary": summary, "security": [{"bearer": []}], "responses": {
-            ok: {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-            **{str(c): {"description": "Error", "content": {"application/json": {"schema": "Error"}}}
-               for c in errors}}}
-        params = [{"in": "query", "schema": query}] if query is not None else []
-        if path_id:
-            params.append({"name": path_id, "in": "path", "required": True, "schema": {"type": "integer"}})
-        if params:
-            operation["parameters"] = params
-        if body:
-            operation["requestBody"] = {"required": body != "EnrolmentCodeIn",
-                                        "content": {"application/json": {"schema": body}}}
-        return operation
+        return openapi.operation(summary, query, body, path_id, ok=ok, errors=errors,
+                                 body_required=body != "EnrolmentCodeIn")
 
     writes = (400, 401, 403, 404, 409, 422)
     openapi.EXTRA_PATHS.update({
