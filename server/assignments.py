@@ -3,6 +3,7 @@ import or by hand. What a former worker recorded offline before the change reach
 (sync.events.check), so the change must remember them; this is the one place that changes a stored visit's staff."""
 from sqlalchemy import delete, insert, select
 
+from .dbutil import member
 from .extensions import db
 from .models import visit_former_workers, visit_workers
 
@@ -17,8 +18,8 @@ def restaff(new_by_visit):
     pairs = set()
     for table in (visit_workers, visit_former_workers):
         pairs |= set(db.session.execute(select(table.c.visit_id, table.c.worker_id)
-                                        .where(table.c.visit_id.in_(ids))).all())
-        db.session.execute(delete(table).where(table.c.visit_id.in_(ids)))
+                                        .where(member(table.c.visit_id, ids))).all())
+        db.session.execute(delete(table).where(member(table.c.visit_id, ids)))
     if wanted:
         db.session.execute(insert(visit_workers), [{"visit_id": v, "worker_id": w} for v, w in sorted(wanted)])
     former = pairs - wanted

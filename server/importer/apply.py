@@ -2,16 +2,14 @@
 (bounded by the municipality), then visits a chunk at a time, each change written to the audit trail. New rows
 go in one statement per kind or chunk; stored people are changed through their ORM objects, stored visits by
 one UPDATE per chunk. Visits are cancelled, never deleted. Unchanged rows are not written."""
-import json
-
-from sqlalchemy import bindparam, delete, insert, select, text, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import bindparam, delete, select, update
 
 from ..assignments import restaff
+from ..dbutil import insert_rows, member
 from ..extensions import db
 from ..models import CarePlanIntervention, Client, Unit, User, Visit, utcnow, visit_interventions, visit_workers
 from .models import AuditEntry
-from .plan import chunked, member
+from .plan import chunked
 
 NO_PASSWORD = "!"  # not a hash werkzeug accepts: an imported person cannot log in until a password is set
 ENTITY = {"units": "unit", "staff": "staff", "clients": "client", "care_plans": "care_plan",
@@ -19,40 +17,6 @@ ENTITY = {"units": "unit", "staff": "staff", "clients": "client", "care_plans": 
 BATCH = 2000  # objects per flush: bounded memory in the session's unit of work, few round trips
 VISITS = Visit.__table__
 CARD = ("relatives", "responsible_nurse", "notes")  # columns kept in a client's person card
-
-
-def insert_rows(table, rows, ids=False):
-    """New rows of one table (dicts with the same keys) in one statement, and with `ids` their new ids in row
-    order. PostgreSQL: the rows travel as one JSON parameter that jsonb_to_recordset unpacks, as
-    server.dbutil.insert_new does (a multi-row VALUES is parsed anew each time, an executemany goes row by row;
-    an import writes millions of rows), the ids drawn from the table's sequence first; SQLite: executemany."""
-    if not rows:
-        return []
-    if db.session.get_bind().dialect.name != "postgresql":
-        if ids:
-            return db.session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                      rows).scalars().all()
-        db.session.execute(insert(table), rows)
-        return []
-    new = []
-    if ids:
-        new = db.session.execute(text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM "
-                                      "generate_series(1, :n)"), {"table": table.name, "n": len(rows)}).scalars().all()
-        rows = [dict(row, id=id_) for row, id_ in zip(rows, new)]
-    defaults = {c.name: c.default.arg if c.default.is_scalar else c.default.arg(None) for c in table.columns
-                if c.name not in rows[0] and c.default is not None and not c.default.is_sequence}
-    if defaults:
-        rows = [dict(row, **defaults) for row in rows]
-    columns = list(rows[0])
-    typed = ", ".join(f"{c} {table.c[c].type.compile(dialect=postgresql.dialect())}" for c in columns)
-    db.session.execute(text(f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT {', '.join(columns)} "
-                            f"FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({typed})"),
-                       {"rows": json.dumps(rows, default=iso, separators=(",", ":"))})
-    return new
-
-
-def iso(value):
-    return value.isoformat()  # the times (aware, so PostgreSQL reads the instant)
 
 
 class New:

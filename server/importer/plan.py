@@ -4,8 +4,9 @@ resolved, the cross-row checks made, and the changes (created / changed / unchan
 a dry run and an apply. Visits are planned a chunk at a time against this plan (visits.py)."""
 from dataclasses import dataclass
 
-from sqlalchemy import ARRAY, any_, bindparam, select
+from sqlalchemy import select
 
+from ..dbutil import member
 from ..extensions import db
 from ..models import CarePlanIntervention, Client, Unit, User
 from .rows import KIND_LABEL
@@ -28,14 +29,6 @@ def chunked(ids):
     ids = sorted(ids, key=str)
     for i in range(0, len(ids), CHUNK):
         yield ids[i:i + CHUNK]
-
-
-def member(column, values):
-    """`column IN (values)`: on PostgreSQL one array parameter (psycopg parsed a statement of 2,000 placeholders
-    anew each time, a fifth of a re-import), on SQLite the plain IN."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
-    return column.in_(list(values))
 
 
 def load_by(model, column, values, *options):

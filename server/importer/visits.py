@@ -9,10 +9,11 @@ from functools import lru_cache
 
 from sqlalchemy import select
 
+from ..dbutil import member
 from ..extensions import db
 from ..models import CarePlanIntervention, Client, User, Visit, visit_interventions, visit_workers
 from .fields import LOCAL
-from .plan import Change, chunked, member
+from .plan import Change, chunked
 from .rows import Problem
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
